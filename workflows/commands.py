@@ -1,0 +1,97 @@
+"""The commands people give the engine. Each names the actor, the post and the revision it acts
+on, so a click on an old card can never change a newer revision."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+from workflows.models import Source
+
+
+class Keep(Enum):
+    """Marks a field of `Revise` left as it was."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+
+
+@dataclass(frozen=True)
+class Submit:
+    actor: str
+    text: str
+    targets: tuple[str, ...] | None = None  # None: the workflow's default targets
+    scheduled_at: datetime | None = None
+    campaign: str | None = None
+    workflow: str | None = None  # None: the first workflow whose `match` fits
+    channel: str | None = None  # the intake channel, for `match.channels`
+    source: Source | None = None
+    source_key: str | None = None  # e.g. the chat event id: a replay returns the same post
+
+
+@dataclass(frozen=True)
+class Approve:
+    actor: str
+    post_id: str
+    revision: int
+    step: int
+
+
+@dataclass(frozen=True)
+class Reject:
+    actor: str
+    post_id: str
+    revision: int
+    step: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class RequestChanges:
+    actor: str
+    post_id: str
+    revision: int
+    step: int
+    comment: str
+
+
+@dataclass(frozen=True)
+class Revise:
+    actor: str
+    post_id: str
+    revision: int
+    text: str | Keep = KEEP
+    targets: tuple[str, ...] | Keep = KEEP
+    scheduled_at: datetime | Keep | None = KEEP
+    campaign: str | Keep | None = KEEP
+
+
+@dataclass(frozen=True)
+class Withdraw:
+    actor: str
+    post_id: str
+    revision: int
+
+
+@dataclass(frozen=True)
+class Override:
+    actor: str
+    post_id: str
+    revision: int
+    justification: str
+
+
+@dataclass(frozen=True)
+class Cancel:
+    actor: str
+    post_id: str
+    revision: int
+    reason: str | None = None
+
+
+Decision = Approve | Reject | RequestChanges
+PostCommand = Approve | Reject | RequestChanges | Revise | Withdraw | Override | Cancel
+Command = Submit | PostCommand

@@ -1,0 +1,126 @@
+"""The workflow file's schema: what a comms lead writes, validated by pydantic.
+
+Unknown keys are errors everywhere (`extra="forbid"`): a typo such as `quorom` must never pass
+silently and leave a step without the quorum its author meant. Loading a file, with line numbers
+and all problems at once, lives in `workflows.configfile`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from workflows.severity import Severity
+
+#: Step quorum: a number of approvals, or "all" of the step's approvers.
+QUORUM_ALL = "all"
+
+
+def _parse_quorum(value: Any) -> int | str:
+    if value == QUORUM_ALL:
+        return QUORUM_ALL
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f'must be a whole number of approvals or "all", not {value!r}')
+    if value < 1:
+        raise ValueError(f"must be at least 1, not {value}")
+    return value
+
+
+Quorum = Annotated[int | str, BeforeValidator(_parse_quorum)]
+SlackId = Annotated[str, Field(min_length=2, pattern=r"^[A-Z0-9][A-Z0-9_-]+$")]
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Approvers(StrictModel):
+    """Who may decide a step: Slack user ids and/or user group ids (resolved at decision time)."""
+
+    users: list[SlackId] = []
+    usergroups: list[SlackId] = []
+
+
+class StepCondition(StrictModel):
+    """A step applies only when every condition given here holds for the post."""
+
+    risk_at_least: Severity | None = None
+    targets: list[str] | None = Field(None, description="any of these targets is on the post")
+    campaign: list[str] | None = Field(None, description="the post's campaign is one of these")
+
+    @field_validator("campaign", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class Step(StrictModel):
+    name: str = Field(min_length=1)
+    approvers: Approvers
+    quorum: Quorum = 1
+    when: StepCondition | None = None
+    channel: SlackId | None = None
+
+
+class WorkflowMatch(StrictModel):
+    """Which drafts a workflow takes; an empty match takes every draft."""
+
+    channels: list[SlackId] = []
+    targets: list[str] = []
+    campaign: list[str] = []
+
+    @field_validator("campaign", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class Workflow(StrictModel):
+    name: str = Field(min_length=1)
+    match: WorkflowMatch = WorkflowMatch()
+    targets: list[str] = []
+    steps: list[Step] = Field(min_length=1)
+    allow_self_approval: bool = False
+    distinct_approvers: bool = True
+
+
+class SlackTarget(StrictModel):
+    type: Literal["slack"]
+    channel: SlackId
+    platform: str | None = None
+
+
+Target = SlackTarget
+
+
+class Intake(StrictModel):
+    channels: list[SlackId] = []
+
+
+class WorkflowFile(StrictModel):
+    timezone: str = "UTC"
+    admins: list[SlackId] = []
+    intake: Intake = Intake()
+    approvals_channel: SlackId | None = None
+    targets: dict[str, Target] = {}
+    workflows: list[Workflow] = Field(min_length=1)
+    risk: dict[str, Any] = {}
+    retention_days: int = Field(
+        90, ge=1, description="days a finished post and its audit trail are kept"
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{value!r} is not an IANA time zone name such as Europe/Rome"
+            ) from None
+        return value
+
+    def workflow_named(self, name: str) -> Workflow | None:
+        return next((w for w in self.workflows if w.name == name), None)

@@ -1,0 +1,117 @@
+"""The approval engine: read a post, apply the rules, commit atomically; retry on a race.
+
+A command costs two Redis round trips when nobody else is changing the same post: one read
+(`HMGET`) and one script that checks the version, writes, indexes and audits. When two people
+act at once, one commit wins; the other reads again and is re-judged against the new state
+(which is how the second click on a 1-of-N step learns the step is already decided).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import redis
+
+from workflows.commands import Approve, Command, PostCommand, Submit
+from workflows.config import WorkflowFile
+from workflows.directory import Directory
+from workflows.models import Post, PostState
+from workflows.outcomes import Accepted, Outcome, Refusal, RefusalCode
+from workflows.rules import Context, RiskAssessor, apply, submit
+from workflows.store import Committed, Conflict, Duplicate, Store
+
+#: Enough for every contender in a burst of clicks to be re-judged; a loop beyond it is a bug.
+MAX_ATTEMPTS = 1000
+
+
+class ContentionError(RuntimeError):
+    """A post kept changing under the engine for MAX_ATTEMPTS reads in a row."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Engine:
+    """Runs commands for one workspace."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        team: str,
+        config: WorkflowFile,
+        directory: Directory,
+        assess_risk: RiskAssessor,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.config = config
+        self.directory = directory
+        self.assess_risk = assess_risk
+        self.clock = clock
+        self.store = Store(client, team, retention_days=config.retention_days)
+
+    def execute(self, command: Command) -> Outcome:
+        if isinstance(command, Submit):
+            return self._submit(command)
+        return self._change(command)
+
+    def _context(self) -> Context:
+        return Context(self.config, self.directory, self.assess_risk, self.clock())
+
+    def _submit(self, command: Submit) -> Outcome:
+        result = submit(command, self.store.next_id(), self.store.team, self._context())
+        if isinstance(result, Refusal):
+            return result
+        written = self.store.commit(None, result.post, result.events[0], command.source_key)
+        if isinstance(written, Duplicate):
+            existing = self.store.get(written.post_id)
+            if existing is None:
+                return Refusal(RefusalCode.NOT_FOUND, "The draft was created and has expired.")
+            return Accepted(existing, replayed=True)
+        if isinstance(written, Conflict):  # ids come from INCR, so this means a broken counter
+            raise ContentionError(f"post id {result.post.id} is already taken")
+        return result
+
+    def _change(self, command: PostCommand) -> Outcome:
+        for _ in range(MAX_ATTEMPTS):
+            post = self.store.get(command.post_id)
+            if post is None:
+                return Refusal(
+                    RefusalCode.NOT_FOUND, f"There is no post {command.post_id} in this workspace."
+                )
+            result = apply(post, command, self._context())
+            if isinstance(result, Refusal):
+                return result
+            if isinstance(self.store.commit(post, result.post, result.events[0]), Committed):
+                return result
+        raise ContentionError(f"post {command.post_id} changed {MAX_ATTEMPTS} times in a row")
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def post(self, post_id: str) -> Post | None:
+        return self.store.get(post_id)
+
+    def queue_for(self, user: str, limit: int = 50) -> list[Post]:
+        """Posts waiting for `user`'s decision now, oldest wait first."""
+        groups = {
+            g
+            for w in self.config.workflows
+            for s in w.steps
+            for g in s.approvers.usergroups
+            if user in self.directory.members(g)
+        }
+        ids = self.store.ids_waiting_for([user, *sorted(groups)], limit)
+        return [p for p in self.store.get_many(ids) if self._waits_for(p, user)]
+
+    def _waits_for(self, post: Post, user: str) -> bool:
+        index = post.current_step
+        if post.state != PostState.IN_REVIEW or index is None:
+            return False
+        check = apply(post, _probe(user, post, index), self._context())
+        return not isinstance(check, Refusal)
+
+
+def _probe(user: str, post: Post, step: int) -> PostCommand:
+    """An approval by `user`, judged but never committed: would it be accepted?"""
+    return Approve(actor=user, post_id=post.id, revision=post.revision.number, step=step)

@@ -1,0 +1,127 @@
+"""Posts, revisions and the state of their approval chain.
+
+A post is stored as one document (see `workflows.store`); the chain of a revision is a snapshot
+of the workflow's steps taken when the revision entered review, so editing the workflow file
+never changes who must approve a post already in flight.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+from workflows.severity import RiskLevel
+
+
+class PostState(StrEnum):
+    DRAFT = "draft"  # changes were requested; waits for the author's revision
+    IN_REVIEW = "in_review"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    CANCELLED = "cancelled"
+    SCHEDULED = "scheduled"
+    PUBLISHING = "publishing"
+    PUBLISHED = "published"
+    HELD = "held"
+    FAILED = "failed"
+    OUTCOME_UNKNOWN = "outcome_unknown"
+
+
+#: States from which nothing moves any more; posts in them may expire after the retention time.
+FINISHED = frozenset(
+    {PostState.REJECTED, PostState.WITHDRAWN, PostState.CANCELLED, PostState.PUBLISHED}
+)
+#: States in which the text is still under review and can be revised by its author.
+REVISABLE = frozenset(
+    {PostState.DRAFT, PostState.IN_REVIEW, PostState.APPROVED, PostState.SCHEDULED, PostState.HELD}
+)
+
+
+class StepStatus(StrEnum):
+    WAITING = "waiting"  # an earlier step has not finished yet
+    ACTIVE = "active"
+    APPROVED = "approved"
+    SKIPPED = "skipped"  # its `when` condition did not hold for this revision
+    REJECTED = "rejected"
+    CHANGES_REQUESTED = "changes_requested"
+    OVERRIDDEN = "overridden"  # an admin approved the post past this step, with a reason
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Vote(Model):
+    """One approver's decision on one step of one revision."""
+
+    actor: str
+    verdict: str  # "approve" | "reject" | "request_changes"
+    at: datetime
+    reason: str | None = None
+
+
+class StepRun(Model):
+    """A workflow step as it runs for one revision."""
+
+    name: str
+    users: list[str]
+    usergroups: list[str]
+    quorum: int | str
+    channel: str | None
+    status: StepStatus
+    votes: list[Vote] = []
+    started_at: datetime | None = None
+    decided_at: datetime | None = None
+
+    @property
+    def approvals(self) -> list[Vote]:
+        return [v for v in self.votes if v.verdict == "approve"]
+
+
+class Revision(Model):
+    number: int
+    text: str
+    targets: list[str]
+    scheduled_at: datetime | None = None
+    campaign: str | None = None
+    risk: RiskLevel = "none"
+    created_by: str
+    created_at: datetime
+
+
+class Source(Model):
+    """Where the draft came from in the chat tool (intake message, modal, shortcut)."""
+
+    channel: str | None = None
+    ts: str | None = None
+
+
+class Post(Model):
+    id: str
+    team: str
+    author: str
+    workflow: str
+    state: PostState
+    revisions: list[Revision]
+    steps: list[StepRun]
+    created_at: datetime
+    updated_at: datetime
+    version: int = 0
+    source: Source | None = None
+    closing_reason: str | None = None
+
+    @property
+    def revision(self) -> Revision:
+        return self.revisions[-1]
+
+    @property
+    def current_step(self) -> int | None:
+        """Index of the step waiting for a decision, or None when no step is active."""
+        return next((i for i, s in enumerate(self.steps) if s.status == StepStatus.ACTIVE), None)
+
+    @property
+    def finished(self) -> bool:
+        return self.state in FINISHED

@@ -1,0 +1,478 @@
+"""The approval rules, as pure functions: a post and a command in, a new post and its events
+(or a refusal that explains itself) out. Nothing here touches Redis; `workflows.engine` loads,
+applies and commits atomically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from workflows.commands import (
+    KEEP,
+    Approve,
+    Cancel,
+    Decision,
+    Override,
+    PostCommand,
+    Reject,
+    RequestChanges,
+    Revise,
+    Submit,
+    Withdraw,
+)
+from workflows.config import QUORUM_ALL, Step, Workflow, WorkflowFile
+from workflows.directory import Directory
+from workflows.models import REVISABLE, Post, PostState, Revision, StepRun, StepStatus, Vote
+from workflows.outcomes import Accepted, Event, Refusal, RefusalCode
+from workflows.severity import RiskLevel, at_least
+
+#: Rates a revision's text for its targets; feeds `when: {risk_at_least: ...}`.
+RiskAssessor = Callable[[str, tuple[str, ...]], RiskLevel]
+
+_CANCELLABLE = REVISABLE | {PostState.FAILED, PostState.OUTCOME_UNKNOWN}
+
+
+@dataclass(frozen=True)
+class Context:
+    config: WorkflowFile
+    directory: Directory
+    assess_risk: RiskAssessor
+    now: datetime
+
+
+def submit(cmd: Submit, post_id: str, team: str, ctx: Context) -> Accepted | Refusal:
+    if not cmd.text.strip():
+        return Refusal(RefusalCode.INVALID, "The draft is empty: write the text of the post.")
+    workflow = _choose_workflow(cmd, ctx.config)
+    if isinstance(workflow, Refusal):
+        return workflow
+    targets = tuple(cmd.targets) if cmd.targets is not None else tuple(workflow.targets)
+    bad_targets = _target_problem(targets, ctx.config)
+    if bad_targets:
+        return bad_targets
+    revision = Revision(
+        number=1,
+        text=cmd.text,
+        targets=list(targets),
+        scheduled_at=cmd.scheduled_at,
+        campaign=cmd.campaign,
+        risk=ctx.assess_risk(cmd.text, targets),
+        created_by=cmd.actor,
+        created_at=ctx.now,
+    )
+    post = Post(
+        id=post_id,
+        team=team,
+        author=cmd.actor,
+        workflow=workflow.name,
+        state=PostState.IN_REVIEW,
+        revisions=[revision],
+        steps=_chain(workflow, revision),
+        created_at=ctx.now,
+        updated_at=ctx.now,
+        source=cmd.source,
+    )
+    return _started(post, "submit", cmd.actor, PostState.DRAFT, ctx.now, None)
+
+
+def apply(post: Post, cmd: PostCommand, ctx: Context) -> Accepted | Refusal:
+    """Apply a command to a post that exists; the caller commits the result atomically."""
+    if post.finished:
+        return Refusal(
+            RefusalCode.POST_FINISHED,
+            f"Post {post.id} is {post.state.value}: nothing can change it any more.",
+        )
+    if cmd.revision != post.revision.number:
+        return Refusal(
+            RefusalCode.OUTDATED_REVISION,
+            f"This was revision {cmd.revision} of post {post.id}, but it is now at revision "
+            f"{post.revision.number}: decisions on older revisions no longer count. "
+            "Use the latest card.",
+        )
+    match cmd:
+        case Approve() | Reject() | RequestChanges():
+            return _decide(post, cmd, ctx)
+        case Revise():
+            return _revise(post, cmd, ctx)
+        case Withdraw():
+            return _withdraw(post, cmd, ctx)
+        case Override():
+            return _override(post, cmd, ctx)
+        case Cancel():
+            return _cancel(post, cmd, ctx)
+
+
+# -- decisions -------------------------------------------------------------------------------
+
+
+def _decide(post: Post, cmd: Decision, ctx: Context) -> Accepted | Refusal:
+    reason = _reason_of(cmd)
+    if reason is not None and not reason.strip():
+        what = "a reason for rejecting" if isinstance(cmd, Reject) else "what should change"
+        return Refusal(RefusalCode.INVALID, f"Please write {what}; the author will read it.")
+    if not 0 <= cmd.step < len(post.steps):
+        return Refusal(RefusalCode.INVALID, f"Post {post.id} has no step {cmd.step + 1}.")
+    step = post.steps[cmd.step]
+    if post.state != PostState.IN_REVIEW or post.current_step != cmd.step:
+        return Refusal(RefusalCode.ALREADY_DECIDED, _already_decided(post, cmd.step))
+    workflow = _workflow_of(post, ctx.config)
+    if cmd.actor == post.author and not (workflow and workflow.allow_self_approval):
+        return Refusal(
+            RefusalCode.AUTHOR_CANNOT_APPROVE,
+            "You wrote this post, and authors do not decide their own posts here. "
+            f"{_who_can(step)} can decide step “{step.name}”; to pull the post, withdraw it.",
+            _can_act(step),
+        )
+    if not _is_approver(cmd.actor, step, ctx.directory):
+        other = next(
+            (s for s in post.steps if s is not step and _is_approver(cmd.actor, s, ctx.directory)),
+            None,
+        )
+        code = RefusalCode.NOT_YOUR_STEP if other else RefusalCode.NOT_AN_APPROVER
+        yours = f" You approve step “{other.name}”, which is not the current one." if other else ""
+        return Refusal(
+            code,
+            f"Post {post.id} waits for step “{step.name}”, which only {_who_can(step)} "
+            f"can decide.{yours}",
+            _can_act(step),
+        )
+    if workflow is None or workflow.distinct_approvers:
+        earlier = next(
+            (s for s in post.steps[: cmd.step] if any(v.actor == cmd.actor for v in s.approvals)),
+            None,
+        )
+        if earlier:
+            return Refusal(
+                RefusalCode.APPROVED_EARLIER_STEP,
+                f"You already approved step “{earlier.name}” of this post, and one person counts "
+                f"in one step only. {_who_can(step)} can decide step “{step.name}”.",
+                _can_act(step),
+            )
+    mine = next((v for v in step.votes if v.actor == cmd.actor), None)
+    if mine:
+        return Refusal(
+            RefusalCode.ALREADY_VOTED,
+            f"You already decided step “{step.name}” ({mine.verdict.replace('_', ' ')}, "
+            f"{mine.at:%Y-%m-%d %H:%M} UTC); "
+            f"it needs {_missing(post, cmd.step, ctx)} more approval(s).",
+        )
+
+    new = post.model_copy(deep=True)
+    run = new.steps[cmd.step]
+    verdict = {Approve: "approve", Reject: "reject", RequestChanges: "request_changes"}[type(cmd)]
+    run.votes.append(Vote(actor=cmd.actor, verdict=verdict, at=ctx.now, reason=reason))
+    new.updated_at = ctx.now
+    if isinstance(cmd, Reject):
+        run.status, run.decided_at = StepStatus.REJECTED, ctx.now
+        new.state, new.closing_reason = PostState.REJECTED, reason
+        return _accepted(new, post, verdict, cmd.actor, ctx.now, cmd.step, reason)
+    if isinstance(cmd, RequestChanges):
+        run.status, run.decided_at = StepStatus.CHANGES_REQUESTED, ctx.now
+        new.state = PostState.DRAFT
+        return _accepted(new, post, verdict, cmd.actor, ctx.now, cmd.step, reason)
+    if _missing(new, cmd.step, ctx) > 0:
+        return _accepted(new, post, verdict, cmd.actor, ctx.now, cmd.step, None)
+    run.status, run.decided_at = StepStatus.APPROVED, ctx.now
+    return _started(new, verdict, cmd.actor, post.state, ctx.now, cmd.step)
+
+
+def _reason_of(cmd: Decision) -> str | None:
+    if isinstance(cmd, Reject):
+        return cmd.reason
+    if isinstance(cmd, RequestChanges):
+        return cmd.comment
+    return None
+
+
+def _missing(post: Post, index: int, ctx: Context) -> int:
+    """Approvals the step still needs before it is approved."""
+    step = post.steps[index]
+    if step.quorum != QUORUM_ALL:
+        return max(0, int(step.quorum) - len(step.approvals))
+    workflow = _workflow_of(post, ctx.config)
+    eligible = _resolve(step, ctx.directory)
+    if not (workflow and workflow.allow_self_approval):
+        eligible.discard(post.author)
+    if workflow is None or workflow.distinct_approvers:
+        for earlier in post.steps[:index]:
+            eligible -= {v.actor for v in earlier.approvals}
+    approved = {v.actor for v in step.approvals}
+    # "all" means everyone eligible now, and at least one person.
+    return max(len(eligible - approved), 0 if approved else 1)
+
+
+def _already_decided(post: Post, index: int) -> str:
+    step = post.steps[index]
+    by = ", ".join(f"{v.actor} ({v.verdict.replace('_', ' ')})" for v in step.votes) or "nobody"
+    if step.status == StepStatus.WAITING:
+        current = post.current_step
+        now = f"step “{post.steps[current].name}”" if current is not None else "no step"
+        return f"Step “{step.name}” has not started yet: post {post.id} waits for {now}."
+    state = {
+        PostState.DRAFT: "changes were requested; it waits for the author's new revision",
+        PostState.APPROVED: "the post is approved",
+    }.get(post.state, f"the post is {post.state.value}")
+    return f"Step “{step.name}” was already decided by {by}; {state}."
+
+
+# -- author and admin commands ---------------------------------------------------------------
+
+
+def _revise(post: Post, cmd: Revise, ctx: Context) -> Accepted | Refusal:
+    if cmd.actor != post.author and cmd.actor not in ctx.config.admins:
+        return Refusal(
+            RefusalCode.NOT_ALLOWED,
+            f"Only the author ({post.author}) or an admin can edit post {post.id}.",
+            (post.author,),
+        )
+    if post.state not in REVISABLE:
+        return Refusal(
+            RefusalCode.NOT_ALLOWED,
+            f"Post {post.id} is {post.state.value} and can no longer be edited.",
+        )
+    old = post.revision
+    text = old.text if cmd.text is KEEP else cmd.text
+    targets = tuple(old.targets) if cmd.targets is KEEP else tuple(cmd.targets)
+    scheduled_at = old.scheduled_at if cmd.scheduled_at is KEEP else cmd.scheduled_at
+    campaign = old.campaign if cmd.campaign is KEEP else cmd.campaign
+    if not text.strip():
+        return Refusal(RefusalCode.INVALID, "The new text is empty: write the text of the post.")
+    bad_targets = _target_problem(targets, ctx.config)
+    if bad_targets:
+        return bad_targets
+    if (text, list(targets), scheduled_at, campaign) == (
+        old.text,
+        old.targets,
+        old.scheduled_at,
+        old.campaign,
+    ):
+        return Refusal(
+            RefusalCode.NOTHING_CHANGED,
+            f"Revision {old.number} of post {post.id} already has this text, targets and schedule.",
+        )
+    workflow = _workflow_of(post, ctx.config)
+    if workflow is None:
+        return Refusal(
+            RefusalCode.INVALID,
+            f"Workflow “{post.workflow}” no longer exists in the workflow file; an admin can "
+            "cancel this post or restore the workflow.",
+        )
+    revision = Revision(
+        number=old.number + 1,
+        text=text,
+        targets=list(targets),
+        scheduled_at=scheduled_at,
+        campaign=campaign,
+        risk=ctx.assess_risk(text, targets),
+        created_by=cmd.actor,
+        created_at=ctx.now,
+    )
+    new = post.model_copy(deep=True)
+    new.revisions.append(revision)
+    new.steps = _chain(workflow, revision)  # every approval of the old revision is void
+    new.state, new.updated_at = PostState.IN_REVIEW, ctx.now
+    return _started(new, "revise", cmd.actor, post.state, ctx.now, None)
+
+
+def _withdraw(post: Post, cmd: Withdraw, ctx: Context) -> Accepted | Refusal:
+    if cmd.actor != post.author:
+        return Refusal(
+            RefusalCode.NOT_ALLOWED,
+            f"Only the author ({post.author}) can withdraw post {post.id}; admins can cancel it.",
+            (post.author,),
+        )
+    if post.state not in REVISABLE:
+        return Refusal(
+            RefusalCode.NOT_ALLOWED, f"Post {post.id} is {post.state.value}: too late to withdraw."
+        )
+    new = post.model_copy(deep=True)
+    new.state, new.updated_at = PostState.WITHDRAWN, ctx.now
+    return _accepted(new, post, "withdraw", cmd.actor, ctx.now, None, None)
+
+
+def _override(post: Post, cmd: Override, ctx: Context) -> Accepted | Refusal:
+    if cmd.actor not in ctx.config.admins:
+        return Refusal(
+            RefusalCode.NOT_ALLOWED,
+            "Only admins listed in the workflow file can override the approval chain.",
+            tuple(ctx.config.admins),
+        )
+    if not cmd.justification.strip():
+        return Refusal(
+            RefusalCode.INVALID,
+            "An override needs a written justification; it is kept in the audit log.",
+        )
+    if post.state not in (PostState.IN_REVIEW, PostState.DRAFT):
+        return Refusal(
+            RefusalCode.NOT_ALLOWED,
+            f"Post {post.id} is {post.state.value}: there is no pending approval to override.",
+        )
+    new = post.model_copy(deep=True)
+    for run in new.steps:
+        if run.status in (StepStatus.ACTIVE, StepStatus.WAITING, StepStatus.CHANGES_REQUESTED):
+            run.status, run.decided_at = StepStatus.OVERRIDDEN, ctx.now
+    new.state, new.updated_at = PostState.APPROVED, ctx.now
+    return _accepted(new, post, "override", cmd.actor, ctx.now, None, cmd.justification)
+
+
+def _cancel(post: Post, cmd: Cancel, ctx: Context) -> Accepted | Refusal:
+    if cmd.actor != post.author and cmd.actor not in ctx.config.admins:
+        return Refusal(
+            RefusalCode.NOT_ALLOWED,
+            f"Only the author ({post.author}) or an admin can cancel post {post.id}.",
+            (post.author, *ctx.config.admins),
+        )
+    if post.state not in _CANCELLABLE:
+        return Refusal(
+            RefusalCode.NOT_ALLOWED, f"Post {post.id} is {post.state.value}: too late to cancel."
+        )
+    new = post.model_copy(deep=True)
+    new.state, new.updated_at, new.closing_reason = PostState.CANCELLED, ctx.now, cmd.reason
+    return _accepted(new, post, "cancel", cmd.actor, ctx.now, None, cmd.reason)
+
+
+# -- the chain -------------------------------------------------------------------------------
+
+
+def _chain(workflow: Workflow, revision: Revision) -> list[StepRun]:
+    return [
+        StepRun(
+            name=step.name,
+            users=list(step.approvers.users),
+            usergroups=list(step.approvers.usergroups),
+            quorum=step.quorum,
+            channel=step.channel,
+            status=StepStatus.WAITING if _applies(step, revision) else StepStatus.SKIPPED,
+        )
+        for step in workflow.steps
+    ]
+
+
+def _applies(step: Step, revision: Revision) -> bool:
+    when = step.when
+    if when is None:
+        return True
+    if when.risk_at_least and not at_least(revision.risk, when.risk_at_least):
+        return False
+    if when.targets is not None and not set(when.targets) & set(revision.targets):
+        return False
+    return not (when.campaign is not None and revision.campaign not in when.campaign)
+
+
+def _started(
+    new: Post, action: str, actor: str, before: PostState, now: datetime, step: int | None
+) -> Accepted:
+    """Activate the next waiting step, or approve the post when none is left."""
+    following = next((i for i, s in enumerate(new.steps) if s.status == StepStatus.WAITING), None)
+    if following is None:
+        new.state = PostState.APPROVED
+    else:
+        new.steps[following].status = StepStatus.ACTIVE
+        new.steps[following].started_at = now
+    main = _event(new, action, actor, before, now, step, None)
+    if following is None:
+        return Accepted(new, (main,))
+    started = _event(new, "step_started", actor, new.state, now, following, None)
+    return Accepted(new, (main, started))
+
+
+def _accepted(
+    new: Post,
+    old: Post,
+    action: str,
+    actor: str,
+    now: datetime,
+    step: int | None,
+    reason: str | None,
+) -> Accepted:
+    return Accepted(new, (_event(new, action, actor, old.state, now, step, reason),))
+
+
+def _event(
+    post: Post,
+    action: str,
+    actor: str,
+    before: PostState,
+    now: datetime,
+    step: int | None,
+    reason: str | None,
+) -> Event:
+    return Event(
+        action=action,
+        post_id=post.id,
+        revision=post.revision.number,
+        actor=actor,
+        at=now,
+        from_state=before.value,
+        to_state=post.state.value,
+        step=step,
+        step_name=post.steps[step].name if step is not None else None,
+        reason=reason,
+    )
+
+
+# -- lookups ---------------------------------------------------------------------------------
+
+
+def _choose_workflow(cmd: Submit, config: WorkflowFile) -> Workflow | Refusal:
+    names = ", ".join(w.name for w in config.workflows)
+    if cmd.workflow is not None:
+        chosen = config.workflow_named(cmd.workflow)
+        if chosen is None:
+            return Refusal(
+                RefusalCode.INVALID, f"There is no workflow “{cmd.workflow}” (there are: {names})."
+            )
+        return chosen
+    for workflow in config.workflows:
+        match = workflow.match
+        if match.channels and cmd.channel not in match.channels:
+            continue
+        if match.targets and not set(match.targets) & set(cmd.targets or ()):
+            continue
+        if match.campaign and cmd.campaign not in match.campaign:
+            continue
+        return workflow
+    return Refusal(
+        RefusalCode.INVALID,
+        f"No workflow takes this draft (its channel, targets and campaign match none of: {names}).",
+    )
+
+
+def _target_problem(targets: tuple[str, ...], config: WorkflowFile) -> Refusal | None:
+    known = ", ".join(config.targets) or "none"
+    if not targets:
+        return Refusal(RefusalCode.INVALID, f"Choose at least one target (there are: {known}).")
+    unknown = [t for t in targets if t not in config.targets]
+    if unknown:
+        return Refusal(
+            RefusalCode.INVALID, f"Unknown target(s) {', '.join(unknown)} (there are: {known})."
+        )
+    return None
+
+
+def _workflow_of(post: Post, config: WorkflowFile) -> Workflow | None:
+    return config.workflow_named(post.workflow)
+
+
+def _is_approver(actor: str, step: StepRun, directory: Directory) -> bool:
+    return actor in step.users or any(actor in directory.members(g) for g in step.usergroups)
+
+
+def _resolve(step: StepRun, directory: Directory) -> set[str]:
+    people = set(step.users)
+    for group in step.usergroups:
+        people |= directory.members(group)
+    return people
+
+
+def _can_act(step: StepRun) -> tuple[str, ...]:
+    return (*step.users, *step.usergroups)
+
+
+def _who_can(step: StepRun) -> str:
+    names = [*step.users, *(f"members of {g}" for g in step.usergroups)]
+    if len(names) <= 1:
+        return "".join(names) or "nobody"
+    return ", ".join(names[:-1]) + " or " + names[-1]

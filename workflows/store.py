@@ -1,0 +1,229 @@
+"""Greenlight's state in Redis. This module owns the key layout and the scripts: nothing else
+builds a key string.
+
+Every key of a workspace carries the workspace id as a hash tag (`gl:{T123}:...`), so each
+multi-key step of one workspace lands in one Redis Cluster slot.
+
+| key | type | holds |
+|---|---|---|
+| `gl:{T}:seq` | string | last post number handed out |
+| `gl:{T}:post:{id}` | hash | `v` (version), `doc` (the post as JSON) |
+| `gl:{T}:post:{id}:audit` | stream | the post's audit trail |
+| `gl:{T}:audit` | stream | every audit entry of the workspace (recent activity) |
+| `gl:{T}:src:{key}` | string | post id created from a chat event (deduplicates retries) |
+| `gl:{T}:state:{state}` | zset | post ids by state, scored by last change |
+| `gl:{T}:author:{user}` | zset | post ids by author, scored by creation |
+| `gl:{T}:waiting:{id}` | zset | posts whose active step a user/group decides, by wait start |
+| `gl:{T}:due` | zset | approved posts by the time they should go out |
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from importlib.resources import files
+
+import redis
+
+from workflows.models import FINISHED, Post, PostState
+from workflows.outcomes import Event
+
+_TRANSITION = files("workflows").joinpath("transition.lua").read_text(encoding="utf-8")
+
+
+class Keys:
+    """Key names of one workspace."""
+
+    def __init__(self, team: str) -> None:
+        if not team or any(c in team for c in "{}: "):
+            raise ValueError(f"invalid workspace id {team!r}")
+        self.prefix = f"gl:{{{team}}}:"
+        self.seq = self.prefix + "seq"
+        self.audit = self.prefix + "audit"
+        self.due = self.prefix + "due"
+
+    def post(self, post_id: str) -> str:
+        return f"{self.prefix}post:{post_id}"
+
+    def post_audit(self, post_id: str) -> str:
+        return f"{self.prefix}post:{post_id}:audit"
+
+    def source(self, source_key: str) -> str:
+        return f"{self.prefix}src:{source_key}"
+
+    def state(self, state: PostState | str) -> str:
+        return f"{self.prefix}state:{state}"
+
+    def author(self, user: str) -> str:
+        return f"{self.prefix}author:{user}"
+
+    def waiting(self, approver: str) -> str:
+        return f"{self.prefix}waiting:{approver}"
+
+
+@dataclass(frozen=True)
+class Committed:
+    audit_id: str
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """A post was already created from the same source (a chat retry)."""
+
+    post_id: str
+
+
+class Conflict:
+    """Someone else changed the post since it was read: read again and retry."""
+
+
+class Store:
+    """One workspace's posts, indexes and audit log."""
+
+    def __init__(self, client: redis.Redis, team: str, *, retention_days: int = 90) -> None:
+        self.redis = client
+        self.team = team
+        self.keys = Keys(team)
+        self.retention_seconds = retention_days * 86400
+        self._transition = client.register_script(_TRANSITION)
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def next_id(self) -> str:
+        return str(self.redis.incr(self.keys.seq))
+
+    def commit(
+        self, old: Post | None, new: Post, event: Event, source_key: str | None = None
+    ) -> Committed | Duplicate | Conflict:
+        """Write `new` if the stored post is still `old` (None: must not exist), in one step."""
+        k = self.keys
+        expected = old.version if old else 0
+        new.version = expected + 1
+        before = _index_entries(old, k) if old else {}
+        after = _index_entries(new, k)
+        index_keys = sorted(set(before) | set(after))
+        position = {key: i + 5 for i, key in enumerate(index_keys)}
+        ops: list[list[object]] = [
+            ["zrem", position[key], new.id] for key in before if key not in after
+        ]
+        ops += [["zadd", position[key], repr(score), new.id] for key, score in after.items()]
+        finished = new.state in FINISHED
+        if finished:
+            cutoff = new.updated_at.timestamp() - self.retention_seconds
+            ops.append(["trim", position[k.state(new.state)], repr(cutoff)])
+        fields = [item for pair in event.audit_fields().items() for item in pair]
+        reply = self._transition(
+            keys=[
+                k.post(new.id),
+                k.post_audit(new.id),
+                k.audit,
+                k.source(source_key) if source_key else k.post(new.id),
+                *index_keys,
+            ],
+            args=[
+                expected,
+                new.version,
+                new.model_dump_json(),
+                new.id,
+                self.retention_seconds if finished else 0,
+                json.dumps(ops),
+                json.dumps(fields),
+                "1" if source_key else "0",
+            ],
+        )
+        status = reply[0].decode() if isinstance(reply[0], bytes) else reply[0]
+        if status == "ok":
+            return Committed(_text(reply[1]))
+        if status == "duplicate":
+            return Duplicate(_text(reply[1]))
+        return Conflict()
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def get(self, post_id: str) -> Post | None:
+        version, doc = self.redis.hmget(self.keys.post(post_id), "v", "doc")
+        return _decode(version, doc)
+
+    def get_many(self, post_ids: list[str]) -> list[Post]:
+        """Posts in the order asked; ids whose post expired are skipped."""
+        if not post_ids:
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        for post_id in post_ids:
+            pipe.hmget(self.keys.post(post_id), "v", "doc")
+        posts = (_decode(v, d) for v, d in pipe.execute())
+        return [p for p in posts if p is not None]
+
+    def ids_by_state(self, state: PostState, limit: int = 100) -> list[str]:
+        return _ids(self.redis.zrevrange(self.keys.state(state), 0, limit - 1))
+
+    def ids_by_author(self, user: str, limit: int = 100) -> list[str]:
+        return _ids(self.redis.zrevrange(self.keys.author(user), 0, limit - 1))
+
+    def ids_waiting_for(self, approvers: list[str], limit: int = 100) -> list[str]:
+        """Posts whose active step any of `approvers` (user or group ids) decides, oldest first."""
+        keys = [self.keys.waiting(a) for a in approvers]
+        if not keys:
+            return []
+        if len(keys) == 1:
+            return _ids(self.redis.zrange(keys[0], 0, limit - 1))
+        # Several sets: take the oldest `limit` of each and merge by score.
+        pipe = self.redis.pipeline(transaction=False)
+        for key in keys:
+            pipe.zrange(key, 0, limit - 1, withscores=True)
+        merged: dict[str, float] = {}
+        for rows in pipe.execute():
+            for member, score in rows:
+                merged[_text(member)] = min(score, merged.get(_text(member), score))
+        return sorted(merged, key=merged.__getitem__)[:limit]
+
+    def ids_due(self, until: datetime, limit: int = 100) -> list[str]:
+        return _ids(self.redis.zrangebyscore(self.keys.due, "-inf", until.timestamp(), 0, limit))
+
+    def history(self, post_id: str) -> list[dict[str, str]]:
+        """The post's audit trail, oldest first."""
+        return [
+            {"id": _text(i), **{_text(k): _text(v) for k, v in f.items()}}
+            for i, f in self.redis.xrange(self.keys.post_audit(post_id))
+        ]
+
+    def recent_activity(self, count: int = 20) -> list[dict[str, str]]:
+        """The workspace's latest audit entries, newest first."""
+        return [
+            {"id": _text(i), **{_text(k): _text(v) for k, v in f.items()}}
+            for i, f in self.redis.xrevrange(self.keys.audit, count=count)
+        ]
+
+
+def _index_entries(post: Post, k: Keys) -> dict[str, float]:
+    """The sorted sets a post belongs to in its state, with its score in each."""
+    entries = {
+        k.state(post.state): post.updated_at.timestamp(),
+        k.author(post.author): post.created_at.timestamp(),
+    }
+    step = post.current_step
+    if post.state == PostState.IN_REVIEW and step is not None:
+        run = post.steps[step]
+        since = (run.started_at or post.updated_at).timestamp()
+        for approver in (*run.users, *run.usergroups):
+            entries[k.waiting(approver)] = since
+    if post.state == PostState.APPROVED:
+        entries[k.due] = (post.revision.scheduled_at or post.updated_at).timestamp()
+    return entries
+
+
+def _decode(version: bytes | None, doc: bytes | None) -> Post | None:
+    if version is None or doc is None:
+        return None
+    post = Post.model_validate_json(doc)
+    post.version = int(version)
+    return post
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _ids(values: list[bytes | str]) -> list[str]:
+    return [_text(v) for v in values]
