@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from bot.settings import SettingsError, load_settings
+from workflows.configfile import ConfigError, load_workflow_file
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -22,11 +23,30 @@ def _run(args: argparse.Namespace) -> int:
     return 2
 
 
+def _validate(args: argparse.Namespace) -> int:
+    try:
+        config = load_workflow_file(args.file)
+    except ConfigError as exc:
+        count = len(exc.problems)
+        print(exc, file=sys.stderr)
+        print(f"{args.file}: {count} problem{'s' if count != 1 else ''}.", file=sys.stderr)
+        return 2
+    steps = sum(len(w.steps) for w in config.workflows)
+    print(
+        f"{args.file}: OK ({len(config.workflows)} workflow(s), {steps} step(s), "
+        f"{len(config.targets)} target(s))."
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="greenlight", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the Slack app")
     run.set_defaults(handler=_run)
+    validate = sub.add_parser("validate", help="check a workflow file and list every problem")
+    validate.add_argument("file", help="the workflow YAML file")
+    validate.set_defaults(handler=_validate)
     return parser
 
 

@@ -1,0 +1,137 @@
+"""Workflow files: good ones load, broken ones say exactly where and what is wrong."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from workflows.configfile import ConfigError, load_workflow_file, parse_workflow_file
+
+EXAMPLE = Path(__file__).parent.parent / "docs" / "examples" / "workflow.yaml"
+
+GOOD = """\
+approvals_channel: C0APPROVALS
+targets:
+  site: {type: slack, channel: C0SITE}
+workflows:
+  - name: standard
+    targets: [site]
+    steps:
+      - name: Copy review
+        approvers: {users: [U0A, U0B]}
+        quorum: 2
+"""
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse_workflow_file(text, "flow.yaml")
+    return [str(p) for p in caught.value.problems]
+
+
+def test_the_documented_example_loads():
+    config = load_workflow_file(EXAMPLE)
+    assert config.timezone == "Europe/Rome"
+    assert [s.quorum for s in config.workflows[0].steps] == [1, 1, "all"]
+    assert config.workflows[0].steps[2].when.risk_at_least == "high"
+
+
+def test_yaml_syntax_error_names_file_and_line():
+    assert problems(GOOD + "  - name: [unclosed\n") == [
+        "flow.yaml:12: YAML syntax error: expected ',' or ']', but got '<stream end>'"
+    ]
+
+
+def test_typo_in_a_key_is_an_error_with_the_path_and_the_right_spellings():
+    found = problems(GOOD.replace("quorum: 2", "quorom: 2"))
+    assert found == [
+        "flow.yaml:10: workflows[0].steps[0].quorom: unknown key 'quorom' "
+        "(allowed here: name, approvers, quorum, when, channel)"
+    ]
+
+
+def test_wrong_types_and_bad_values_are_all_reported_at_once():
+    text = (
+        GOOD.replace("quorum: 2", "quorum: many")
+        .replace(
+            "approvals_channel: C0APPROVALS", "approvals_channel: C0APPROVALS\ntimezone: Mars/Base"
+        )
+        .replace("name: standard", "name: [standard]")
+    )
+    found = problems(text)
+    assert found == [
+        "flow.yaml:2: timezone: 'Mars/Base' is not an IANA time zone name such as Europe/Rome",
+        "flow.yaml:6: workflows[0].name: input should be a valid string, got ['standard']",
+        'flow.yaml:11: workflows[0].steps[0].quorum: must be a whole number of approvals or "all", '
+        "not 'many'",
+    ]
+
+
+def test_empty_steps_unknown_targets_and_impossible_quorum():
+    text = GOOD.replace("targets: [site]", "targets: [site, tiktok]").replace(
+        "quorum: 2", "quorum: 3"
+    )
+    text += "  - name: empty\n    steps: []\n"
+    assert problems(text) == [
+        "flow.yaml:6: workflows[0].targets[1]: unknown target 'tiktok' (defined targets: site)",
+        "flow.yaml:10: workflows[0].steps[0].quorum: quorum 3 is larger than the 2 approver(s) "
+        "listed, so this step could never be approved",
+        "flow.yaml:12: workflows[1].steps: must not be empty",
+    ]
+
+
+def test_missing_keys_duplicates_and_bad_ids():
+    text = """\
+approvals_channel: C0APPROVALS
+approvals_channel: C0OTHER
+workflows:
+  - steps:
+      - name: Copy
+        approvers: {users: [anna]}
+"""
+    assert problems(text) == [
+        "flow.yaml:2: approvals_channel: this key appears twice",
+        "flow.yaml:4: workflows[0].name: this key is required but missing",
+        "flow.yaml:6: workflows[0].steps[0].approvers.users[0]: must be a Slack id in capitals, "
+        "such as U0ANNA, S0EDITORS or C0DRAFTS",
+    ]
+
+
+def test_a_step_that_nobody_can_approve():
+    text = GOOD.replace("{users: [U0A, U0B]}", "{}").replace("quorum: 2", "quorum: 1")
+    assert problems(text) == [
+        "flow.yaml:9: workflows[0].steps[0].approvers: lists nobody: add users or usergroups"
+    ]
+
+
+def test_empty_and_non_mapping_files():
+    assert problems("") == ["flow.yaml: the file is empty"]
+    assert problems("- a\n- b\n") == ["flow.yaml:1: the file must be a mapping of keys"]
+
+
+def test_cli_validate_reports_every_problem_and_exits_2(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(GOOD.replace("quorum: 2", "quorum: 0").replace("C0SITE", "site"))
+    run = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "validate", str(bad)], capture_output=True, text=True
+    )
+    assert run.returncode == 2
+    assert f"{bad}:3: targets.site.channel: must be a Slack id" in run.stderr
+    assert f"{bad}:10: workflows[0].steps[0].quorum: must be at least 1, not 0" in run.stderr
+    assert "2 problems." in run.stderr
+    good = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "validate", str(EXAMPLE)], capture_output=True, text=True
+    )
+    assert good.returncode == 0 and "OK (1 workflow(s), 3 step(s), 1 target(s))" in good.stdout
+
+
+def test_cli_validate_missing_file(tmp_path):
+    run = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "validate", str(tmp_path / "nope.yaml")],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 2 and "cannot read the file: No such file or directory" in run.stderr
