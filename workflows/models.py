@@ -113,6 +113,10 @@ class Post(Model):
     source: Source | None = None
     closing_reason: str | None = None
 
+    def clone(self) -> Post:
+        """A deep, independent copy (a model round trip: several times faster than deepcopy)."""
+        return Post.model_validate(self.model_dump())
+
     @property
     def revision(self) -> Revision:
         return self.revisions[-1]

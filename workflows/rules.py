@@ -159,7 +159,7 @@ def _decide(post: Post, cmd: Decision, ctx: Context) -> Accepted | Refusal:
             f"it needs {_missing(post, cmd.step, ctx)} more approval(s).",
         )
 
-    new = post.model_copy(deep=True)
+    new = post.clone()
     run = new.steps[cmd.step]
     verdict = {Approve: "approve", Reject: "reject", RequestChanges: "request_changes"}[type(cmd)]
     run.votes.append(Vote(actor=cmd.actor, verdict=verdict, at=ctx.now, reason=reason))
@@ -269,7 +269,7 @@ def _revise(post: Post, cmd: Revise, ctx: Context) -> Accepted | Refusal:
         created_by=cmd.actor,
         created_at=ctx.now,
     )
-    new = post.model_copy(deep=True)
+    new = post.clone()
     new.revisions.append(revision)
     new.steps = _chain(workflow, revision)  # every approval of the old revision is void
     new.state, new.updated_at = PostState.IN_REVIEW, ctx.now
@@ -287,7 +287,7 @@ def _withdraw(post: Post, cmd: Withdraw, ctx: Context) -> Accepted | Refusal:
         return Refusal(
             RefusalCode.NOT_ALLOWED, f"Post {post.id} is {post.state.value}: too late to withdraw."
         )
-    new = post.model_copy(deep=True)
+    new = post.clone()
     new.state, new.updated_at = PostState.WITHDRAWN, ctx.now
     return _accepted(new, post, "withdraw", cmd.actor, ctx.now, None, None)
 
@@ -309,7 +309,7 @@ def _override(post: Post, cmd: Override, ctx: Context) -> Accepted | Refusal:
             RefusalCode.NOT_ALLOWED,
             f"Post {post.id} is {post.state.value}: there is no pending approval to override.",
         )
-    new = post.model_copy(deep=True)
+    new = post.clone()
     for run in new.steps:
         if run.status in (StepStatus.ACTIVE, StepStatus.WAITING, StepStatus.CHANGES_REQUESTED):
             run.status, run.decided_at = StepStatus.OVERRIDDEN, ctx.now
@@ -328,7 +328,7 @@ def _cancel(post: Post, cmd: Cancel, ctx: Context) -> Accepted | Refusal:
         return Refusal(
             RefusalCode.NOT_ALLOWED, f"Post {post.id} is {post.state.value}: too late to cancel."
         )
-    new = post.model_copy(deep=True)
+    new = post.clone()
     new.state, new.updated_at, new.closing_reason = PostState.CANCELLED, ctx.now, cmd.reason
     return _accepted(new, post, "cancel", cmd.actor, ctx.now, None, cmd.reason)
 

@@ -107,7 +107,11 @@ class Store:
         ops: list[list[object]] = [
             ["zrem", position[key], new.id] for key in before if key not in after
         ]
-        ops += [["zadd", position[key], repr(score), new.id] for key, score in after.items()]
+        ops += [
+            ["zadd", position[key], repr(score), new.id]
+            for key, score in after.items()
+            if before.get(key) != score
+        ]
         finished = new.state in FINISHED
         if finished:
             cutoff = new.updated_at.timestamp() - self.retention_seconds
