@@ -5,19 +5,33 @@ from __future__ import annotations
 import argparse
 import sys
 
+import redis
+
 from bot.settings import SettingsError, load_settings
 from workflows.configfile import ConfigError, load_workflow_file
 
 
 def _run(args: argparse.Namespace) -> int:
+    """Check everything a start needs; the Slack server itself arrives with the Slack app."""
     try:
-        load_settings(require_config=True, require_slack=True)
+        settings = load_settings(require_config=True, require_slack=True)
+        load_workflow_file(settings.config_path)  # type: ignore[arg-type]
+        redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2).ping()
     except SettingsError as exc:
         print(exc, file=sys.stderr)
+        print(
+            "Copy .env.example to .env and fill it in (README, 'Configuration').", file=sys.stderr
+        )
+        return 2
+    except ConfigError as exc:
+        print(f"The workflow file has problems:\n{exc}", file=sys.stderr)
+        return 2
+    except redis.RedisError as exc:
+        print(f"Redis at {settings.redis_url} does not answer: {exc}", file=sys.stderr)
         return 2
     print(
-        "greenlight run: the Slack app (HTTP and Socket Mode server) is not built yet; "
-        "settings are valid. See README.md, 'Status'.",
+        "Settings, workflow file and Redis are fine, but this build has no Slack server yet: "
+        "the Slack app (HTTP and Socket Mode) is the next milestone. See README.md, 'Status'.",
         file=sys.stderr,
     )
     return 2
