@@ -114,8 +114,13 @@ class Post(Model):
     closing_reason: str | None = None
 
     def clone(self) -> Post:
-        """A deep, independent copy (a model round trip: several times faster than deepcopy)."""
-        return Post.model_validate(self.model_dump())
+        """A copy whose step runs and lists can be changed without touching this post.
+
+        Revisions and votes are shared: they are never changed once written, only appended.
+        (Much cheaper than a deep copy, which dominated the cost of a decision.)
+        """
+        steps = [run.model_copy(update={"votes": list(run.votes)}) for run in self.steps]
+        return self.model_copy(update={"revisions": list(self.revisions), "steps": steps})
 
     @property
     def revision(self) -> Revision:

@@ -11,7 +11,7 @@ multi-key step of one workspace lands in one Redis Cluster slot.
 | `gl:{T}:post:{id}:audit` | stream | the post's audit trail |
 | `gl:{T}:audit` | stream | every audit entry of the workspace (recent activity) |
 | `gl:{T}:src:{key}` | string | post id created from a chat event (deduplicates retries) |
-| `gl:{T}:state:{state}` | zset | post ids by state, scored by last change |
+| `gl:{T}:state:{state}` | zset | post ids by state, scored by when they entered it |
 | `gl:{T}:author:{user}` | zset | post ids by author, scored by creation |
 | `gl:{T}:waiting:{id}` | zset | posts whose active step a user/group decides, by wait start |
 | `gl:{T}:due` | zset | approved posts by the time they should go out |
@@ -107,10 +107,12 @@ class Store:
         ops: list[list[object]] = [
             ["zrem", position[key], new.id] for key in before if key not in after
         ]
+        # A post keeps its score in a set it stays in (the time it entered that state, step or
+        # authorship); only the due time can move while the post stays due.
         ops += [
             ["zadd", position[key], repr(score), new.id]
             for key, score in after.items()
-            if before.get(key) != score
+            if key not in before or (key == k.due and before[key] != score)
         ]
         finished = new.state in FINISHED
         if finished:

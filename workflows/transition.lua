@@ -5,7 +5,7 @@
 -- KEYS[4] source key (or the post hash again when the draft has no source)
 -- KEYS[5..] index sorted sets, referred to by position from the ops
 -- ARGV[1] expected version ("0": the post must not exist yet)   ARGV[2] new version
--- ARGV[3] post document (JSON)   ARGV[4] post id   ARGV[5] ttl seconds (0: keep, the post is live)
+-- ARGV[3] post document (JSON)   ARGV[4] post id   ARGV[5] ttl seconds (0: none, the post is live)
 -- ARGV[6] ops, JSON: [["zadd", key_index, score, member] | ["zrem", key_index, member]
 --                     | ["trim", key_index, max_score]]
 -- ARGV[7] audit fields, JSON: [field, value, ...]   ARGV[8] "1" when KEYS[4] is a source key
@@ -35,13 +35,11 @@ end
 local fields = cjson.decode(ARGV[7])
 local id = redis.call('XADD', KEYS[3], '*', unpack(fields))
 redis.call('XADD', KEYS[2], id, unpack(fields))
+-- Finished is final, so a key that got a TTL never needs it removed again.
 local ttl = tonumber(ARGV[5])
 if ttl > 0 then
   redis.call('EXPIRE', KEYS[1], ttl)
   redis.call('EXPIRE', KEYS[2], ttl)
   if ARGV[8] == '1' then redis.call('EXPIRE', KEYS[4], ttl) end
-else
-  redis.call('PERSIST', KEYS[1])
-  redis.call('PERSIST', KEYS[2])
 end
 return {'ok', id}
