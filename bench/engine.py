@@ -51,6 +51,12 @@ class CountingConnection(redis.Connection):
         return super().send_packed_command(command, check_health)
 
 
+def _server_usec(client: redis.Redis) -> int:
+    """Microseconds Redis has spent in the commands an approval sends (from INFO)."""
+    stats = client.info("commandstats")
+    return sum(stats.get(f"cmdstat_{c}", {}).get("usec", 0) for c in ("hmget", "evalsha", "eval"))
+
+
 def no_risk(text: str, targets: tuple[str, ...]) -> str:
     return "none"
 
@@ -63,7 +69,7 @@ def main() -> None:
     args = parser.parse_args()
     pool = redis.ConnectionPool.from_url(args.redis, connection_class=CountingConnection)
     client = redis.Redis(connection_pool=pool)
-    engine_rates, floor_rates, trips = [], [], []
+    engine_rates, floor_rates, trips, server_us = [], [], [], []
     submit_trips = 0.0
     for _ in range(args.rounds):
         team = "TBENCH" + uuid.uuid4().hex[:8].upper()
@@ -76,9 +82,11 @@ def main() -> None:
         commands = [Approve("U0ANNA", post_id, 1, 0) for post_id in ids]
 
         before, start = CountingConnection.sent, time.perf_counter()
+        server_before = _server_usec(client)
         for command in commands:
             engine.execute(command)
         elapsed = time.perf_counter() - start
+        server_us.append((_server_usec(client) - server_before) / args.posts)
         trips.append((CountingConnection.sent - before) / args.posts)
         engine_rates.append(args.posts / elapsed)
 
@@ -96,6 +104,7 @@ def main() -> None:
     print(
         f"approve: {engine_rate:,.0f} approvals/s, {statistics.median(trips):.2f} round trips each"
     )
+    print(f"Redis server time per approve: {statistics.median(server_us):.0f} us")
     print(f"submit: {submit_trips:.2f} round trips each")
     print(f"floor (one SET per command): {floor_rate:,.0f} commands/s")
     print(f"approve / floor throughput ratio: {engine_rate / floor_rate:.2f}")
