@@ -263,3 +263,35 @@ def test_queue_shows_what_waits_for_me_oldest_first(engine, clock):
     assert [p.id for p in engine.queue_for("U0BRAND2")] == [first]
     assert set(engine.store.ids_by_state(PostState.IN_REVIEW)) == {first, second}
     assert set(engine.store.ids_by_author(AUTHOR)) == {first, second}
+
+
+def test_freeze_and_unfreeze_are_audited(engine, clock):
+    store = engine.store
+    assert store.freeze_state() is None
+    store.set_freeze("U0ADMIN", "Breaking news: hold everything", clock())
+    assert store.freeze_state() == {
+        "by": "U0ADMIN",
+        "reason": "Breaking news: hold everything",
+        "at": clock().isoformat(),
+    }
+    store.clear_freeze("U0ADMIN", clock())
+    assert store.freeze_state() is None
+    actions = [(e["action"], e.get("reason")) for e in reversed(store.recent_activity())]
+    assert actions == [("freeze", "Breaking news: hold everything"), ("unfreeze", None)]
+
+
+def test_messages_showing_a_post_expire_with_it(engine, client):
+    post_id = draft(engine, source_key="C0DRAFTS:1700000000.000100")
+    assert engine.store.post_id_for_source("C0DRAFTS:1700000000.000100") == post_id
+    engine.store.remember_message(post_id, "C0APPROVALS", "1700000001.000200")
+    engine.store.remember_message(post_id, "D0ANNA", "1700000002.000300")
+    assert engine.store.messages(post_id) == [
+        ("C0APPROVALS", "1700000001.000200"),
+        ("D0ANNA", "1700000002.000300"),
+    ]
+    key = engine.store.keys.post_messages(post_id)
+    assert client.ttl(key) == -1
+    accepted(engine.execute(Withdraw(AUTHOR, post_id, 1)))
+    assert client.ttl(key) > 0
+    engine.store.remember_message(post_id, "C0LATE", "1700000003.000400")
+    assert client.ttl(key) > 0

@@ -9,12 +9,15 @@ multi-key step of one workspace lands in one Redis Cluster slot.
 | `gl:{T}:seq` | string | last post number handed out |
 | `gl:{T}:post:{id}` | hash | `v` (version), `doc` (the post as JSON) |
 | `gl:{T}:post:{id}:audit` | stream | the post's audit trail |
+| `gl:{T}:post:{id}:messages` | set | where the chat side showed the post (`channel ts`) |
 | `gl:{T}:audit` | stream | every audit entry of the workspace (recent activity) |
 | `gl:{T}:src:{key}` | string | post id created from a chat event (deduplicates retries) |
 | `gl:{T}:state:{state}` | zset | post ids by state, scored by when they entered it |
 | `gl:{T}:author:{user}` | zset | post ids by author, scored by creation |
 | `gl:{T}:waiting:{id}` | zset | posts whose active step a user/group decides, by wait start |
 | `gl:{T}:due` | zset | approved posts by the time they should go out |
+| `gl:{T}:freeze` | hash | who froze publishing, when and why (absent: not frozen) |
+| `gl:{T}:cache:{kind}:{id}` | string | chat-side lookups (user groups, users), short TTL |
 """
 
 from __future__ import annotations
@@ -42,12 +45,19 @@ class Keys:
         self.seq = self.prefix + "seq"
         self.audit = self.prefix + "audit"
         self.due = self.prefix + "due"
+        self.freeze = self.prefix + "freeze"
 
     def post(self, post_id: str) -> str:
         return f"{self.prefix}post:{post_id}"
 
     def post_audit(self, post_id: str) -> str:
         return f"{self.prefix}post:{post_id}:audit"
+
+    def post_messages(self, post_id: str) -> str:
+        return f"{self.prefix}post:{post_id}:messages"
+
+    def cache(self, kind: str, item: str) -> str:
+        return f"{self.prefix}cache:{kind}:{item}"
 
     def source(self, source_key: str) -> str:
         return f"{self.prefix}src:{source_key}"
@@ -103,7 +113,7 @@ class Store:
         before = _index_entries(old, k) if old else {}
         after = _index_entries(new, k)
         index_keys = sorted(set(before) | set(after))
-        position = {key: i + 5 for i, key in enumerate(index_keys)}
+        position = {key: i + 6 for i, key in enumerate(index_keys)}
         ops: list[list[object]] = [
             ["zrem", position[key], new.id] for key in before if key not in after
         ]
@@ -125,6 +135,7 @@ class Store:
                 k.post_audit(new.id),
                 k.audit,
                 k.source(source_key) if source_key else k.post(new.id),
+                k.post_messages(new.id),
                 *index_keys,
             ],
             args=[
@@ -145,7 +156,56 @@ class Store:
             return Duplicate(_text(reply[1]))
         return Conflict()
 
+    def remember_message(self, post_id: str, channel: str, ts: str) -> None:
+        """Record a chat message showing the post, so every copy can be updated later."""
+        key = self.keys.post_messages(post_id)
+        self.redis.sadd(key, f"{channel} {ts}")
+        ttl = self.redis.ttl(self.keys.post(post_id))
+        if ttl > 0:  # the post has finished: this set goes with it
+            self.redis.expire(key, ttl)
+
+    def set_freeze(self, actor: str, reason: str, at: datetime) -> str:
+        """Freeze publishing; audited. Returns the audit entry id."""
+        return self._freeze_change(
+            {"by": actor, "reason": reason, "at": at.isoformat()}, "freeze", actor, reason, at
+        )
+
+    def clear_freeze(self, actor: str, at: datetime) -> str:
+        return self._freeze_change(None, "unfreeze", actor, "", at)
+
+    def _freeze_change(
+        self, state: dict[str, str] | None, action: str, actor: str, reason: str, at: datetime
+    ) -> str:
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.delete(self.keys.freeze)
+        if state:
+            pipe.hset(self.keys.freeze, mapping=state)
+        fields = {"action": action, "actor": actor, "at": at.isoformat()}
+        if reason:
+            fields["reason"] = reason
+        pipe.xadd(self.keys.audit, fields)
+        return _text(pipe.execute()[-1])
+
+    def cache_get(self, kind: str, item: str) -> str | None:
+        value = self.redis.get(self.keys.cache(kind, item))
+        return None if value is None else _text(value)
+
+    def cache_set(self, kind: str, item: str, value: str, ttl_seconds: int) -> None:
+        self.redis.set(self.keys.cache(kind, item), value, ex=ttl_seconds)
+
     # -- reads -------------------------------------------------------------------------------
+
+    def freeze_state(self) -> dict[str, str] | None:
+        state = self.redis.hgetall(self.keys.freeze)
+        return {_text(k): _text(v) for k, v in state.items()} or None
+
+    def post_id_for_source(self, source_key: str) -> str | None:
+        value = self.redis.get(self.keys.source(source_key))
+        return None if value is None else _text(value)
+
+    def messages(self, post_id: str) -> list[tuple[str, str]]:
+        members = sorted(_text(m) for m in self.redis.smembers(self.keys.post_messages(post_id)))
+        return [tuple(m.split(" ", 1)) for m in members]  # type: ignore[misc]
 
     def get(self, post_id: str) -> Post | None:
         version, doc = self.redis.hmget(self.keys.post(post_id), "v", "doc")

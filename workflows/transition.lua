@@ -3,7 +3,8 @@
 --
 -- KEYS[1] post hash          KEYS[2] post audit stream     KEYS[3] workspace audit stream
 -- KEYS[4] source key (or the post hash again when the draft has no source)
--- KEYS[5..] index sorted sets, referred to by position from the ops
+-- KEYS[5] the set of chat messages showing the post
+-- KEYS[6..] index sorted sets, referred to by position from the ops
 -- ARGV[1] expected version ("0": the post must not exist yet)   ARGV[2] new version
 -- ARGV[3] post document (JSON)   ARGV[4] post id   ARGV[5] ttl seconds (0: none, the post is live)
 -- ARGV[6] ops, JSON: [["zadd", key_index, score, member] | ["zrem", key_index, member]
@@ -40,6 +41,7 @@ local ttl = tonumber(ARGV[5])
 if ttl > 0 then
   redis.call('EXPIRE', KEYS[1], ttl)
   redis.call('EXPIRE', KEYS[2], ttl)
+  redis.call('EXPIRE', KEYS[5], ttl)
   if ARGV[8] == '1' then redis.call('EXPIRE', KEYS[4], ttl) end
 end
 return {'ok', id}
