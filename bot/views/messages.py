@@ -1,0 +1,197 @@
+"""Private replies, DMs and slash-command answers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.views.card import EDIT_DRAFT, STATE_LABELS, Finding, button_value
+from bot.views.format import approvers, clip, escape, link_ids, mention, when
+from workflows.config import WorkflowFile
+from workflows.models import Post, PostState
+from workflows.outcomes import Refusal
+
+#: A post waiting longer than this for one step is marked overdue.
+OVERDUE_AFTER = timedelta(hours=24)
+
+HELP = """*Greenlight* keeps drafts from going public before the right people approve them.
+`/greenlight draft` · write a new draft (or post in an intake channel)
+`/greenlight queue` · what waits for your decision
+`/greenlight mine` · your drafts and where they stand
+`/greenlight status ID` · one draft, with its card
+`/greenlight history ID` · everything that happened to a draft
+`/greenlight scheduled` · approved posts and when they go out
+`/greenlight cancel ID` · cancel a draft or an approved post (author or admin)
+`/greenlight freeze REASON` · stop all publishing now (admins)
+`/greenlight unfreeze` · end the freeze (admins)
+`/greenlight digest` · preview today's digest
+`/greenlight config` · the approval chains in words
+`/greenlight help` · this text"""
+
+
+def section(text: str) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=clip(text, 3000)))
+
+
+def refusal_text(refusal: Refusal) -> str:
+    return f":no_entry_sign: {link_ids(refusal.message)}"
+
+
+def post_line(post: Post, now: datetime) -> str:
+    """One line for a list: id, state, age, the start of the text."""
+    text = escape(clip(" ".join(post.revision.text.split()), 80))
+    line = f"*#{post.id}* · {STATE_LABELS[post.state].split(':', 2)[-1].strip()}"
+    step = post.current_step
+    if post.state == PostState.IN_REVIEW and step is not None:
+        run = post.steps[step]
+        since = run.started_at or post.updated_at
+        line += f" ({escape(run.name)}, waiting since {when(since)})"
+        if overdue(post, now):
+            line += " :rotating_light: *overdue*"
+    if post.revision.scheduled_at and post.state in (PostState.APPROVED, PostState.SCHEDULED):
+        line += f" · goes out {when(post.revision.scheduled_at)}"
+    return f"{line}\n> {text}"
+
+
+def overdue(post: Post, now: datetime) -> bool:
+    step = post.current_step
+    if post.state != PostState.IN_REVIEW or step is None:
+        return False
+    since = post.steps[step].started_at or post.updated_at
+    late = post.revision.scheduled_at is not None and post.revision.scheduled_at <= now
+    return late or now - since > OVERDUE_AFTER
+
+
+def post_list(title: str, posts: Sequence[Post], now: datetime, empty: str) -> str:
+    if not posts:
+        return f"*{title}*\n{empty}"
+    lines = [post_line(p, now) for p in posts]
+    text = f"*{title}*\n" + "\n".join(lines)
+    if len(text) > 3000:
+        kept = []
+        for line in lines:
+            if sum(len(x) + 1 for x in kept) + len(line) > 2800:
+                break
+            kept.append(line)
+        text = f"*{title}*\n" + "\n".join(kept) + f"\n…and {len(lines) - len(kept)} more."
+    return text
+
+
+def history_text(post_id: str, entries: Sequence[dict[str, str]]) -> str:
+    if not entries:
+        return f"No history for draft #{post_id} (it may have expired)."
+    lines = [f"*History of draft #{post_id}*"]
+    for entry in entries:
+        at = datetime.fromisoformat(entry["at"])
+        step = f" · {escape(entry['step_name'])}" if entry.get("step_name") else ""
+        reason = f": “{escape(clip(entry['reason'], 200))}”" if entry.get("reason") else ""
+        lines.append(
+            f"{when(at)} · {mention(entry['actor'])} · {entry['action'].replace('_', ' ')} "
+            f"(revision {entry['revision']}{step}) → {entry['to'].replace('_', ' ')}{reason}"
+        )
+    return clip("\n".join(lines), 3000)
+
+
+def config_text(config: WorkflowFile) -> str:
+    lines = []
+    for workflow in config.workflows:
+        match = workflow.match
+        fits = []
+        if match.channels:
+            fits.append("posted in " + ", ".join(f"<#{c}>" for c in match.channels))
+        if match.targets:
+            fits.append("going to " + ", ".join(match.targets))
+        if match.campaign:
+            fits.append("in campaign " + ", ".join(match.campaign))
+        lines.append(
+            f"*{escape(workflow.name)}*: drafts {' and '.join(fits) or 'of any kind'}, "
+            f"to {', '.join(workflow.targets) or 'targets chosen by the author'}"
+        )
+        for number, step in enumerate(workflow.steps, 1):
+            who = [*step.approvers.users, *step.approvers.usergroups]
+            need = "all of" if step.quorum == "all" else f"{step.quorum} of"
+            cond = ""
+            if step.when and step.when.risk_at_least:
+                cond = f" (only when the risk is {step.when.risk_at_least} or worse)"
+            lines.append(
+                f"   {number}. {escape(step.name)}: {need} {link_ids(' '.join(who))}{cond}"
+            )
+        rules = [] if workflow.allow_self_approval else ["authors never approve their own drafts"]
+        if workflow.distinct_approvers:
+            rules.append("one person counts in one step only")
+        if rules:
+            lines.append("   " + "; ".join(rules) + ".")
+    return clip("\n".join(lines), 3000)
+
+
+def author_notice(post: Post, actor: str, verdict: str, reason: str) -> list[Block]:
+    """DM to the author after Request changes or Reject."""
+    if verdict == "reject":
+        head = f":no_entry: {mention(actor)} rejected draft #{post.id}."
+    else:
+        head = f":pencil2: {mention(actor)} asked for changes to draft #{post.id}."
+    blocks: list[Block] = [section(f"{head}\n>{escape(clip(reason, 2800))}")]
+    if verdict != "reject":
+        blocks.append(
+            ActionsBlock(
+                elements=[
+                    ButtonElement(
+                        text="Edit draft",
+                        action_id=EDIT_DRAFT,
+                        value=button_value(post),
+                        style="primary",
+                    )
+                ]
+            )
+        )
+    return blocks
+
+
+def submitted_notice(post: Post, findings: Sequence[Finding], card_link: str | None) -> str:
+    worst = post.revision.risk
+    risk = (
+        "no risk warnings"
+        if not findings
+        else f"risk *{worst}*, {len(findings)} warning{'s' if len(findings) != 1 else ''}: "
+        + "; ".join(sorted({f.category.replace("_", " ") for f in findings}))
+    )
+    step = post.current_step
+    where = (
+        f"waiting for *{escape(post.steps[step].name)}* ({approvers(post.steps[step])})"
+        if step is not None and post.state == PostState.IN_REVIEW
+        else STATE_LABELS[post.state]
+    )
+    link = f" · <{card_link}|open the card>" if card_link else ""
+    return clip(
+        f":inbox_tray: Draft #{post.id} (revision {post.revision.number}) is {where}; {risk}{link}",
+        3000,
+    )
+
+
+def step_request(post: Post) -> str:
+    """Text of the DM that asks an approver to decide."""
+    step = post.current_step
+    name = post.steps[step].name if step is not None else ""
+    by = mention(post.author)
+    return f":raised_hand: Draft #{post.id} by {by} waits for your decision ({escape(name)})."
+
+
+def frozen_banner(freeze: dict[str, str] | None) -> Block:
+    if not freeze:
+        return ContextBlock(
+            elements=[MarkdownTextObject(text=":large_green_circle: Publishing is running.")]
+        )
+    at = datetime.fromisoformat(freeze["at"])
+    return section(
+        f":octagonal_sign: *Publishing is frozen* by {mention(freeze['by'])} since {when(at)}: "
+        f"{escape(freeze.get('reason', ''))}"
+    )

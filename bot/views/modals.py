@@ -1,0 +1,181 @@
+"""Modals: new draft, edit draft, and the reason asked for by Reject / Request changes."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from slack_sdk.models.blocks import (
+    ContextBlock,
+    DateTimePickerElement,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
+    SectionBlock,
+    StaticMultiSelectElement,
+    StaticSelectElement,
+)
+from slack_sdk.models.views import View
+
+from bot.views.format import clip
+from workflows.config import WorkflowFile
+from workflows.models import Post
+
+DRAFT, EDIT, REASON = "gl_draft", "gl_edit", "gl_reason"
+TEXT_LIMIT = 3000  # Slack's plain_text_input maximum
+
+
+def _metadata(data: dict[str, object]) -> str:
+    return json.dumps(data, separators=(",", ":"))
+
+
+def _option(name: str) -> Option:
+    return Option(text=clip(name, 75), value=name[:150])
+
+
+def draft_modal(config: WorkflowFile, channel: str | None, text: str = "") -> View:
+    """`/greenlight draft` and the "Send for approval" shortcut (prefilled with the message)."""
+    blocks = _content_inputs(config, text=text, targets=(), scheduled_at=None, campaign=None)
+    if len(config.workflows) > 1:
+        blocks.append(
+            InputBlock(
+                block_id="workflow",
+                label="Workflow",
+                optional=True,
+                hint="Leave empty to use the first workflow that fits the draft.",
+                element=StaticSelectElement(
+                    action_id="workflow",
+                    options=[_option(w.name) for w in config.workflows][:100],
+                ),
+            )
+        )
+    return View(
+        type="modal",
+        callback_id=DRAFT,
+        title="New draft",
+        submit="Send for approval",
+        close="Cancel",
+        private_metadata=_metadata({"c": channel}),
+        blocks=blocks,
+    )
+
+
+def edit_modal(config: WorkflowFile, post: Post) -> View:
+    revision = post.revision
+    blocks = [
+        SectionBlock(
+            text=MarkdownTextObject(
+                text=f"Saving makes revision {revision.number + 1} of draft #{post.id}: "
+                "every approval so far is void and the chain starts again."
+            )
+        ),
+        *_content_inputs(
+            config,
+            text=revision.text,
+            targets=tuple(revision.targets),
+            scheduled_at=revision.scheduled_at,
+            campaign=revision.campaign,
+        ),
+    ]
+    return View(
+        type="modal",
+        callback_id=EDIT,
+        title=clip(f"Edit draft #{post.id}", 24),
+        submit="Save and resubmit",
+        close="Cancel",
+        private_metadata=_metadata({"p": post.id, "r": revision.number}),
+        blocks=blocks,
+    )
+
+
+def reason_modal(post: Post, step: int, verdict: str) -> View:
+    rejecting = verdict == "reject"
+    return View(
+        type="modal",
+        callback_id=REASON,
+        title="Reject draft" if rejecting else "Request changes",
+        submit="Reject" if rejecting else "Send to author",
+        close="Cancel",
+        private_metadata=_metadata(
+            {"p": post.id, "r": post.revision.number, "s": step, "v": verdict}
+        ),
+        blocks=[
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text=clip(
+                            f"Draft #{post.id}, revision {post.revision.number}: "
+                            f"{post.revision.text}",
+                            300,
+                        )
+                    )
+                ]
+            ),
+            InputBlock(
+                block_id="reason",
+                label="Why is it rejected?" if rejecting else "What should change?",
+                hint="The author reads this; it is kept in the audit log.",
+                element=PlainTextInputElement(
+                    action_id="reason", multiline=True, max_length=TEXT_LIMIT, min_length=1
+                ),
+            ),
+        ],
+    )
+
+
+def _content_inputs(
+    config: WorkflowFile,
+    *,
+    text: str,
+    targets: tuple[str, ...],
+    scheduled_at: datetime | None,
+    campaign: str | None,
+) -> list:
+    options = [_option(name) for name in config.targets][:100]
+    inputs: list = [
+        InputBlock(
+            block_id="text",
+            label="Text of the post",
+            element=PlainTextInputElement(
+                action_id="text",
+                multiline=True,
+                max_length=TEXT_LIMIT,
+                initial_value=text[:TEXT_LIMIT] or None,
+            ),
+        ),
+        InputBlock(
+            block_id="schedule",
+            label="Publish at",
+            optional=True,
+            hint="Leave empty to publish as soon as it is approved.",
+            element=DateTimePickerElement(
+                action_id="schedule",
+                initial_date_time=int(scheduled_at.timestamp()) if scheduled_at else None,
+            ),
+        ),
+        InputBlock(
+            block_id="campaign",
+            label="Campaign",
+            optional=True,
+            element=PlainTextInputElement(
+                action_id="campaign", max_length=150, initial_value=campaign or None
+            ),
+        ),
+    ]
+    if options:
+        inputs.insert(
+            1,
+            InputBlock(
+                block_id="targets",
+                label="Where it goes",
+                optional=True,
+                hint="Leave empty for the workflow's usual targets.",
+                element=StaticMultiSelectElement(
+                    action_id="targets",
+                    options=options,
+                    initial_options=[o for o in options if o.value in targets] or None,
+                ),
+            ),
+        )
+    return inputs

@@ -1,0 +1,127 @@
+"""View builders: whatever the draft, every message and modal passes slack_sdk's validation."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pytest
+from slack_sdk.models.blocks import Block
+
+from bot.views.card import APPROVE, approval_card, card_fallback
+from bot.views.format import chunks, link_ids, when
+from bot.views.home import home_view
+from bot.views.messages import author_notice, config_text, history_text, post_list
+from bot.views.modals import draft_modal, edit_modal, reason_modal
+from workflows.commands import Approve, Reject, Submit
+
+
+@dataclass
+class Finding:
+    category: str
+    severity: str
+    excerpt: str
+    message: str
+
+
+def validate(blocks: list[Block]) -> list[dict]:
+    assert len(blocks) <= 50
+    for block in blocks:
+        block.validate_json()
+    return [b.to_dict() for b in blocks]
+
+
+def texts(blocks: list[dict]) -> str:
+    return json.dumps(blocks, ensure_ascii=False)
+
+
+def test_card_shows_exact_text_chain_findings_and_buttons(engine):
+    post = engine.execute(Submit("U0AUTHOR", "Saldi <subito> & sconti 🌸")).post
+    findings = [Finding("profanity", "high", "merda", "Vulgar word: remove it.")]
+    blocks = validate(approval_card(post, findings))
+    rendered = texts(blocks)
+    assert "Saldi <subito> & sconti 🌸" in rendered  # plain text: shown exactly
+    assert "Copy review" in rendered and "<!subteam^S0EDITORS>" in rendered
+    assert "profanity" in rendered and "Vulgar word: remove it." in rendered
+    actions = next(b for b in blocks if b["type"] == "actions")
+    approve = next(e for e in actions["elements"] if e["action_id"] == APPROVE)
+    assert json.loads(approve["value"]) == {"p": post.id, "r": 1, "s": 0}
+    assert card_fallback(post).startswith(f"Draft #{post.id} (revision 1)")
+
+
+def test_finished_card_has_no_buttons_and_says_why(engine):
+    post = engine.execute(Submit("U0AUTHOR", "Hello")).post
+    outcome = engine.execute(Reject("U0ANNA", post.id, 1, 0, "Wrong <date>"))
+    blocks = validate(approval_card(outcome.post, []))
+    assert not [b for b in blocks if b["type"] == "actions"]
+    rendered = texts(blocks)
+    assert "Rejected" in rendered and "Wrong &lt;date&gt;" in rendered
+    assert "<@U0ANNA> rejected" in rendered
+
+
+def test_huge_text_and_many_findings_stay_within_slack_limits(engine):
+    text = ("Una frase lunga per il lancio. " * 40 + "\n") * 35  # about 43,000 characters
+    post = engine.execute(Submit("U0AUTHOR", text)).post
+    findings = [Finding("link_problem", "low", "x" * 500, "y" * 3000) for _ in range(60)]
+    blocks = validate(approval_card(post, findings))
+    rendered = texts(blocks)
+    assert "more characters not shown here" in rendered
+    assert "…and 52 more warnings." in rendered
+
+
+def test_chunks_keep_every_character():
+    text = "a" * 2500 + "\n" + "b" * 4000
+    pieces = chunks(text, 3000)
+    assert "".join(pieces) == text and all(len(p) <= 3000 for p in pieces)
+
+
+def test_modals_validate_and_carry_what_the_submission_needs(engine, config):
+    post = engine.execute(Submit("U0AUTHOR", "x" * 5000, campaign="spring")).post
+    draft_modal(config, "C0DRAFTS", text="y" * 4000).validate_json()
+    edit = edit_modal(config, post)
+    edit.validate_json()
+    assert json.loads(edit.private_metadata) == {"p": post.id, "r": 1}
+    reason = reason_modal(post, 0, "reject")
+    reason.validate_json()
+    assert json.loads(reason.private_metadata) == {"p": post.id, "r": 1, "s": 0, "v": "reject"}
+
+
+def test_home_lists_validate_and_mark_overdue(engine, clock):
+    first = engine.execute(Submit("U0AUTHOR", "old news")).post
+    clock.advance(hours=30)
+    queue = engine.queue_for("U0ANNA")
+    view = home_view(queue=queue, mine=queue, scheduled=[], freeze=None, now=clock())
+    view.validate_json()
+    rendered = json.dumps(view.to_dict())
+    assert f"*#{first.id}*" in rendered and "overdue" in rendered
+    many = [first] * 200
+    assert len(post_list("Waiting", many, clock(), "none")) <= 3000
+
+
+def test_history_config_and_author_notice(engine, config, clock):
+    post = engine.execute(Submit("U0AUTHOR", "Hello")).post
+    engine.execute(Approve("U0ANNA", post.id, 1, 0))
+    history = history_text(post.id, engine.store.history(post.id))
+    assert "<@U0ANNA> · approve (revision 1 · Copy review)" in history
+    described = config_text(config)
+    assert "only when the risk is high or worse" in described
+    assert "<!subteam^S0EDITORS>" in described
+    validate(author_notice(post, "U0ANNA", "request_changes", "Shorter"))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "only U0ANNA or members of S0EDITORS",
+            "only <@U0ANNA> or members of <!subteam^S0EDITORS>",
+        ),
+        ("USA and SUMMER stay words", "USA and SUMMER stay words"),
+    ],
+)
+def test_domain_ids_become_mentions(text, expected):
+    assert link_ids(text) == expected
+
+
+def test_times_render_in_each_readers_zone(clock):
+    assert when(clock()) == "<!date^1772355600^{date_short_pretty} at {time}|2026-03-01 09:00 UTC>"
