@@ -108,10 +108,16 @@ class Engine:
         index = post.current_step
         if post.state != PostState.IN_REVIEW or index is None:
             return False
-        check = apply(post, _probe(user, post, index), self._context())
-        return not isinstance(check, Refusal)
+        probe = Approve(actor=user, post_id=post.id, revision=post.revision.number, step=index)
+        return not isinstance(apply(post, probe, self._context()), Refusal)
 
-
-def _probe(user: str, post: Post, step: int) -> PostCommand:
-    """An approval by `user`, judged but never committed: would it be accepted?"""
-    return Approve(actor=user, post_id=post.id, revision=post.revision.number, step=step)
+    def judge(self, command: PostCommand) -> Refusal | None:
+        """Would `command` be refused now? Nothing is written. Lets the chat side say no before
+        it opens a form, instead of after the person filled it in."""
+        post = self.store.get(command.post_id)
+        if post is None:
+            return Refusal(
+                RefusalCode.NOT_FOUND, f"There is no post {command.post_id} in this workspace."
+            )
+        result = apply(post, command, self._context())
+        return result if isinstance(result, Refusal) else None

@@ -1,0 +1,54 @@
+"""User-group members and user profiles from Slack, cached in Redis for a short time, so a
+click costs no Slack call while the cache is warm."""
+
+from __future__ import annotations
+
+import json
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from workflows.store import Store
+
+CACHE_SECONDS = 300
+
+
+class SlackDirectory:
+    """The domain's `Directory`, answered by Slack (`usergroups.users.list`, `users.info`)."""
+
+    def __init__(self, client: WebClient, store: Store, ttl: int = CACHE_SECONDS) -> None:
+        self.client = client
+        self.store = store
+        self.ttl = ttl
+
+    def members(self, usergroup: str) -> frozenset[str]:
+        cached = self.store.cache_get("usergroup", usergroup)
+        if cached is not None:
+            return frozenset(json.loads(cached))
+        try:
+            users = self.client.usergroups_users_list(usergroup=usergroup)["users"]
+        except SlackApiError as exc:
+            if exc.response.get("error") != "no_such_subteam":
+                raise
+            users = []  # a deleted group approves nothing; the card still names it
+        self.store.cache_set("usergroup", usergroup, json.dumps(sorted(users)), self.ttl)
+        return frozenset(users)
+
+    def user(self, user_id: str) -> dict | None:
+        """The user's profile (`tz`, `deleted`, ...), or None when Slack does not know them."""
+        cached = self.store.cache_get("user", user_id)
+        if cached is not None:
+            return json.loads(cached) or None
+        try:
+            user = self.client.users_info(user=user_id)["user"]
+            profile = {"id": user_id, "tz": user.get("tz"), "deleted": bool(user.get("deleted"))}
+        except SlackApiError as exc:
+            if exc.response.get("error") != "user_not_found":
+                raise
+            profile = {}
+        self.store.cache_set("user", user_id, json.dumps(profile), self.ttl)
+        return profile or None
+
+    def active(self, user_id: str) -> bool:
+        profile = self.user(user_id)
+        return bool(profile) and not profile["deleted"]

@@ -1,0 +1,87 @@
+"""Buttons: Approve, Request changes, Reject on approval cards; Edit draft in author notices."""
+
+from __future__ import annotations
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.notify import Notifier
+from bot.payloads import BadPayload, PostRef, parse
+from bot.runtime import Greenlight
+from bot.views.card import APPROVE, EDIT_DRAFT, REJECT, REQUEST_CHANGES
+from bot.views.messages import refusal_text
+from bot.views.modals import edit_modal, reason_modal
+from workflows.commands import Approve, Reject, RequestChanges
+from workflows.models import REVISABLE
+from workflows.outcomes import Refusal
+
+#: Stands in for the reason while judging whether the clicker may decide at all.
+_PENDING_REASON = "(reason to be written)"
+
+
+def register(app: App, gl: Greenlight) -> None:
+    def approve(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
+        ack()
+        ref = _ref(body, respond)
+        if ref is None or ref.step is None:
+            return
+        user, engine = body["user"]["id"], gl.engine(body["team"]["id"], client)
+        outcome = engine.execute(Approve(user, ref.post_id, ref.revision, ref.step))
+        if isinstance(outcome, Refusal):
+            respond(text=refusal_text(outcome), response_type="ephemeral", replace_original=False)
+            return
+        Notifier(gl, engine, client).changed(outcome, user)
+
+    def ask_reason(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
+        ack()
+        ref = _ref(body, respond)
+        if ref is None or ref.step is None:
+            return
+        user, engine = body["user"]["id"], gl.engine(body["team"]["id"], client)
+        verdict = "reject" if body["actions"][0]["action_id"] == REJECT else "request_changes"
+        command_type = Reject if verdict == "reject" else RequestChanges
+        refusal = engine.judge(
+            command_type(user, ref.post_id, ref.revision, ref.step, _PENDING_REASON)
+        )
+        if refusal:
+            respond(text=refusal_text(refusal), response_type="ephemeral", replace_original=False)
+            return
+        post = engine.post(ref.post_id)
+        if post is not None:
+            client.views_open(
+                trigger_id=body["trigger_id"], view=reason_modal(post, ref.step, verdict)
+            )
+
+    def edit_draft(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
+        ack()
+        ref = _ref(body, respond)
+        if ref is None:
+            return
+        user, engine = body["user"]["id"], gl.engine(body["team"]["id"], client)
+        post = engine.post(ref.post_id)
+        problem = None
+        if post is None:
+            problem = f"Draft #{ref.post_id} no longer exists."
+        elif user != post.author and not gl.is_admin(user):
+            problem = f"Only the author of draft #{post.id} or an admin can edit it."
+        elif post.state not in REVISABLE:
+            problem = f"Draft #{post.id} is {post.state.value.replace('_', ' ')}: too late to edit."
+        if problem or post is None:
+            respond(
+                text=f":no_entry_sign: {problem}", response_type="ephemeral", replace_original=False
+            )
+            return
+        client.views_open(trigger_id=body["trigger_id"], view=edit_modal(gl.config, post))
+
+    app.action(APPROVE)(approve)
+    app.action(REQUEST_CHANGES)(ask_reason)
+    app.action(REJECT)(ask_reason)
+    app.action(EDIT_DRAFT)(edit_draft)
+
+
+def _ref(body: dict, respond: Respond) -> PostRef | None:
+    try:
+        return parse(PostRef, body["actions"][0].get("value"))
+    except BadPayload as exc:
+        respond(text=f":no_entry_sign: {exc}", response_type="ephemeral", replace_original=False)
+        return None

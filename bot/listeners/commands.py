@@ -1,0 +1,176 @@
+"""`/greenlight`: one command, a subcommand per task. Answers are private unless they concern the
+whole team (a freeze)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.notify import Notifier
+from bot.runtime import Greenlight
+from bot.views.card import approval_card
+from bot.views.messages import HELP, config_text, history_text, post_list, refusal_text
+from bot.views.modals import draft_modal
+from workflows.commands import Cancel
+from workflows.engine import Engine
+from workflows.models import PostState
+from workflows.outcomes import Refusal
+
+COMMAND = "/greenlight"
+
+
+class Request:
+    """One `/greenlight` invocation, with what its subcommands need."""
+
+    def __init__(self, gl: Greenlight, command: dict, client: WebClient, respond: Respond):
+        self.gl, self.command, self.client, self.respond = gl, command, client, respond
+        self.user = command["user_id"]
+        self.words = (command.get("text") or "").split()
+        self.args = self.words[1:]
+        self.engine: Engine = gl.engine(command["team_id"], client)
+
+    def say(self, text: str, blocks: list | None = None, public: bool = False) -> None:
+        self.respond(
+            text=text, blocks=blocks, response_type="in_channel" if public else "ephemeral"
+        )
+
+
+def register(app: App, gl: Greenlight) -> None:
+    def greenlight(ack: Ack, command: dict, client: WebClient, respond: Respond) -> None:
+        ack()
+        request = Request(gl, command, client, respond)
+        name = request.words[0].lower() if request.words else "help"
+        if name not in SUBCOMMANDS:
+            request.say(f"I don't know `{name[:30]}`.\n\n{HELP}")
+            return
+        SUBCOMMANDS[name](request)
+
+    app.command(COMMAND)(greenlight)
+
+
+def _help(r: Request) -> None:
+    r.say(HELP)
+
+
+def _draft(r: Request) -> None:
+    r.client.views_open(
+        trigger_id=r.command["trigger_id"],
+        view=draft_modal(r.gl.config, r.command.get("channel_id"), text=" ".join(r.args)),
+    )
+
+
+def _queue(r: Request) -> None:
+    posts = r.engine.queue_for(r.user)
+    r.say(post_list("Waiting for you", posts, r.gl.clock(), "Nothing waits for your decision."))
+
+
+def _mine(r: Request) -> None:
+    store = r.engine.store
+    posts = store.get_many(store.ids_by_author(r.user, limit=30))
+    r.say(post_list("Your drafts", posts, r.gl.clock(), "No drafts yet: `/greenlight draft`."))
+
+
+def _scheduled(r: Request) -> None:
+    store, now = r.engine.store, r.gl.clock()
+    posts = [
+        p
+        for p in store.get_many(store.ids_due(now + timedelta(days=366), limit=30))
+        if p.state == PostState.APPROVED
+    ]
+    r.say(post_list("Going out next", posts, now, "Nothing approved is waiting."))
+
+
+def _with_post(action: Callable[[Request, str], None]) -> Callable[[Request], None]:
+    def run(r: Request) -> None:
+        if len(r.args) != 1:
+            r.say(f"Which draft? For example `/greenlight {r.words[0]} 12`.\n\n{HELP}")
+            return
+        action(r, r.args[0].lstrip("#"))
+
+    return run
+
+
+def _status(r: Request, post_id: str) -> None:
+    post = r.engine.post(post_id)
+    if post is None:
+        r.say(f"There is no draft #{post_id} (it may have expired).")
+        return
+    r.say(f"Draft #{post.id}", blocks=approval_card(post, r.gl.findings(post.revision)))
+
+
+def _history(r: Request, post_id: str) -> None:
+    r.say(history_text(post_id, r.engine.store.history(post_id)))
+
+
+def _cancel(r: Request, post_id: str) -> None:
+    post = r.engine.post(post_id)
+    if post is None:
+        r.say(f"There is no draft #{post_id} (it may have expired).")
+        return
+    reason = f"cancelled with /greenlight by {r.user}"
+    outcome = r.engine.execute(Cancel(r.user, post.id, post.revision.number, reason))
+    if isinstance(outcome, Refusal):
+        r.say(refusal_text(outcome))
+        return
+    Notifier(r.gl, r.engine, r.client).changed(outcome, r.user)
+    r.say(f":x: Draft #{post.id} is cancelled.")
+
+
+def _freeze(r: Request) -> None:
+    if not r.gl.is_admin(r.user):
+        r.say(":no_entry_sign: Only admins listed in the workflow file can freeze publishing.")
+        return
+    reason = " ".join(r.args).strip()
+    if not reason:
+        r.say("Say why, so the team knows: `/greenlight freeze Breaking news, hold everything`.")
+        return
+    r.engine.store.set_freeze(r.user, reason, r.gl.clock())
+    r.say(f":octagonal_sign: <@{r.user}> froze all publishing: {reason}", public=True)
+
+
+def _unfreeze(r: Request) -> None:
+    if not r.gl.is_admin(r.user):
+        r.say(":no_entry_sign: Only admins listed in the workflow file can unfreeze publishing.")
+        return
+    if r.engine.store.freeze_state() is None:
+        r.say("Publishing is not frozen.")
+        return
+    r.engine.store.clear_freeze(r.user, r.gl.clock())
+    r.say(f":large_green_circle: <@{r.user}> unfroze publishing.", public=True)
+
+
+def _digest(r: Request) -> None:
+    store, now = r.engine.store, r.gl.clock()
+    waiting = store.get_many(store.ids_by_state(PostState.IN_REVIEW, limit=30))
+    waiting.sort(key=lambda p: p.updated_at)
+    approved = store.get_many(store.ids_by_state(PostState.APPROVED, limit=30))
+    text = "\n\n".join(
+        [
+            post_list("Waiting for approval", waiting, now, "Nothing waits."),
+            post_list("Approved, going out", approved, now, "Nothing approved is waiting."),
+        ]
+    )
+    r.say(text[:3000])
+
+
+def _config(r: Request) -> None:
+    r.say(config_text(r.gl.config))
+
+
+SUBCOMMANDS: dict[str, Callable[[Request], None]] = {
+    "help": _help,
+    "draft": _draft,
+    "queue": _queue,
+    "mine": _mine,
+    "scheduled": _scheduled,
+    "status": _with_post(_status),
+    "history": _with_post(_history),
+    "cancel": _with_post(_cancel),
+    "freeze": _freeze,
+    "unfreeze": _unfreeze,
+    "digest": _digest,
+    "config": _config,
+}

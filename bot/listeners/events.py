@@ -1,0 +1,93 @@
+"""Events: messages in intake channels become drafts (edits revise them, deletes withdraw
+them); opening App Home shows what waits."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.listeners.home import publish_home
+from bot.notify import Notifier
+from bot.runtime import Greenlight
+from bot.views.messages import refusal_text
+from workflows.commands import Revise, Submit, Withdraw
+from workflows.models import Source
+from workflows.outcomes import Refusal, RefusalCode
+
+#: Message subtypes that are not a person writing a draft (joins, topic changes, bots...).
+_DRAFT_SUBTYPES = {None, "file_share"}
+
+
+def register(app: App, gl: Greenlight) -> None:
+    def on_message(event: dict, body: dict, client: WebClient) -> None:
+        channel = event.get("channel")
+        if channel not in gl.config.intake.channels:
+            return
+        team = body.get("team_id") or event.get("team")
+        subtype = event.get("subtype")
+        if subtype == "message_changed":
+            _edited(gl, team, client, channel, event.get("message") or {})
+        elif subtype == "message_deleted":
+            _deleted(gl, team, client, channel, event.get("previous_message") or {})
+        elif subtype in _DRAFT_SUBTYPES and _is_human_top_level(event):
+            _new_draft(gl, team, client, channel, event)
+
+    def on_home_opened(event: dict, body: dict, client: WebClient) -> None:
+        if event.get("tab", "home") == "home":
+            publish_home(gl, body["team_id"], event["user"], client)
+
+    app.event("message")(on_message)
+    app.event("app_home_opened")(on_home_opened)
+
+
+def _is_human_top_level(event: dict) -> bool:
+    if event.get("bot_id") or not event.get("user"):
+        return False
+    thread = event.get("thread_ts")
+    return thread is None or thread == event.get("ts")
+
+
+def _new_draft(gl: Greenlight, team: str, client: WebClient, channel: str, event: dict) -> None:
+    engine = gl.engine(team, client)
+    ts = event["ts"]
+    outcome = engine.execute(
+        Submit(
+            actor=event["user"],
+            text=event.get("text") or "",
+            channel=channel,
+            source=Source(channel=channel, ts=ts),
+            source_key=f"{channel}:{ts}",  # a retried event finds the same draft
+        )
+    )
+    if isinstance(outcome, Refusal):
+        client.chat_postMessage(channel=channel, thread_ts=ts, text=refusal_text(outcome))
+    elif not outcome.replayed:
+        Notifier(gl, engine, client).submitted(outcome.post, reply_to=(channel, ts))
+
+
+def _edited(gl: Greenlight, team: str, client: WebClient, channel: str, message: dict) -> None:
+    engine = gl.engine(team, client)
+    post_id = engine.store.post_id_for_source(f"{channel}:{message.get('ts')}")
+    post = engine.post(post_id) if post_id else None
+    if post is None:
+        return
+    user = message.get("user") or post.author
+    outcome = engine.execute(
+        Revise(user, post.id, post.revision.number, text=message.get("text") or "")
+    )
+    if isinstance(outcome, Refusal):
+        if outcome.code != RefusalCode.NOTHING_CHANGED:  # a replayed edit changes nothing
+            client.chat_postEphemeral(channel=channel, user=user, text=refusal_text(outcome))
+        return
+    Notifier(gl, engine, client).changed(outcome, user)
+
+
+def _deleted(gl: Greenlight, team: str, client: WebClient, channel: str, previous: dict) -> None:
+    engine = gl.engine(team, client)
+    post_id = engine.store.post_id_for_source(f"{channel}:{previous.get('ts')}")
+    post = engine.post(post_id) if post_id else None
+    if post is None or post.finished:
+        return
+    outcome = engine.execute(Withdraw(post.author, post.id, post.revision.number))
+    if not isinstance(outcome, Refusal):
+        Notifier(gl, engine, client).changed(outcome, post.author)

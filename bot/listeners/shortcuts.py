@@ -1,0 +1,42 @@
+"""The message shortcut "Send for approval": any message becomes a draft of the person asking."""
+
+from __future__ import annotations
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.notify import Notifier
+from bot.runtime import Greenlight
+from bot.views.messages import refusal_text
+from workflows.commands import Submit
+from workflows.models import Source
+from workflows.outcomes import Refusal
+
+SEND_FOR_APPROVAL = "gl_send_for_approval"
+
+
+def register(app: App, gl: Greenlight) -> None:
+    def send_for_approval(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
+        ack()
+        user, message = body["user"]["id"], body.get("message") or {}
+        channel = (body.get("channel") or {}).get("id")
+        engine = gl.engine(body["team"]["id"], client)
+        outcome = engine.execute(
+            Submit(
+                actor=user,
+                text=message.get("text") or "",
+                channel=channel,
+                source=Source(channel=channel, ts=message.get("ts")),
+                source_key=f"{channel}:{message.get('ts')}",
+            )
+        )
+        if isinstance(outcome, Refusal):
+            respond(text=refusal_text(outcome), response_type="ephemeral")
+        elif outcome.replayed:
+            respond(
+                text=f"That message is already draft #{outcome.post.id}.", response_type="ephemeral"
+            )
+        else:
+            Notifier(gl, engine, client).submitted(outcome.post)
+
+    app.shortcut(SEND_FOR_APPROVAL)(send_for_approval)

@@ -1,0 +1,179 @@
+"""Telling people what happened, after the engine has committed: cards in channels and DMs
+(updated in place after every transition), requests to approvers, notices to the author.
+
+The engine's state never depends on these calls: a Slack failure here is retried by the client
+(429 and 5xx), and what still fails is reported to the author instead of being lost silently.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.runtime import Greenlight
+from bot.views.card import approval_card, card_fallback
+from bot.views.format import mention
+from bot.views.messages import author_notice, step_request, submitted_notice
+from workflows.engine import Engine
+from workflows.models import Post, PostState
+from workflows.outcomes import Accepted
+
+log = logging.getLogger(__name__)
+MAX_DMS_PER_STEP = 25
+
+
+class Notifier:
+    def __init__(self, gl: Greenlight, engine: Engine, client: WebClient) -> None:
+        self.gl = gl
+        self.engine = engine
+        self.store = engine.store
+        self.client = client
+        self.directory = gl.directory(engine.store.team, client)
+
+    # -- after a command ----------------------------------------------------------------------
+
+    def submitted(self, post: Post, reply_to: tuple[str, str] | None = None) -> None:
+        """A new draft: cards for its first step, then tell the author where it stands."""
+        link = self._start_step(post)
+        text = submitted_notice(post, self.gl.findings(post.revision), link)
+        self._tell_author(post, text, reply_to)
+
+    def changed(self, outcome: Accepted, actor: str) -> None:
+        post = outcome.post
+        self.refresh(post)
+        action = outcome.events[0].action
+        if any(e.action == "step_started" for e in outcome.events):
+            link = self._start_step(post)
+            if action == "revise":
+                text = submitted_notice(post, self.gl.findings(post.revision), link)
+                self._tell_author(post, text, _source(post))
+        if action in ("reject", "request_changes") and actor != post.author:
+            reason = outcome.events[0].reason or ""
+            self._dm(post.author, f"Draft #{post.id}", author_notice(post, actor, action, reason))
+        elif post.state == PostState.APPROVED and actor != post.author:
+            self._tell_author(
+                post, f":white_check_mark: Draft #{post.id} is approved.", _source(post)
+            )
+
+    def refresh(self, post: Post) -> None:
+        """Update every message showing the post: cards lose their buttons when it is decided."""
+        blocks = approval_card(post, self.gl.findings(post.revision))
+        for channel, ts in self.store.messages(post.id):
+            try:
+                self.client.chat_update(
+                    channel=channel, ts=ts, text=card_fallback(post), blocks=blocks
+                )
+            except SlackApiError as exc:
+                log.warning(
+                    "could not update card %s/%s of #%s: %s",
+                    channel,
+                    ts,
+                    post.id,
+                    exc.response.get("error"),
+                )
+
+    # -- steps --------------------------------------------------------------------------------
+
+    def _start_step(self, post: Post) -> str | None:
+        """Post the card where the active step says and DM its approvers; returns a link."""
+        index = post.current_step
+        if post.state != PostState.IN_REVIEW or index is None:
+            return None
+        run = post.steps[index]
+        channel = run.channel or self.gl.config.approvals_channel
+        link = None
+        if channel:
+            posted = self._post_card(post, channel)
+            if posted:
+                link = self._permalink(*posted)
+        people = list(dict.fromkeys(run.users))
+        for group in run.usergroups:
+            people += sorted(self.directory.members(group) - set(people))
+        workflow = self.gl.config.workflow_named(post.workflow)
+        if not (workflow and workflow.allow_self_approval):
+            people = [p for p in people if p != post.author]
+        gone = [p for p in run.users if not self.directory.active(p)]
+        if gone:
+            self._tell_author(
+                post,
+                f":warning: Step “{run.name}” names {', '.join(mention(p) for p in gone)}, "
+                "who left Slack: ask an admin to update the workflow file.",
+                _source(post),
+            )
+        for person in [p for p in people if p not in gone][:MAX_DMS_PER_STEP]:
+            self._dm_card(post, person)
+        return link
+
+    def _post_card(self, post: Post, channel: str) -> tuple[str, str] | None:
+        blocks = approval_card(post, self.gl.findings(post.revision))
+        for attempt in (1, 2):
+            try:
+                reply = self.client.chat_postMessage(
+                    channel=channel, text=card_fallback(post), blocks=blocks
+                )
+                self.store.remember_message(post.id, reply["channel"], reply["ts"])
+                return reply["channel"], reply["ts"]
+            except SlackApiError as exc:
+                error = exc.response.get("error")
+                if error == "not_in_channel" and attempt == 1 and self._join(channel):
+                    continue
+                self._tell_author(
+                    post,
+                    f":warning: Greenlight could not post the card of draft #{post.id} in "
+                    f"<#{channel}> ({error}). Invite the app there (`/invite @Greenlight`) or fix "
+                    "the channel in the workflow file; approvers still get it by DM.",
+                    _source(post),
+                )
+                return None
+        return None
+
+    def _join(self, channel: str) -> bool:
+        try:
+            self.client.conversations_join(channel=channel)
+            return True
+        except SlackApiError:
+            return False
+
+    def _permalink(self, channel: str, ts: str) -> str | None:
+        try:
+            return self.client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"]
+        except SlackApiError:
+            return None
+
+    # -- direct messages ----------------------------------------------------------------------
+
+    def _dm_card(self, post: Post, user: str) -> None:
+        try:
+            channel = self.client.conversations_open(users=user)["channel"]["id"]
+            reply = self.client.chat_postMessage(
+                channel=channel,
+                text=step_request(post),
+                blocks=approval_card(post, self.gl.findings(post.revision)),
+            )
+            self.store.remember_message(post.id, reply["channel"], reply["ts"])
+        except SlackApiError as exc:
+            log.warning("could not DM %s about #%s: %s", user, post.id, exc.response.get("error"))
+
+    def _dm(self, user: str, text: str, blocks: list | None = None) -> None:
+        try:
+            self.client.chat_postMessage(channel=user, text=text, blocks=blocks)
+        except SlackApiError as exc:
+            log.warning("could not DM %s: %s", user, exc.response.get("error"))
+
+    def _tell_author(self, post: Post, text: str, reply_to: tuple[str, str] | None) -> None:
+        """A threaded reply under the draft's message when there is one, else a DM."""
+        if reply_to:
+            try:
+                self.client.chat_postMessage(channel=reply_to[0], thread_ts=reply_to[1], text=text)
+                return
+            except SlackApiError as exc:
+                log.warning("thread reply failed for #%s: %s", post.id, exc.response.get("error"))
+        self._dm(post.author, text)
+
+
+def _source(post: Post) -> tuple[str, str] | None:
+    if post.source and post.source.channel and post.source.ts:
+        return post.source.channel, post.source.ts
+    return None

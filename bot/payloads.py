@@ -1,0 +1,73 @@
+"""What Slack sends us, parsed at the edge with pydantic: button values, modal metadata and
+modal inputs. Anything malformed raises `BadPayload` with a message fit for the user."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class BadPayload(ValueError):
+    """A payload Greenlight did not build, or one that was tampered with."""
+
+
+class PostRef(BaseModel):
+    """The post, revision and (for decisions) step a button or modal was rendered for."""
+
+    model_config = ConfigDict(extra="ignore")
+    post_id: str = Field(alias="p", min_length=1, max_length=20)
+    revision: int = Field(alias="r", ge=1)
+    step: int | None = Field(None, alias="s", ge=0)
+
+
+class ReasonMetadata(PostRef):
+    verdict: str = Field(alias="v", pattern="^(reject|request_changes)$")
+
+
+class DraftMetadata(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    channel: str | None = Field(None, alias="c")
+
+
+class DraftInput(BaseModel):
+    """The inputs of the draft and edit modals."""
+
+    text: str
+    targets: tuple[str, ...] | None
+    scheduled_at: datetime | None
+    campaign: str | None
+    workflow: str | None
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse(model: type[M], raw: str | None) -> M:
+    try:
+        return model.model_validate(json.loads(raw or ""))
+    except (ValueError, ValidationError):
+        raise BadPayload("This button or form was not made by Greenlight, or is damaged.") from None
+
+
+def draft_input(state_values: dict[str, Any]) -> DraftInput:
+    """Read the draft/edit modal's inputs from `view.state.values`."""
+
+    def value(block: str) -> Any:
+        return state_values.get(block, {}).get(block, {})
+
+    targets = [o["value"] for o in value("targets").get("selected_options") or []]
+    moment = value("schedule").get("selected_date_time")
+    return DraftInput(
+        text=value("text").get("value") or "",
+        targets=tuple(targets) or None,
+        scheduled_at=datetime.fromtimestamp(moment, UTC) if moment else None,
+        campaign=(value("campaign").get("value") or "").strip() or None,
+        workflow=(value("workflow").get("selected_option") or {}).get("value"),
+    )
+
+
+def reason_input(state_values: dict[str, Any]) -> str:
+    return (state_values.get("reason", {}).get("reason", {}).get("value") or "").strip()

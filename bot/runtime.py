@@ -1,0 +1,49 @@
+"""What every listener needs, built once per process: settings, workflow file, Redis, the risk
+checker, and an engine for the workspace a request comes from."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import redis
+from slack_sdk import WebClient
+
+from bot.directory import SlackDirectory
+from bot.settings import Settings
+from bot.views.card import Finding
+from workflows.config import WorkflowFile
+from workflows.engine import Engine, utc_now
+from workflows.models import Revision
+from workflows.rules import RiskAssessor
+from workflows.store import Store
+
+
+@dataclass
+class Greenlight:
+    settings: Settings
+    config: WorkflowFile
+    redis: redis.Redis
+    assess_risk: RiskAssessor
+    findings: Callable[[Revision], Sequence[Finding]]
+    clock: Callable[[], datetime] = field(default=utc_now)
+
+    def store(self, team: str) -> Store:
+        return Store(self.redis, team, retention_days=self.config.retention_days)
+
+    def directory(self, team: str, client: WebClient) -> SlackDirectory:
+        return SlackDirectory(client, self.store(team))
+
+    def engine(self, team: str, client: WebClient) -> Engine:
+        return Engine(
+            self.redis,
+            team,
+            self.config,
+            self.directory(team, client),
+            self.assess_risk,
+            self.clock,
+        )
+
+    def is_admin(self, user: str) -> bool:
+        return user in self.config.admins

@@ -1,0 +1,80 @@
+"""HTTP mode: the Bolt app behind gunicorn (its WSGI adapter), with health endpoints.
+
+`POST /slack/events` takes events, commands and interactivity; `GET /healthz` says the process
+is up; `GET /readyz` says Redis answers and the workflow file is loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+from bot.app import build_app, load_greenlight
+from bot.settings import Settings
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def create_wsgi_app(settings: Settings) -> WsgiApp:
+    gl = load_greenlight(settings)
+    slack = SlackRequestHandler(build_app(gl))
+
+    def reply(start_response, status: str, body: dict[str, Any]) -> list[bytes]:
+        data = json.dumps(body).encode()
+        start_response(
+            status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+        )
+        return [data]
+
+    def application(environ: dict[str, Any], start_response) -> Iterable[bytes]:
+        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
+        if path == "/slack/events" and method == "POST":
+            return slack(environ, start_response)
+        if path == "/healthz":
+            return reply(start_response, "200 OK", {"status": "up"})
+        if path == "/readyz":
+            try:
+                gl.redis.ping()
+            except Exception as exc:
+                return reply(
+                    start_response,
+                    "503 Service Unavailable",
+                    {"status": "not ready", "redis": str(exc)},
+                )
+            return reply(
+                start_response, "200 OK", {"status": "ready", "workflows": len(gl.config.workflows)}
+            )
+        return reply(start_response, "404 Not Found", {"error": "not found"})
+
+    return application
+
+
+class GunicornServer(BaseApplication):
+    """gunicorn in-process: each worker builds its own app after the fork."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        super().__init__()
+
+    def load_config(self) -> None:
+        workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+        options = {
+            "bind": f"0.0.0.0:{self.settings.port}",
+            "workers": workers,
+            "worker_class": "gthread",
+            "threads": int(os.environ.get("GUNICORN_THREADS", "8")),
+            "timeout": 30,
+            "graceful_timeout": 20,
+            "accesslog": None,
+            "loglevel": os.environ.get("LOG_LEVEL", "info").lower(),
+        }
+        for key, value in options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> WsgiApp:
+        return create_wsgi_app(self.settings)
