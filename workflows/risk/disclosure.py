@@ -1,0 +1,162 @@
+"""Advertising disclosure: signs of sponsorship without a clear label where readers see it.
+
+Accepted labels (FTC, UK CAP code, Italian AGCOM and IAP Digital Chart): "Pubblicità",
+"Advertising", "AD", "Sponsorizzato da", "Promosso da", "In collaborazione con", "Paid
+partnership" at the start of the post, or #ad, #adv, #sponsored, #pubblicità, ... among the
+first three hashtags. A label buried at the end still counts as missing. Hashtags that merely
+start with "ad" (#adventure, #adidas) are not labels; #sp, #partner, #collab are not clear.
+"""
+
+from __future__ import annotations
+
+import re
+
+from workflows.risk.context import Context
+from workflows.risk.models import Finding
+
+_LABEL_WORDS = (
+    r"advert|advertising|advertisement|sponsored|sponsorizzato|sponsorizzata|"
+    r"pubblicit[aà]|paid partnership|partnership a pagamento|paid ad|inserzione a pagamento|"
+    r"sponsorizzato da|sponsorizzata da|promosso da|promossa da|sponsored by|"
+    r"in collaborazione con|in collaboration with|in partnership with|affiliate link|"
+    r"link affiliato|link affiliati"
+)
+# "Ad" is also an Italian preposition ("Ad ogni passo"): as a word it counts only in capitals
+# or followed by a separator ("AD |", "[adv]", "Ad:").
+_SHORT_LABEL = r"ADV?|#(?i:adv?)|(?i:adv?)(?=\s*[:|\-–\]\)])"
+_LABEL_AT_START = re.compile(rf"[\W_]*?(?:(?i:#?(?:{_LABEL_WORDS}))|{_SHORT_LABEL})(?![\w])")
+_LABEL_ANYWHERE = re.compile(rf"(?<![\w#])(?:{_LABEL_WORDS})(?![\w])", re.IGNORECASE)
+_LABEL_TAGS = {
+    "ad",
+    "adv",
+    "advertising",
+    "sponsored",
+    "sponsorizzato",
+    "sponsorizzata",
+    "pubblicita",
+    "inserzioneapagamento",
+    "prodottofornitoda",
+    "paidpartnership",
+    "partnershipapagamento",
+    "affiliate",
+    "linkaffiliato",
+    "advertisement",
+}
+_WEAK_TAGS = {"sp", "spon", "partner", "collab", "ambassador", "gifted", "thanks"}
+
+_SIGNALS: list[tuple[str, re.Pattern[str]]] = [
+    (
+        "a personal discount code",
+        re.compile(
+            r"\b(?:my|our|use my|with my|il mio|col mio|con il mio|usa il mio)\s+"
+            r"(?:(?:discount|promo|personal|exclusive)\s+)?(?:code|codice)(?:\s+(?:sconto|promo))?"
+        ),
+    ),
+    (
+        "a gifted product",
+        re.compile(
+            r"\bgifted\b|\bpr (?:package|box)\b|\bsent (?:me|us) (?:this|these|their|a)\b"
+            r"|\bregalat[oaie] da\b|\bricevut[oaie] in regalo\b|\bin regalo da\b"
+            r"|\bmi (?:hanno|ha) (?:regalato|inviato|mandato)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "thanks for hospitality",
+        re.compile(
+            r"\bthanks? (?:you )?for (?:the |your )?hospitality\b"
+            r"|\bthank you for having (?:me|us)\b"
+            r"|\bgrazie (?:per|dell[a']?)\s?(?:l')?ospitalit[aà]\b|\b(?:ospite|ospiti) di @\w+",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "a collaboration",
+        re.compile(
+            r"\bin collaborazione con\b|\bin collaboration with\b|\bin partnership with\b"
+            r"|\bsponsored by\b|\bsponsorizzat[oa] da\b|\bpromoss[oa] da\b"
+            r"|(?:^|\s)#(?:sp|spon|partner|collab|ambassador)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "an affiliate link",
+        re.compile(
+            r"\bamzn\.to/|[?&](?:tag|aff|aff_id|affiliate|ref_id|affid)=|\brstyle\.me/"
+            r"|\bshareasale\.com|\bawin1\.com|\bclk\.tradedoubler|\bgo\.skimresources"
+            r"|\blinksynergy\.com|\bshopstyle\.it/l/|\bshopmy\.us/",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "a tagged brand with an endorsement",
+        re.compile(
+            r"@\w+\b.{0,80}?\b(?:obsessed with|my (?:new )?fav(?:ou?rite)?|can'?t live without|"
+            r"must[- ]have|i love my|highly recommend|adoro|ve lo consiglio|ve la consiglio|"
+            r"vi consiglio|il mio preferito|la mia preferita|non posso pi[uù] farne a meno|"
+            r"link in bio)\b"
+            r"|\b(?:obsessed with|in love with|innamorat[oa] d[ei]l?l?[oa]?|grazie a|thanks to|"
+            r"thank you)\s+@\w+",
+            re.IGNORECASE | re.DOTALL,
+        ),
+    ),
+]
+
+
+def _valid_label(ctx: Context) -> bool:
+    if _LABEL_AT_START.match(ctx.prepared.text):
+        return True
+    return any(
+        ctx.prepared.folded[s + 1 : e] in _LABEL_TAGS for _, s, e in ctx.prepared.hashtags[:3]
+    )
+
+
+def _buried_label(ctx: Context) -> tuple[int, int] | None:
+    for _, start, end in ctx.prepared.hashtags[3:]:
+        if ctx.prepared.folded[start + 1 : end] in _LABEL_TAGS:
+            return start, end
+    match = _LABEL_ANYWHERE.search(ctx.prepared.text)
+    if match and match.group().lower() not in {"ad", "adv"}:
+        return match.start(), match.end()
+    return None
+
+
+def find(ctx: Context) -> list[Finding]:
+    text = ctx.prepared.text
+    signal = None
+    for what, pattern in _SIGNALS:
+        match = pattern.search(text)
+        if match:
+            signal = (what, match)
+            break
+    if signal is None or _valid_label(ctx):
+        return []
+    what, match = signal
+    buried = _buried_label(ctx)
+    if buried:
+        start, end = buried
+        return [
+            ctx.finding(
+                "missing_ad_disclosure",
+                "medium",
+                start,
+                end,
+                f"The post shows {what} ('{match.group().strip()}'), and its ad label "
+                f"'{text[start:end]}' is buried. Put 'Pubblicità' / 'AD' at the start or the "
+                "label among the first three hashtags.",
+                "disclosure.buried_label",
+            )
+        ]
+    weak = [t for t, s, e in ctx.prepared.hashtags if ctx.prepared.folded[s + 1 : e] in _WEAK_TAGS]
+    hint = f" #{weak[0]} is not clear enough." if weak else ""
+    return [
+        ctx.finding(
+            "missing_ad_disclosure",
+            "medium",
+            match.start(),
+            match.end(),
+            f"The post shows {what} but no advertising label.{hint} Start it with "
+            "'Pubblicità' / 'AD' or put #ad / #adv / #pubblicità among the first three hashtags.",
+            "disclosure.missing_label",
+        )
+    ]

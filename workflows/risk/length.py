@@ -1,0 +1,211 @@
+"""Length per platform, counted the way each platform counts.
+
+X counts a weighted length (twitter-text v3): every link 23, each emoji 2, letters of CJK and
+other heavy scripts 2, Latin, Greek, Cyrillic, Hebrew, Arabic, Indic and general punctuation
+1, text NFC-normalised. Bluesky counts graphemes (what a reader sees as one character) and
+at most 3000 UTF-8 bytes. Mastodon counts links as 23. The others count characters.
+The finding's span is the part past the limit, so the author sees what to cut.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+
+import regex
+
+from workflows.risk.context import Context
+from workflows.risk.models import Finding
+from workflows.risk.text import PreparedText
+
+X_URL_WEIGHT = 23
+# Code points that X counts as 1 (twitter-text v3 "ranges"); everything else counts 2.
+_LIGHT = "\u0000-\u10ff\u2000-\u200d\u2010-\u201f\u2032-\u2037"
+_ALL_LIGHT = re.compile(rf"[{_LIGHT}]*\Z")
+_GRAPHEME = regex.compile(r"\X")
+_PICTOGRAPHIC = regex.compile(r"\p{Extended_Pictographic}|\p{Regional_Indicator}|\u20e3")
+_HEAVY = re.compile(rf"[^{_LIGHT}]")
+
+
+def _x_weights(text: str) -> list[tuple[int, int, int]]:
+    """(start, end, weight) segments of `text` as X counts them (URLs and emoji as units)."""
+    segments: list[tuple[int, int, int]] = []
+    for cluster in _GRAPHEME.finditer(text):
+        value = cluster.group()
+        if _PICTOGRAPHIC.search(value):
+            segments.append((cluster.start(), cluster.end(), 2))
+        else:
+            for i, char in enumerate(value):
+                weight = 2 if _HEAVY.match(char) else 1
+                segments.append((cluster.start() + i, cluster.start() + i + 1, weight))
+    return segments
+
+
+def x_weighted_length(text: str, url_spans: list[tuple[int, int]]) -> int:
+    """The weighted length X shows for `text` (already NFC, URLs at `url_spans`)."""
+    return _overflow(text, url_spans, None, _x_segmenter)[0]
+
+
+def _x_segmenter(piece: str) -> list[tuple[int, int, int]]:
+    if _ALL_LIGHT.match(piece):
+        return [(0, len(piece), len(piece))]
+    return _x_weights(piece)
+
+
+def _chars(piece: str) -> list[tuple[int, int, int]]:
+    return [(0, len(piece), len(piece))]
+
+
+def _overflow(
+    text: str,
+    url_spans: list[tuple[int, int]],
+    limit: int | None,
+    segmenter: Callable[[str], list[tuple[int, int, int]]],
+    url_weight: int = X_URL_WEIGHT,
+) -> tuple[int, int | None]:
+    """Total weight, and the offset where the running weight first exceeds `limit`."""
+    total = 0
+    cut: int | None = None
+    position = 0
+    pieces: list[tuple[int, int, int | None]] = []
+    for start, end in url_spans:
+        pieces.append((position, start, None))
+        pieces.append((start, end, url_weight))
+        position = end
+    pieces.append((position, len(text), None))
+    for start, end, weight in pieces:
+        if start >= end:
+            continue
+        segments = [(0, end - start, weight)] if weight is not None else segmenter(text[start:end])
+        for seg_start, seg_end, seg_weight in segments:
+            if limit is not None and cut is None and total + seg_weight > limit:
+                if seg_end - seg_start == seg_weight and seg_weight > 1:
+                    cut = start + seg_start + (limit - total)
+                else:
+                    cut = start + seg_start
+            total += seg_weight
+    return total, cut
+
+
+def _graphemes(piece: str) -> list[tuple[int, int, int]]:
+    return [(m.start(), m.end(), 1) for m in _GRAPHEME.finditer(piece)]
+
+
+def find(ctx: Context) -> list[Finding]:
+    platform = ctx.platform
+    if platform is None:
+        return []
+    prepared = ctx.prepared
+    limits = ctx.config.limits
+    findings: list[Finding] = []
+    text = prepared.text
+    limit: int = getattr(limits, platform)
+    if platform == "x":
+        normalised = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+        counted = prepared if normalised == text else PreparedText(normalised)
+        spans = [(u.start, u.end) for u in counted.urls]
+        if 2 * len(normalised) + X_URL_WEIGHT * len(spans) > limit:  # else surely short enough
+            total, cut = _overflow(normalised, spans, limit, _x_segmenter)
+            if total > limit and counted is not prepared:
+                cut = max(0, len(text) - (total - limit))
+            unit = "weighted characters (links count 23, emoji 2)"
+            _add_over(ctx, findings, "X", total, limit, cut, unit, "length.x_weighted")
+    elif platform == "bluesky":
+        if len(text) > limit:
+            total, cut = _overflow(text, [], limit, _graphemes)
+            _add_over(
+                ctx, findings, "Bluesky", total, limit, cut, "graphemes", "length.bluesky_graphemes"
+            )
+        size = len(text.encode("utf-8"))
+        if size > limits.bluesky_bytes:
+            cut = len(text.encode("utf-8")[: limits.bluesky_bytes].decode("utf-8", "ignore"))
+            _add_over(
+                ctx,
+                findings,
+                "Bluesky",
+                size,
+                limits.bluesky_bytes,
+                cut,
+                "bytes",
+                "length.bluesky_bytes",
+            )
+    elif platform == "mastodon":
+        if len(text) > limit:
+            spans = [(u.start, u.end) for u in prepared.urls if u.scheme]
+            total, cut = _overflow(text, spans, limit, _chars)
+            _add_over(
+                ctx,
+                findings,
+                "Mastodon",
+                total,
+                limit,
+                cut,
+                "characters (links count 23)",
+                "length.mastodon",
+            )
+    elif len(text) > limit:
+        _add_over(
+            ctx,
+            findings,
+            platform.capitalize(),
+            len(text),
+            limit,
+            limit,
+            "characters",
+            f"length.{platform}",
+        )
+    if platform == "instagram":
+        tags = prepared.hashtags
+        if len(tags) > limits.instagram_hashtags:
+            first_extra = tags[limits.instagram_hashtags]
+            findings.append(
+                ctx.finding(
+                    "platform_length",
+                    "medium",
+                    first_extra[1],
+                    tags[-1][2],
+                    f"{len(tags)} hashtags; Instagram allows {limits.instagram_hashtags}. "
+                    "Keep the ones that matter most.",
+                    "length.instagram_hashtags",
+                )
+            )
+    if platform == "threads" and len(prepared.urls) > limits.threads_links:
+        urls = prepared.urls
+        findings.append(
+            ctx.finding(
+                "platform_length",
+                "medium",
+                urls[limits.threads_links].start,
+                urls[-1].end,
+                f"{len(urls)} links; Threads allows {limits.threads_links} per post.",
+                "length.threads_links",
+            )
+        )
+    return findings
+
+
+def _add_over(
+    ctx: Context,
+    findings: list[Finding],
+    name: str,
+    total: int,
+    limit: int,
+    cut: int | None,
+    unit: str,
+    rule: str,
+) -> None:
+    if total <= limit:
+        return
+    start = min(cut if cut is not None else limit, len(ctx.prepared.text))
+    findings.append(
+        ctx.finding(
+            "platform_length",
+            "high",
+            start,
+            len(ctx.prepared.text),
+            f"Too long for {name}: {total} of {limit} {unit}. Cut {total - limit}; the "
+            "highlighted part is past the limit.",
+            rule,
+        )
+    )
