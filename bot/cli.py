@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from bot import check_command
 from bot.settings import SettingsError, load_settings
 
 
@@ -27,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the Slack app")
     run.set_defaults(handler=_run)
+    check_command.add_parser(sub)
     return parser
 
 
