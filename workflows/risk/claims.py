@@ -26,7 +26,7 @@ _RULES: list[tuple[str, str, str, re.Pattern[str]]] = [
         re.compile(
             rf"\b(?:cures?|heals?|treats?|prevents?|reverses?|fights?|eliminates?|"
             rf"cura(?:re)?|guarisce|guarire|previene|sconfigge|elimina)\s+"
-            rf"(?:\w+\s+){{0,2}}{_DISEASE}\b"
+            rf"(?:\w+(?:\s+|['’])){{0,2}}{_DISEASE}\b"
             rf"|\b(?:miracle cure|cura miracolosa|rimedio miracoloso|cura definitiva)\b"
         ),
     ),

@@ -116,8 +116,8 @@ class Lexicon:
         word = token.word
         if token.wildcard:
             return self._wildcard(word)
-        entry = self.words.get(word)
-        if entry is not None:
+        entry = self.words.get(word) or (token.stem and self.words.get(token.stem))
+        if entry:
             return entry
         for length in self._prefix_lengths:
             if len(word) >= length and word[:length] in self.prefixes:

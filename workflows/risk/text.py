@@ -45,6 +45,7 @@ _FOLD = _fold_table()
 _TOKEN = re.compile(
     r"(?:[^\W_]|[$!|*](?=[^\W_*$])|(?<=[^\W_])@(?=[^\W_])|(?<=[^\W_])[*$]|(?<=[*$])[*$])+"
 )
+_CODE = re.compile(r"([^\W\d_]{3,})\d+")
 _SPACED = re.compile(r"(?<![^\W_])[a-z]([.\-_ ])[a-z](?:\1[a-z]){2,}(?![^\W_])")
 _HASHTAG = re.compile(r"(?<![\w#&])#([^\W_][\w]*)")
 _MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_]{1,30})")
@@ -87,6 +88,8 @@ class Token:
     end: int
     obfuscated: bool = False
     wildcard: bool = False
+    # For codes such as "TERREMOTO10": the word before the trailing digits.
+    stem: str | None = None
 
 
 class PreparedText:
@@ -109,11 +112,13 @@ class PreparedText:
                 tokens.append(Token(raw, match.start(), match.end(), True, True))
                 continue
             word = raw.strip("!|").translate(_LEET)
+            code = _CODE.fullmatch(raw)
+            stem = code.group(1) if code else None
             if not any(c.isalpha() for c in raw) or not word.isalpha():
-                # Numbers ("455") and codes are never read as words.
-                tokens.append(Token(raw, match.start(), match.end()))
+                # Numbers ("455") are never read as words.
+                tokens.append(Token(raw, match.start(), match.end(), stem=stem))
                 continue
-            tokens.append(Token(word, match.start(), match.end(), word != raw))
+            tokens.append(Token(word, match.start(), match.end(), word != raw, stem=stem))
         for match in _SPACED.finditer(self.folded):
             word = match.group().replace(match.group(1), "")
             tokens.append(Token(word, match.start(), match.end(), True))
