@@ -10,7 +10,7 @@ def find(ctx: Context) -> list[Finding]:
     compiled = ctx.compiled
     folded = ctx.prepared.folded
     findings: list[Finding] = []
-    if compiled.competitors is not None:
+    if compiled.competitors is not None and any(n in folded for n in compiled.competitor_names):
         for match in compiled.competitors.finditer(folded):
             findings.append(
                 ctx.finding(
@@ -23,7 +23,7 @@ def find(ctx: Context) -> list[Finding]:
                     "brands.competitor",
                 )
             )
-    if compiled.banned is not None:
+    if compiled.banned is not None and any(n in folded for n in compiled.banned_by_term):
         for match in compiled.banned.finditer(folded):
             key = fold(match.group()).removesuffix("'s")
             banned = compiled.banned_by_term.get(key)

@@ -63,7 +63,7 @@ def check(
     findings: list[Finding] = []
     for rule in _RULES:
         findings.extend(rule(ctx))
-    if compiled.allow is not None:
+    if compiled.allow is not None and any(n in ctx.prepared.folded for n in compiled.allow_names):
         allowed = [(m.start(), m.end()) for m in compiled.allow.finditer(ctx.prepared.folded)]
         findings = [
             f

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from workflows.risk.context import Context
-from workflows.risk.models import Finding
+from workflows.risk.models import Finding, Severity
 
 _DISEASE = (
     r"(?:cancer|tumou?rs?|diabetes|covid(?:-19)?|arthritis|acne|anxiety|depression|insomnia|"
@@ -17,12 +17,42 @@ _DISEASE = (
     r"cancro|tumori|tumore|diabete|artrite|ansia|depressione|insonnia|calvizie|obesit[aà]|"
     r"infezioni|infezione|influenza|asma|emicrania|cellulite|psoriasi|herpes)"
 )
-_RULES: list[tuple[str, str, str, re.Pattern[str]]] = [
+# (rule, severity, message, words one of which must be in the post, pattern)
+_RULES: list[tuple[str, Severity, str, frozenset[str], re.Pattern[str]]] = [
     (
         "claims.cure",
         "high",
         "A medical claim (cures or treats a disease) needs proof and is often illegal in "
         "ads. Remove it or have legal approve the exact wording.",
+        frozenset(
+            {
+                "cure",
+                "cures",
+                "heal",
+                "heals",
+                "treat",
+                "treats",
+                "prevent",
+                "prevents",
+                "reverse",
+                "reverses",
+                "fight",
+                "fights",
+                "eliminate",
+                "eliminates",
+                "cura",
+                "curare",
+                "guarisce",
+                "guarire",
+                "previene",
+                "sconfigge",
+                "elimina",
+                "miracle",
+                "miracolosa",
+                "rimedio",
+                "definitiva",
+            }
+        ),
         re.compile(
             rf"\b(?:cures?|heals?|treats?|prevents?|reverses?|fights?|eliminates?|"
             rf"cura(?:re)?|guarisce|guarire|previene|sconfigge|elimina)\s+"
@@ -35,6 +65,20 @@ _RULES: list[tuple[str, str, str, re.Pattern[str]]] = [
         "medium",
         "'Clinically proven' style claims need the study behind them. Keep the proof on file "
         "or soften the wording.",
+        frozenset(
+            {
+                "clinically",
+                "scientifically",
+                "clinicamente",
+                "scientificamente",
+                "fda",
+                "ministry",
+                "approvato",
+                "approvata",
+                "side",
+                "effetti",
+            }
+        ),
         re.compile(
             r"\bclinically (?:proven|tested|shown)\b|\bscientifically proven\b"
             r"|\bclinicamente (?:testat|provat|dimostrat)[oaie]\b"
@@ -48,6 +92,18 @@ _RULES: list[tuple[str, str, str, re.Pattern[str]]] = [
         "high",
         "A guaranteed outcome (results, returns, weight loss) is a promise the brand can be "
         "held to. Remove 'guaranteed' or state the real conditions.",
+        frozenset(
+            {
+                "guaranteed",
+                "garantito",
+                "garantiti",
+                "double",
+                "raddoppia",
+                "raddoppiare",
+                "rich",
+                "arricchirsi",
+            }
+        ),
         re.compile(
             r"\bguaranteed (?:results?|returns?|profits?|income|gains|weight loss|success|"
             r"to (?:lose|win|earn|double|cure|work))\b"
@@ -64,6 +120,7 @@ _RULES: list[tuple[str, str, str, re.Pattern[str]]] = [
         "high",
         "'Risk-free' or 'zero risk' about money or health is a claim regulators act on. "
         "Remove it or have legal approve it.",
+        frozenset({"risk", "rischi"}),
         re.compile(
             r"\brisk[- ]free (?:investments?|returns?|profits?|income|gains|trading)\b"
             r"|\b(?:investments?|returns?) (?:are |is )?risk[- ]free\b"
@@ -76,6 +133,7 @@ _RULES: list[tuple[str, str, str, re.Pattern[str]]] = [
         "medium",
         "Promising a set weight loss in a set time is a health claim. Remove the figures or "
         "have legal approve them.",
+        frozenset({"lose", "perdi", "perdere", "dimagrisci", "dimagrire"}),
         re.compile(
             r"\blose \d+\s?(?:kg|kilos|lbs?|pounds) in\b"
             r"|\b(?:perdi|perdere|dimagrisci|dimagrire) \d+\s?(?:kg|chili|chilogrammi) in\b"
@@ -87,7 +145,9 @@ _RULES: list[tuple[str, str, str, re.Pattern[str]]] = [
 def find(ctx: Context) -> list[Finding]:
     lower = ctx.prepared.lower
     findings: list[Finding] = []
-    for rule, severity, message, pattern in _RULES:
+    for rule, severity, message, words, pattern in _RULES:
+        if not ctx.prepared.has_any(words):
+            continue
         for match in pattern.finditer(lower):
             findings.append(
                 ctx.finding(

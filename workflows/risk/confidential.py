@@ -68,6 +68,38 @@ _DOC_HOSTS = (
 )
 
 
+_PHRASE_WORDS = frozenset(
+    {
+        "internal",
+        "share",
+        "publication",
+        "distribution",
+        "release",
+        "publish",
+        "post",
+        "forward",
+        "confidential",
+        "embargo",
+        "embargoed",
+        "uso",
+        "divulgare",
+        "pubblicare",
+        "diffondere",
+        "riservato",
+        "riservata",
+        "riservate",
+        "bozza",
+        "draft",
+        "final",
+        "definitivo",
+    }
+)
+_MARKER_WORDS = ("DRAFT", "RISERVAT", "INTERNAL", "CONFIDENTIAL", "CONFIDENZIALE")
+_STAFF_WORDS = frozenset(
+    {"staff", "employee", "employees", "dipendenti", "dipendente", "interno", "internal", "team"}
+)
+
+
 def _internal_host(host: str) -> bool:
     if host == "localhost" or host.endswith(_INTERNAL_SUFFIXES):
         return True
@@ -84,7 +116,12 @@ def find(ctx: Context) -> list[Finding]:
     prepared = ctx.prepared
     findings: list[Finding] = []
     spans: set[tuple[int, int]] = set()
-    for pattern, source in ((_PHRASES, prepared.lower), (_MARKERS, prepared.text)):
+    searches = []
+    if prepared.has_any(_PHRASE_WORDS):
+        searches.append((_PHRASES, prepared.lower))
+    if any(word in prepared.text for word in _MARKER_WORDS):
+        searches.append((_MARKERS, prepared.text))
+    for pattern, source in searches:
         for match in pattern.finditer(source):
             if any(s <= match.start() and match.end() <= e for s, e in spans):
                 continue
@@ -101,7 +138,8 @@ def find(ctx: Context) -> list[Finding]:
                     "confidential.marker",
                 )
             )
-    for match in _STAFF_CODE.finditer(prepared.text):
+    staff = _STAFF_CODE.finditer(prepared.text) if prepared.has_any(_STAFF_WORDS) else ()
+    for match in staff:
         findings.append(
             ctx.finding(
                 "confidential_or_leak",

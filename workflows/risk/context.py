@@ -34,7 +34,9 @@ def term_pattern(terms: list[str], tagged: bool = False) -> re.Pattern[str] | No
 class CompiledConfig:
     config: RiskConfig
     competitors: re.Pattern[str] | None
+    competitor_names: tuple[str, ...]
     allow: re.Pattern[str] | None
+    allow_names: tuple[str, ...]
     banned: re.Pattern[str] | None
     banned_by_term: dict[str, BannedTerm]
     sensitive: Lexicon
@@ -53,7 +55,9 @@ def _compile(config_json: str) -> CompiledConfig:
     return CompiledConfig(
         config=config,
         competitors=term_pattern(config.competitors, tagged=True),
+        competitor_names=tuple(fold(c) for c in config.competitors),
         allow=term_pattern(config.allow_terms),
+        allow_names=tuple(fold(t) for t in config.allow_terms),
         banned=term_pattern([b.term for b in config.banned_terms]),
         banned_by_term={fold(b.term): b for b in config.banned_terms},
         sensitive=sensitive,

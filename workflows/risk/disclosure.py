@@ -10,9 +10,11 @@ start with "ad" (#adventure, #adidas) are not labels; #sp, #partner, #collab are
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from workflows.risk.context import Context
 from workflows.risk.models import Finding
+from workflows.risk.text import PreparedText
 
 _LABEL_WORDS = (
     r"advert|advertising|advertisement|sponsored|sponsorizzato|sponsorizzata|"
@@ -44,9 +46,18 @@ _LABEL_TAGS = {
 }
 _WEAK_TAGS = {"sp", "spon", "partner", "collab", "ambassador", "gifted", "thanks"}
 
-_SIGNALS: list[tuple[str, re.Pattern[str]]] = [
+
+def _words(*words: str) -> Callable[[PreparedText], bool]:
+    wanted = frozenset(words)
+    return lambda prepared: prepared.has_any(wanted)
+
+
+# Each signal: what it is, a cheap test that must pass before its regex runs (the words it
+# needs are in the post), and the pattern.
+_SIGNALS: list[tuple[str, Callable[[PreparedText], bool], re.Pattern[str]]] = [
     (
         "a personal discount code",
+        _words("code", "codice"),
         re.compile(
             r"\b(?:my|our|use my|with my|il mio|col mio|con il mio|usa il mio)\s+"
             r"(?:(?:discount|promo|personal|exclusive)\s+)?(?:code|codice)(?:\s+(?:sconto|promo))?"
@@ -54,6 +65,22 @@ _SIGNALS: list[tuple[str, re.Pattern[str]]] = [
     ),
     (
         "a gifted product",
+        _words(
+            "gifted",
+            "pr",
+            "sent",
+            "regalato",
+            "regalata",
+            "regalati",
+            "regalate",
+            "ricevuto",
+            "ricevuta",
+            "ricevuti",
+            "ricevute",
+            "regalo",
+            "inviato",
+            "mandato",
+        ),
         re.compile(
             r"\bgifted\b|\bpr (?:package|box)\b|\bsent (?:me|us) (?:this|these|their|a)\b"
             r"|\bregalat[oaie] da\b|\bricevut[oaie] in regalo\b|\bin regalo da\b"
@@ -63,6 +90,7 @@ _SIGNALS: list[tuple[str, re.Pattern[str]]] = [
     ),
     (
         "thanks for hospitality",
+        _words("hospitality", "having", "ospitalita", "ospite", "ospiti"),
         re.compile(
             r"\bthanks? (?:you )?for (?:the |your )?hospitality\b"
             r"|\bthank you for having (?:me|us)\b"
@@ -72,6 +100,21 @@ _SIGNALS: list[tuple[str, re.Pattern[str]]] = [
     ),
     (
         "a collaboration",
+        _words(
+            "collaborazione",
+            "collaboration",
+            "partnership",
+            "sponsored",
+            "sponsorizzato",
+            "sponsorizzata",
+            "promosso",
+            "promossa",
+            "sp",
+            "spon",
+            "partner",
+            "collab",
+            "ambassador",
+        ),
         re.compile(
             r"\bin collaborazione con\b|\bin collaboration with\b|\bin partnership with\b"
             r"|\bsponsored by\b|\bsponsorizzat[oa] da\b|\bpromoss[oa] da\b"
@@ -81,6 +124,7 @@ _SIGNALS: list[tuple[str, re.Pattern[str]]] = [
     ),
     (
         "an affiliate link",
+        lambda prepared: bool(prepared.urls),
         re.compile(
             r"\bamzn\.to/|[?&](?:tag|aff|aff_id|affiliate|ref_id|affid)=|\brstyle\.me/"
             r"|\bshareasale\.com|\bawin1\.com|\bclk\.tradedoubler|\bgo\.skimresources"
@@ -90,6 +134,7 @@ _SIGNALS: list[tuple[str, re.Pattern[str]]] = [
     ),
     (
         "a tagged brand with an endorsement",
+        lambda prepared: bool(prepared.mentions),
         re.compile(
             r"@\w+\b.{0,80}?\b(?:obsessed with|my (?:new )?fav(?:ou?rite)?|can'?t live without|"
             r"must[- ]have|i love my|highly recommend|adoro|ve lo consiglio|ve la consiglio|"
@@ -124,7 +169,9 @@ def _buried_label(ctx: Context) -> tuple[int, int] | None:
 def find(ctx: Context) -> list[Finding]:
     text = ctx.prepared.text
     signal = None
-    for what, pattern in _SIGNALS:
+    for what, applies, pattern in _SIGNALS:
+        if not applies(ctx.prepared):
+            continue
         match = pattern.search(text)
         if match:
             signal = (what, match)

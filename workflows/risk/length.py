@@ -25,12 +25,20 @@ _LIGHT = "\u0000-\u10ff\u2000-\u200d\u2010-\u201f\u2032-\u2037"
 _ALL_LIGHT = re.compile(rf"[{_LIGHT}]*\Z")
 _GRAPHEME = regex.compile(r"\X")
 _PICTOGRAPHIC = regex.compile(r"\p{Extended_Pictographic}|\p{Regional_Indicator}|\u20e3")
+# A grapheme cluster that X counts as one emoji (weight 2 whatever its code points).
+_EMOJI_CLUSTER = regex.compile(
+    r"(?=\p{Extended_Pictographic}|\p{Regional_Indicator}|[#*0-9]\ufe0f?\u20e3)\X"
+)
 _HEAVY = re.compile(rf"[^{_LIGHT}]")
 
+Segments = list[tuple[int, int, int]]
 
-def _x_weights(text: str) -> list[tuple[int, int, int]]:
-    """(start, end, weight) segments of `text` as X counts them (URLs and emoji as units)."""
-    segments: list[tuple[int, int, int]] = []
+
+def _x_segments(text: str) -> Segments:
+    """(start, end, weight) segments of `text` as X counts them, emoji as units."""
+    if _ALL_LIGHT.match(text):
+        return [(0, len(text), len(text))]
+    segments: Segments = []
     for cluster in _GRAPHEME.finditer(text):
         value = cluster.group()
         if _PICTOGRAPHIC.search(value):
@@ -42,29 +50,45 @@ def _x_weights(text: str) -> list[tuple[int, int, int]]:
     return segments
 
 
+def _x_total(text: str) -> int:
+    """Same total as summing `_x_segments`, without a Python loop over every character."""
+    if _ALL_LIGHT.match(text):
+        return len(text)
+    total = len(text) + len(_HEAVY.findall(text))
+    for cluster in _EMOJI_CLUSTER.findall(text):
+        total += 2 - len(cluster) - len(_HEAVY.findall(cluster))
+    return total
+
+
 def x_weighted_length(text: str, url_spans: list[tuple[int, int]]) -> int:
     """The weighted length X shows for `text` (already NFC, URLs at `url_spans`)."""
-    return _overflow(text, url_spans, None, _x_segmenter)[0]
+    return _overflow(text, url_spans, None, _x_total, _x_segments)[0]
 
 
-def _x_segmenter(piece: str) -> list[tuple[int, int, int]]:
-    if _ALL_LIGHT.match(piece):
-        return [(0, len(piece), len(piece))]
-    return _x_weights(piece)
-
-
-def _chars(piece: str) -> list[tuple[int, int, int]]:
+def _char_segments(piece: str) -> Segments:
     return [(0, len(piece), len(piece))]
+
+
+def _grapheme_total(piece: str) -> int:
+    return len(_GRAPHEME.findall(piece))
+
+
+def _grapheme_segments(piece: str) -> Segments:
+    return [(m.start(), m.end(), 1) for m in _GRAPHEME.finditer(piece)]
 
 
 def _overflow(
     text: str,
     url_spans: list[tuple[int, int]],
     limit: int | None,
-    segmenter: Callable[[str], list[tuple[int, int, int]]],
+    total_of: Callable[[str], int],
+    segments_of: Callable[[str], Segments],
     url_weight: int = X_URL_WEIGHT,
 ) -> tuple[int, int | None]:
-    """Total weight, and the offset where the running weight first exceeds `limit`."""
+    """Total weight, and the offset where the running weight first exceeds `limit`.
+
+    Only the piece where the limit is crossed is split into segments.
+    """
     total = 0
     cut: int | None = None
     position = 0
@@ -74,22 +98,23 @@ def _overflow(
         pieces.append((start, end, url_weight))
         position = end
     pieces.append((position, len(text), None))
-    for start, end, weight in pieces:
+    for start, end, fixed in pieces:
         if start >= end:
             continue
-        segments = [(0, end - start, weight)] if weight is not None else segmenter(text[start:end])
-        for seg_start, seg_end, seg_weight in segments:
-            if limit is not None and cut is None and total + seg_weight > limit:
-                if seg_end - seg_start == seg_weight and seg_weight > 1:
-                    cut = start + seg_start + (limit - total)
-                else:
-                    cut = start + seg_start
-            total += seg_weight
+        weight = fixed if fixed is not None else total_of(text[start:end])
+        if limit is not None and cut is None and total + weight > limit:
+            if fixed is not None:
+                cut = start
+            else:
+                running = total
+                for seg_start, seg_end, seg_weight in segments_of(text[start:end]):
+                    if running + seg_weight > limit:
+                        plain = seg_end - seg_start == seg_weight and seg_weight > 1
+                        cut = start + seg_start + (limit - running if plain else 0)
+                        break
+                    running += seg_weight
+        total += weight
     return total, cut
-
-
-def _graphemes(piece: str) -> list[tuple[int, int, int]]:
-    return [(m.start(), m.end(), 1) for m in _GRAPHEME.finditer(piece)]
 
 
 def find(ctx: Context) -> list[Finding]:
@@ -106,14 +131,14 @@ def find(ctx: Context) -> list[Finding]:
         counted = prepared if normalised == text else PreparedText(normalised)
         spans = [(u.start, u.end) for u in counted.urls]
         if 2 * len(normalised) + X_URL_WEIGHT * len(spans) > limit:  # else surely short enough
-            total, cut = _overflow(normalised, spans, limit, _x_segmenter)
+            total, cut = _overflow(normalised, spans, limit, _x_total, _x_segments)
             if total > limit and counted is not prepared:
                 cut = max(0, len(text) - (total - limit))
             unit = "weighted characters (links count 23, emoji 2)"
             _add_over(ctx, findings, "X", total, limit, cut, unit, "length.x_weighted")
     elif platform == "bluesky":
         if len(text) > limit:
-            total, cut = _overflow(text, [], limit, _graphemes)
+            total, cut = _overflow(text, [], limit, _grapheme_total, _grapheme_segments)
             _add_over(
                 ctx, findings, "Bluesky", total, limit, cut, "graphemes", "length.bluesky_graphemes"
             )
@@ -133,7 +158,7 @@ def find(ctx: Context) -> list[Finding]:
     elif platform == "mastodon":
         if len(text) > limit:
             spans = [(u.start, u.end) for u in prepared.urls if u.scheme]
-            total, cut = _overflow(text, spans, limit, _chars)
+            total, cut = _overflow(text, spans, limit, len, _char_segments)
             _add_over(
                 ctx,
                 findings,

@@ -1,4 +1,4 @@
-"""Curated word lists: loading, inflection, and one-pass matching over the post's tokens.
+"""Curated word lists: loading, inflection, and matching against the post's vocabulary.
 
 A lexicon file (YAML, in `lexicons/`) lists entries such as
 
@@ -6,15 +6,15 @@ A lexicon file (YAML, in `lexicons/`) lists entries such as
     - {term: fuck, severity: high, lang: en, prefix: true}
     - {term: che palle, severity: low, lang: it}
 
-Every surface form goes into one dict, so matching costs one lookup per word of the post,
-whatever the size of the lexicon. Words match whole (never inside another word); `prefix`
-entries also match words that start with them (fucking, fucker), for stems that begin no
-everyday word. Obfuscated words (sh1t, s.h.i.t, f*ck) match like the plain ones.
+Every surface form goes into one dict, and matching starts from a set intersection with
+the post's words, whatever the size of the lexicon; only the words found are then located.
+Words match whole (never inside another word); `prefix` entries also match words that start
+with them (fucking, fucker), for stems that begin no everyday word. Disguised words (sh1t,
+s.h.i.t, f*ck) match like the plain ones.
 """
 
 from __future__ import annotations
 
-import itertools
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -23,9 +23,7 @@ from typing import Any
 
 import yaml
 
-from workflows.risk.text import PreparedText, Token
-
-_SENTENCE_BREAK = re.compile(r"[.!?;:\n]")
+from workflows.risk.text import PreparedText
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +75,7 @@ class Lexicon:
     def __init__(self, entries: list[dict[str, Any]]) -> None:
         self.words: dict[str, Entry] = {}
         self.prefixes: dict[str, Entry] = {}
-        self.phrases: dict[str, list[tuple[tuple[str, ...], Entry]]] = {}
+        self.phrases: list[tuple[frozenset[str], re.Pattern[str], Entry]] = []
         for raw in entries:
             entry = Entry(
                 term=raw["term"],
@@ -91,42 +89,35 @@ class Lexicon:
             forms = inflections(_fold(entry.term), raw.get("inflect"))
             forms |= {_fold(f) for f in raw.get("forms", [])}
             for form in forms:
-                words = tuple(form.split())
-                if len(words) > 1:
-                    self.phrases.setdefault(words[0], []).append((words, entry))
-                elif raw.get("prefix"):
-                    self.prefixes[form] = entry
-                else:
-                    self.words[form] = entry
-        self._prefix_lengths = sorted({len(p) for p in self.prefixes}, reverse=True)
+                self._add_form(form, entry, prefix=bool(raw.get("prefix")))
+        self._prefix_tuple = tuple(self.prefixes)
         self._by_length: dict[int, list[tuple[str, Entry]]] = {}
         for form, entry in self.words.items():
             self._by_length.setdefault(len(form), []).append((form, entry))
 
+    def _add_form(self, form: str, entry: Entry, prefix: bool = False) -> None:
+        words = form.split()
+        if len(words) > 1:
+            gap = r"[^\w.!?;:\n]{1,3}"
+            body = gap.join(re.escape(w) for w in words)
+            pattern = re.compile(rf"(?<![^\W_]){body}(?![^\W_])")
+            self.phrases.append((frozenset(words), pattern, entry))
+        elif prefix:
+            self.prefixes[form] = entry
+        elif words:
+            self.words[form] = entry
+
     def add(self, term: str, severity: str, note: str = "") -> None:
         """Add a term at run time (the team's own lists from the config)."""
         entry = Entry(term=term, severity=severity, lang="", note=note)
-        words = tuple(_fold(term).split())
-        if len(words) > 1:
-            self.phrases.setdefault(words[0], []).append((words, entry))
-        elif words:
-            self.words[words[0]] = entry
-
-    def _word(self, token: Token) -> Entry | None:
-        word = token.word
-        if token.wildcard:
-            return self._wildcard(word)
-        entry = self.words.get(word) or (token.stem and self.words.get(token.stem))
-        if entry:
-            return entry
-        for length in self._prefix_lengths:
-            if len(word) >= length and word[:length] in self.prefixes:
-                return self.prefixes[word[:length]]
-        return None
+        form = _fold(term)
+        self._add_form(form, entry)
+        if form in self.words:
+            self._by_length.setdefault(len(form), []).append((form, entry))
 
     def _wildcard(self, word: str) -> Entry | None:
         """Resolve `f*ck`, `f**k`, `sh*t`: one unambiguous form with the visible letters."""
-        if not word[0].isalpha() or sum(c.isalpha() for c in word) < 1:
+        if not word[0].isalpha():
             return None
         pattern = re.compile(re.escape(word).replace(r"\*", "[a-z]") + r"\Z")
         found = {e for f, e in self._by_length.get(len(word), []) if pattern.match(f)}
@@ -136,38 +127,45 @@ class Lexicon:
         return found.pop() if len(found) == 1 else None
 
     def find(self, prepared: PreparedText) -> list[Hit]:
-        tokens = prepared.tokens
+        """Every whole-word occurrence of the lexicon's terms, in text order."""
+        vocabulary, aliases = prepared.vocabulary, prepared.aliases
         hits: list[Hit] = []
-        covered = -1  # end offset of the last phrase hit: its words are not matched again
-        for i, token in enumerate(tokens):
-            if token.start < covered:
-                continue
-            if self.phrases and token.word in self.phrases:
-                phrase_hit = self._phrase(prepared, tokens, i)
-                if phrase_hit is not None:
-                    hits.append(phrase_hit)
-                    covered = phrase_hit.end
-                    continue
-            entry = self._word(token)
+        for words, pattern, entry in self.phrases:
+            if words <= vocabulary:
+                hits.extend(
+                    Hit(entry, m.start(), m.end(), False) for m in pattern.finditer(prepared.folded)
+                )
+        covered = [(h.start, h.end) for h in hits]
+
+        def add(entry: Entry, spelling: str, obfuscated: bool) -> None:
+            for start, end in prepared.locate(spelling):
+                if not any(s <= start < e for s, e in covered):
+                    hits.append(Hit(entry, start, end, obfuscated))
+
+        for word in self.words.keys() & vocabulary:
+            add(self.words[word], word, False)
+        for word in self.words.keys() & aliases.keys():
+            for spelling in aliases[word]:
+                add(self.words[word], spelling, True)
+        if self._prefix_tuple and (
+            aliases or any(p in prepared.folded for p in self._prefix_tuple)
+        ):
+            for word in vocabulary:
+                if word.startswith(self._prefix_tuple) and word not in self.words:
+                    add(self._prefix_entry(word), word, False)
+            for word, spellings in aliases.items():
+                if word.startswith(self._prefix_tuple) and word not in self.words:
+                    for spelling in spellings:
+                        add(self._prefix_entry(word), spelling, True)
+        for spelling in prepared.wildcards:
+            entry = self._wildcard(spelling)
             if entry is not None:
-                hits.append(Hit(entry, token.start, token.end, token.obfuscated))
+                add(entry, spelling, True)
+        hits.sort(key=lambda h: h.start)
         return hits
 
-    def _phrase(self, prepared: PreparedText, tokens: list[Token], i: int) -> Hit | None:
-        for words, entry in self.phrases[tokens[i].word]:
-            end = i + len(words)
-            if end > len(tokens):
-                continue
-            window = tokens[i:end]
-            if tuple(t.word for t in window) != words:
-                continue
-            gaps_ok = all(
-                b.start - a.end <= 3 and not _SENTENCE_BREAK.search(prepared.text, a.end, b.start)
-                for a, b in itertools.pairwise(window)
-            )
-            if gaps_ok:
-                return Hit(entry, window[0].start, window[-1].end, False)
-        return None
+    def _prefix_entry(self, word: str) -> Entry:
+        return next(e for p, e in self.prefixes.items() if word.startswith(p))
 
 
 @cache

@@ -52,7 +52,10 @@ _PLACEHOLDER = re.compile(
 def find(ctx: Context) -> list[Finding]:
     prepared = ctx.prepared
     findings: list[Finding] = []
-    for match in _PLACEHOLDER.finditer(prepared.text):
+    text, lower = prepared.text, prepared.lower
+    maybe_placeholder = any(c in text for c in "[{<") or "lorem" in lower
+    maybe_placeholder = maybe_placeholder or any(w in text for w in ("TBD", "TBC", "TODO", "XXX"))
+    for match in _PLACEHOLDER.finditer(text) if maybe_placeholder else ():
         findings.append(
             ctx.finding(
                 "link_problem",
@@ -64,7 +67,7 @@ def find(ctx: Context) -> list[Finding]:
                 "links.placeholder",
             )
         )
-    if "/" in prepared.text or "www" in prepared.lower:
+    if ":/" in text or "//" in text or ";//" in text or "www" in lower:
         for match in _MALFORMED.finditer(prepared.text):
             findings.append(
                 ctx.finding(

@@ -7,6 +7,7 @@ numbers are business lines, not personal data.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import phonenumbers
 from phonenumbers import PhoneNumberType
@@ -21,13 +22,15 @@ _ROLE = re.compile(
     r"careers|lavoraconnoi|hr|admin|office|segreteria|ufficio\w*|commerciale|booking|"
     r"prenotazioni|eventi|events|shop|negozio|team|social|media)\b"
 )
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b", re.IGNORECASE)
+_IBAN_COMPACT = re.compile(r"[a-z]{2}\d{2}[a-z0-9]{11,30}")
+# Runs of digits with the separators people type in numbers: candidate phones and cards.
+_DIGIT_RUN = re.compile(r"(?:\+|00)?\d[\d ().\-/]{6,22}\d")
 _CF = re.compile(
     r"\b[A-Z]{6}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]\b",
     re.IGNORECASE,
 )
-_CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
-_PHONE = re.compile(r"(?<![\w+])(?:\+|00)?\d[\d ()./-]{6,17}\d(?!\w)")
+_CARD = re.compile(r"\d(?:[ -]?\d){12,18}")
 _BUSINESS_LINES = {
     PhoneNumberType.TOLL_FREE,
     PhoneNumberType.SHARED_COST,
@@ -117,8 +120,10 @@ def _own(ctx: Context) -> tuple[set[str], set[str], set[str]]:
 
 
 def find(ctx: Context) -> list[Finding]:
-    text = ctx.prepared.text
-    if not any(c.isdigit() for c in text) and "@" not in text:
+    prepared = ctx.prepared
+    text = prepared.text
+    has_digits = any(d in text for d in "0123456789")
+    if not has_digits and "@" not in text:
         return []
     emails, domains, phones = _own(ctx)
     findings: list[Finding] = []
@@ -128,83 +133,115 @@ def find(ctx: Context) -> list[Finding]:
         taken.append((start, end))
         findings.append(ctx.finding("personal_data", severity, start, end, message, rule))
 
-    if "@" in text:
-        for match in _EMAIL.finditer(text):
-            address = match.group().lower()
-            local, _, domain = address.partition("@")
-            if address in emails or domain in domains:
-                continue
-            if _ROLE.fullmatch(local):
-                add(
-                    match.start(),
-                    match.end(),
-                    "low",
-                    "Looks like a shared business address. If it is the brand's own, add it "
-                    "to risk.own_contacts; otherwise check its owner agreed to publish it.",
-                    "personal_data.role_email",
-                )
-            else:
-                add(
-                    match.start(),
-                    match.end(),
-                    "medium",
-                    "An e-mail address that may belong to a person. Never publish a "
-                    "customer's or colleague's address; remove it.",
-                    "personal_data.email",
-                )
-    for match in _IBAN.finditer(text):
-        if _iban_ok(match.group()):
+    for start, end in _emails(text):
+        address = text[start:end].lower()
+        local, _, domain = address.partition("@")
+        if address in emails or domain in domains:
+            continue
+        if _ROLE.fullmatch(local):
             add(
-                match.start(),
-                match.end(),
-                "high",
-                "A bank account number (IBAN). Remove it unless it is the brand's official "
-                "fundraising account, approved by finance.",
-                "personal_data.iban",
+                start,
+                end,
+                "low",
+                "Looks like a shared business address. If it is the brand's own, add it "
+                "to risk.own_contacts; otherwise check its owner agreed to publish it.",
+                "personal_data.role_email",
             )
-    for match in _CF.finditer(text):
-        if _cf_ok(match.group()):
+        else:
             add(
-                match.start(),
-                match.end(),
-                "high",
-                "An Italian codice fiscale identifies a person. Remove it.",
-                "personal_data.codice_fiscale",
+                start,
+                end,
+                "medium",
+                "An e-mail address that may belong to a person. Never publish a "
+                "customer's or colleague's address; remove it.",
+                "personal_data.email",
             )
-    for match in _CARD.finditer(text):
-        digits = re.sub(r"\D", "", match.group())
-        if _luhn_ok(digits) and not _overlaps(match.start(), match.end(), taken):
+    if not has_digits:
+        return findings
+    for code in prepared.codes:
+        if _CF.fullmatch(code) and _cf_ok(code):
+            for start, end in prepared.locate(code):
+                add(
+                    start,
+                    end,
+                    "high",
+                    "An Italian codice fiscale identifies a person. Remove it.",
+                    "personal_data.codice_fiscale",
+                )
+        elif _IBAN_COMPACT.fullmatch(code) and _iban_ok(code.upper()):
+            for start, end in prepared.locate(code):
+                add(start, end, "high", _IBAN_MESSAGE, "personal_data.iban")
+    for run in _DIGIT_RUN.finditer(text):
+        if _overlaps(run.start(), run.end(), taken):
+            continue
+        iban = _IBAN.search(text, max(0, run.start() - 12), run.end())
+        if iban and _iban_ok(iban.group().upper()):
+            add(iban.start(), iban.end(), "high", _IBAN_MESSAGE, "personal_data.iban")
+            continue
+        card = _CARD.search(run.group())
+        if card and _luhn_ok(re.sub(r"\D", "", card.group())):
+            start = run.start() + card.start()
             add(
-                match.start(),
-                match.end(),
+                start,
+                start + len(card.group()),
                 "high",
                 "Looks like a payment card number. Remove it now.",
                 "personal_data.card",
             )
-    for match in _PHONE.finditer(text):
-        if _overlaps(match.start(), match.end(), taken):
             continue
-        if sum(c.isdigit() for c in match.group()) < 8:
-            continue
-        try:
-            number = phonenumbers.parse(match.group(), "IT")
-        except phonenumbers.NumberParseException:
-            continue
-        if not phonenumbers.is_valid_number(number):
-            continue
-        if phonenumbers.number_type(number) in _BUSINESS_LINES:
-            continue
-        if phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) in phones:
-            continue
-        add(
-            match.start(),
-            match.end(),
-            "medium",
-            "A phone number. If it is the brand's own, add it to risk.own_contacts; never "
-            "publish a customer's or colleague's number.",
-            "personal_data.phone",
-        )
+        _phone(ctx, run, phones, add)
     return findings
+
+
+_IBAN_MESSAGE = (
+    "A bank account number (IBAN). Remove it unless it is the brand's official "
+    "fundraising account, approved by finance."
+)
+
+
+def _emails(text: str) -> list[tuple[int, int]]:
+    """Spans of e-mail addresses, looking only around each '@'."""
+    spans: list[tuple[int, int]] = []
+    at = text.find("@")
+    while at != -1:
+        start = max(text.rfind(c, 0, at) for c in " \n\t(<[,;:'\"") + 1
+        match = _EMAIL.match(text, start)
+        if match and match.start() <= at < match.end():
+            spans.append((match.start(), match.end()))
+            at = text.find("@", match.end())
+        else:
+            at = text.find("@", at + 1)
+    return spans
+
+
+def _phone(
+    ctx: Context,
+    run: re.Match[str],
+    own: set[str],
+    add: Callable[[int, int, Severity, str, str], None],
+) -> None:
+    value = run.group().strip("().-/ ")
+    if sum(c.isdigit() for c in value) < 8:
+        return
+    try:
+        number = phonenumbers.parse(value, "IT")
+    except phonenumbers.NumberParseException:
+        return
+    if not phonenumbers.is_valid_number(number):
+        return
+    if phonenumbers.number_type(number) in _BUSINESS_LINES:
+        return
+    if phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) in own:
+        return
+    start = run.start() + run.group().index(value)
+    add(
+        start,
+        start + len(value),
+        "medium",
+        "A phone number. If it is the brand's own, add it to risk.own_contacts; never "
+        "publish a customer's or colleague's number.",
+        "personal_data.phone",
+    )
 
 
 def _overlaps(start: int, end: int, spans: list[tuple[int, int]]) -> bool:

@@ -2,14 +2,20 @@
 
 `lower` and `folded` have exactly the length of the original text, character for character,
 so an offset found in them is an offset in the original: no offset map is needed.
-`folded` is lower case without accents; word tokens undo leetspeak (`sh1t`), separators
-(`s.h.i.t`) and keep `*` wildcards (`f*ck`) for the lexicon to resolve.
+`folded` is lower case without accents.
+
+`vocabulary` is the set of words of the post, read through common disguises: leetspeak
+(`sh1t`), separators (`s.h.i.t`, `F U C K`), and codes (`TERREMOTO10` also reads as
+`terremoto`). Rules test it with set operations first and only search the text when a word
+they care about is there: Python regexes cost about 0.1 ms per 3,000 characters each, set
+lookups almost nothing.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -42,23 +48,28 @@ def _fold_table() -> dict[int, str]:
 
 
 _FOLD = _fold_table()
-_TOKEN = re.compile(
+# A word, with the symbols used to disguise one: "sh!t", "a$$", "f*ck", "b@stard".
+_PIECE = re.compile(
     r"(?:[^\W_]|[$!|*](?=[^\W_*$])|(?<=[^\W_])@(?=[^\W_])|(?<=[^\W_])[*$]|(?<=[*$])[*$])+"
 )
 _CODE = re.compile(r"([^\W\d_]{3,})\d+")
 _SPACED = re.compile(r"(?<![^\W_])[a-z]([.\-_ ])[a-z](?:\1[a-z]){2,}(?![^\W_])")
-_HASHTAG = re.compile(r"(?<![\w#&])#([^\W_][\w]*)")
-_MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_]{1,30})")
+# Single letters that are words or elisions (l'acqua, it's, don't): no sign of s.h.i.t.
+_COMMON_SINGLES = frozenset("aeiouldstcynm")
+_HASHTAG = re.compile(r"#([^\W_]\w*)")
+_MENTION = re.compile(r"@([A-Za-z0-9_]{1,30})")
 _TLDS = (
     "com|it|net|org|io|ly|co|eu|me|app|dev|gl|to|cc|us|uk|de|fr|es|ch|info|biz|shop|store|"
-    "link|gd|tv|news|ai|so|in|at|be|nl|xyz|site|online"
+    "link|gd|tv|news|ai|so|in|at|be|nl|xyz|site|online|internal|local|corp|lan|test"
 )
+_TLD_AT = re.compile(r"\.(?:" + _TLDS + r")(?![a-z0-9-])")
 _URL = re.compile(
     r"(?:https?://|www\.)[^\s<>\"'{}|\\^`\[\]]+"
     r"|(?<![A-Za-z0-9@$#_./-])(?:[a-z0-9-]+\.)+(?:" + _TLDS + r")\b(?![.@-]\w)(?:/[^\s<>\"']*)?",
     re.IGNORECASE,
 )
 _URL_TRAILING = ".,;:!?)'\"»”’"
+_WORD_CHAR = re.compile(r"[^\W_]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,73 +90,148 @@ def _lower_same_length(text: str) -> str:
     return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
-    """A word of the post: `word` is folded and de-obfuscated; start/end index the original."""
-
-    word: str
-    start: int
-    end: int
-    obfuscated: bool = False
-    wildcard: bool = False
-    # For codes such as "TERREMOTO10": the word before the trailing digits.
-    stem: str | None = None
-
-
 class PreparedText:
     """One post, normalised once for all rules."""
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.lower = _lower_same_length(text)
-        self.folded = self.lower.translate(_FOLD)
+        self.folded = self.lower if self.lower.isascii() else self.lower.translate(_FOLD)
 
     @cached_property
-    def tokens(self) -> list[Token]:
-        tokens: list[Token] = []
-        for match in _TOKEN.finditer(self.folded):
-            raw = match.group()
-            if raw.isalpha():
-                tokens.append(Token(raw, match.start(), match.end()))
+    def _words(
+        self,
+    ) -> tuple[frozenset[str], dict[str, frozenset[str]], tuple[str, ...], tuple[str, ...]]:
+        plain: set[str] = set()
+        aliases: dict[str, set[str]] = {}
+        wildcards: list[str] = []
+        codes: list[str] = []
+        for chunk in set(self.folded.split()):
+            if chunk.isalpha():
+                plain.add(chunk)
                 continue
-            if "*" in raw:
-                tokens.append(Token(raw, match.start(), match.end(), True, True))
-                continue
-            word = raw.strip("!|").translate(_LEET)
-            code = _CODE.fullmatch(raw)
-            stem = code.group(1) if code else None
-            if not any(c.isalpha() for c in raw) or not word.isalpha():
-                # Numbers ("455") are never read as words.
-                tokens.append(Token(raw, match.start(), match.end(), stem=stem))
-                continue
-            tokens.append(Token(word, match.start(), match.end(), word != raw, stem=stem))
-        for match in _SPACED.finditer(self.folded):
-            word = match.group().replace(match.group(1), "")
-            tokens.append(Token(word, match.start(), match.end(), True))
-        if len(tokens) > 1 and any(t.obfuscated and not t.wildcard for t in tokens):
-            tokens.sort(key=lambda t: t.start)
-        return tokens
+            for raw in _PIECE.findall(chunk):
+                if raw.isalpha():
+                    plain.add(raw)
+                elif "*" in raw:
+                    wildcards.append(raw)
+                else:
+                    _alias(raw, aliases, plain)
+                    if not raw.isdigit():
+                        codes.append(raw)
+        singles = {w for w in plain if len(w) == 1}
+        if singles - _COMMON_SINGLES:
+            for match in _SPACED.finditer(self.folded):
+                raw = match.group()
+                aliases.setdefault(raw.replace(match.group(1), ""), set()).add(raw)
+        frozen = {word: frozenset(raws) for word, raws in aliases.items()}
+        return frozenset(plain), frozen, tuple(wildcards), tuple(codes)
+
+    @property
+    def vocabulary(self) -> frozenset[str]:
+        """The plain words of the post (folded)."""
+        return self._words[0]
+
+    @property
+    def aliases(self) -> dict[str, frozenset[str]]:
+        """Words the post spells in disguise or inside codes, with the spellings used."""
+        return self._words[1]
+
+    @property
+    def wildcards(self) -> tuple[str, ...]:
+        """Words with `*` in them (f*ck, s**t), left for the lexicon to resolve."""
+        return self._words[2]
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """Words mixing letters and digits (folded): codes, IDs, leetspeak."""
+        return self._words[3]
+
+    def has_any(self, words: frozenset[str]) -> bool:
+        """True when the post contains any of `words` (folded), plainly or in disguise."""
+        return not words.isdisjoint(self._words[0]) or not words.isdisjoint(self._words[1])
+
+    def locate(self, spelling: str) -> list[tuple[int, int]]:
+        """Offsets of `spelling` (as it appears in `folded`) where it stands as a whole word."""
+        found = []
+        folded = self.folded
+        start = folded.find(spelling)
+        while start != -1:
+            end = start + len(spelling)
+            before = start == 0 or not _WORD_CHAR.match(folded, start - 1)
+            after = end == len(folded) or not _WORD_CHAR.match(folded, end)
+            if before and after:
+                found.append((start, end))
+            start = folded.find(spelling, start + 1)
+        return found
 
     @cached_property
     def hashtags(self) -> list[tuple[str, int, int]]:
         """(tag without '#', start, end) of each hashtag, the '#' included in the span."""
-        return [(m.group(1), m.start(), m.end()) for m in _HASHTAG.finditer(self.text)]
+        if "#" not in self.text:
+            return []
+        text = self.text
+        return [
+            (m.group(1), m.start(), m.end())
+            for m in _HASHTAG.finditer(text)
+            if m.start() == 0 or not (text[m.start() - 1].isalnum() or text[m.start() - 1] in "#&_")
+        ]
+
+    @cached_property
+    def mentions(self) -> list[tuple[str, int, int]]:
+        if "@" not in self.text:
+            return []
+        text = self.text
+        return [
+            (m.group(1), m.start(), m.end())
+            for m in _MENTION.finditer(text)
+            if m.start() == 0 or not (text[m.start() - 1].isalnum() or text[m.start() - 1] in "@_.")
+        ]
 
     @cached_property
     def urls(self) -> list[Url]:
-        found: list[Url] = []
-        if "." not in self.text:
-            return found
-        for match in _URL.finditer(self.text):
+        return list(_find_urls(self.text, self.lower))
+
+
+def _alias(raw: str, aliases: dict[str, set[str]], plain: set[str]) -> None:
+    """Record what a word with digits or symbols reads as: sh1t -> shit, MARTA10 -> marta."""
+    core = raw.strip("!|")
+    if core.isalpha():
+        plain.add(core)
+        return
+    code = _CODE.fullmatch(core)
+    if code:
+        aliases.setdefault(code.group(1), set()).add(core)
+    word = core.translate(_LEET)
+    if word.isalpha() and any(c.isalpha() for c in core):
+        aliases.setdefault(word, set()).add(core)
+
+
+def _find_urls(text: str, lower: str) -> Iterable[Url]:
+    """Links with a scheme, www. links, and bare domains with a common TLD (acme.it/x)."""
+    anchors: list[int] = []
+    position = lower.find(".")
+    while position != -1:
+        if _TLD_AT.match(lower, position) or lower.startswith("www.", position - 3):
+            anchors.append(position)
+        position = lower.find(".", position + 1)
+    position = lower.find("://")
+    while position != -1:
+        anchors.append(position)
+        position = lower.find("://", position + 1)
+    windows: list[tuple[int, int]] = []
+    for anchor in sorted(anchors):
+        if windows and anchor < windows[-1][1]:
+            continue
+        start = max(lower.rfind(c, 0, anchor) for c in " \n\t") + 1
+        ends = [e for e in (lower.find(c, anchor) for c in " \n\t") if e != -1]
+        windows.append((start, min(ends, default=len(lower))))
+    for window_start, window_end in windows:
+        for match in _URL.finditer(text, window_start, window_end):
             url = match.group().rstrip(_URL_TRAILING)
             if url.count("(") > url.count(")") and match.group()[len(url) :].startswith(")"):
                 url += ")"
             scheme, _, rest = url.partition("://") if "://" in url else ("", "", url)
             host = re.split(r"[/?#]", rest, maxsplit=1)[0].rsplit("@", 1)[-1]
             host = host.split(":", 1)[0].lower()
-            found.append(Url(url, match.start(), match.start() + len(url), host, scheme.lower()))
-        return found
-
-    @cached_property
-    def mentions(self) -> list[tuple[str, int, int]]:
-        return [(m.group(1), m.start(), m.end()) for m in _MENTION.finditer(self.text)]
+            yield Url(url, match.start(), match.start() + len(url), host, scheme.lower())

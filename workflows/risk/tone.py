@@ -31,8 +31,70 @@ _PERSONAL = re.compile(
 )
 
 
+_SCOLD_WORDS = frozenset(
+    {
+        "already",
+        "stated",
+        "read",
+        "fault",
+        "problem",
+        "should",
+        "calm",
+        "learn",
+        "obviously",
+        "gia",
+        "detto",
+        "scritto",
+        "spiegato",
+        "leggi",
+        "legga",
+        "leggete",
+        "colpa",
+        "problema",
+        "avresti",
+        "dovevi",
+        "calmi",
+        "calmati",
+        "calmo",
+        "calma",
+        "impara",
+        "impari",
+        "evidentemente",
+    }
+)
+_PERSONAL_WORDS = frozenset(
+    {
+        "my",
+        "drunk",
+        "hungover",
+        "wasted",
+        "hangover",
+        "lol",
+        "omg",
+        "date",
+        "moglie",
+        "marito",
+        "ragazzo",
+        "ragazza",
+        "ex",
+        "madre",
+        "padre",
+        "capo",
+        "ubriaco",
+        "ubriaca",
+        "sbronzo",
+        "sbronza",
+        "postumi",
+        "esco",
+    }
+)
+
+
 def _shouting(ctx: Context) -> list[Finding]:
     text = ctx.prepared.text
+    shouted = sum(1 for chunk in set(text.split()) if chunk.isupper() and len(chunk) > 1)
+    if shouted < 3:
+        return []
     caps = list(_CAPS_WORD.finditer(text))
     if len(caps) < 3:
         return []
@@ -69,7 +131,7 @@ def _shouting(ctx: Context) -> list[Finding]:
 def find(ctx: Context) -> list[Finding]:
     prepared = ctx.prepared
     findings = _shouting(ctx)
-    if "!" in prepared.text or "?" in prepared.text:
+    if any(run in prepared.text for run in ("!!", "??", "?!", "!?", "! !")):
         for match in _PUNCT_RUN.finditer(prepared.text):
             findings.append(
                 ctx.finding(
@@ -81,7 +143,8 @@ def find(ctx: Context) -> list[Finding]:
                     "tone.punctuation",
                 )
             )
-    for match in _SCOLD.finditer(prepared.lower):
+    scolding = _SCOLD.finditer(prepared.lower) if prepared.has_any(_SCOLD_WORDS) else ()
+    for match in scolding:
         findings.append(
             ctx.finding(
                 "shouting_or_tone",
@@ -93,7 +156,8 @@ def find(ctx: Context) -> list[Finding]:
                 "tone.scolding",
             )
         )
-    for match in _PERSONAL.finditer(prepared.lower):
+    personal = _PERSONAL.finditer(prepared.lower) if prepared.has_any(_PERSONAL_WORDS) else ()
+    for match in personal:
         findings.append(
             ctx.finding(
                 "shouting_or_tone",

@@ -15,6 +15,7 @@ from workflows.risk.models import Finding
 
 _PERCENT_OFF = re.compile(r"\d+\s?%\s?(?:off|di sconto|sconto|in meno)\b|-\d+\s?%")
 _RIP = re.compile(r"\bR\.?I\.?P\.?(?!\w)")
+_DATE_WORDS = frozenset({"settembre", "september"})
 _DATES = re.compile(r"\b9/11\b|\b11 settembre\b|\bseptember 11\b")
 
 
@@ -23,6 +24,8 @@ def _promo(ctx: Context) -> str | None:
     hits = load("promo").find(ctx.prepared)
     if hits:
         return ctx.prepared.text[hits[0].start : hits[0].end]
+    if "%" not in ctx.prepared.text:
+        return None
     match = _PERCENT_OFF.search(ctx.prepared.lower)
     return match.group() if match else None
 
@@ -30,8 +33,11 @@ def _promo(ctx: Context) -> str | None:
 def find(ctx: Context) -> list[Finding]:
     prepared = ctx.prepared
     hits: list[Hit] = load("tragedy").find(prepared)
-    extra = [(m.start(), m.end()) for m in _RIP.finditer(prepared.text)]
-    extra += [(m.start(), m.end()) for m in _DATES.finditer(prepared.lower)]
+    extra = []
+    if "RIP" in prepared.text or "R.I.P" in prepared.text:
+        extra += [(m.start(), m.end()) for m in _RIP.finditer(prepared.text)]
+    if "9/11" in prepared.text or prepared.has_any(_DATE_WORDS):
+        extra += [(m.start(), m.end()) for m in _DATES.finditer(prepared.lower)]
     own = [
         (hit, item)
         for hit in ctx.compiled.sensitive.find(prepared)
