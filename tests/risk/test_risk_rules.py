@@ -200,6 +200,12 @@ def test_personal_data_kinds() -> None:
     }
 
 
+def test_iban_written_in_groups() -> None:
+    text = "Bonifico su IT 60 X 05428 11101 000000123456 per la quota"
+    found = [f for f in check(text).findings if f.rule == "personal_data.iban"]
+    assert [f.excerpt for f in found] == ["IT 60 X 05428 11101 000000123456"]
+
+
 def test_own_contacts_are_not_personal_data() -> None:
     config = RiskConfig(own_contacts=["assistenza@acme.it", "+39 02 1234 5678", "@acme.com"])
     text = "Scrivi ad assistenza@acme.it o press@acme.com, oppure chiama 02 1234 5678"

@@ -85,7 +85,6 @@ _SIGNALS: list[tuple[str, Callable[[PreparedText], bool], re.Pattern[str]]] = [
             r"\bgifted\b|\bpr (?:package|box)\b|\bsent (?:me|us) (?:this|these|their|a)\b"
             r"|\bregalat[oaie] da\b|\bricevut[oaie] in regalo\b|\bin regalo da\b"
             r"|\bmi (?:hanno|ha) (?:regalato|inviato|mandato)\b",
-            re.IGNORECASE,
         ),
     ),
     (
@@ -95,7 +94,6 @@ _SIGNALS: list[tuple[str, Callable[[PreparedText], bool], re.Pattern[str]]] = [
             r"\bthanks? (?:you )?for (?:the |your )?hospitality\b"
             r"|\bthank you for having (?:me|us)\b"
             r"|\bgrazie (?:per|dell[a']?)\s?(?:l')?ospitalit[aà]\b|\b(?:ospite|ospiti) di @\w+",
-            re.IGNORECASE,
         ),
     ),
     (
@@ -119,7 +117,6 @@ _SIGNALS: list[tuple[str, Callable[[PreparedText], bool], re.Pattern[str]]] = [
             r"\bin collaborazione con\b|\bin collaboration with\b|\bin partnership with\b"
             r"|\bsponsored by\b|\bsponsorizzat[oa] da\b|\bpromoss[oa] da\b"
             r"|(?:^|\s)#(?:sp|spon|partner|collab|ambassador)\b",
-            re.IGNORECASE,
         ),
     ),
     (
@@ -129,12 +126,12 @@ _SIGNALS: list[tuple[str, Callable[[PreparedText], bool], re.Pattern[str]]] = [
             r"\bamzn\.to/|[?&](?:tag|aff|aff_id|affiliate|ref_id|affid)=|\brstyle\.me/"
             r"|\bshareasale\.com|\bawin1\.com|\bclk\.tradedoubler|\bgo\.skimresources"
             r"|\blinksynergy\.com|\bshopstyle\.it/l/|\bshopmy\.us/",
-            re.IGNORECASE,
         ),
     ),
     (
         "a tagged brand with an endorsement",
         lambda prepared: bool(prepared.mentions),
+        # Searched only near each @mention (see _near_mentions), as the text is long.
         re.compile(
             r"@\w+\b.{0,80}?\b(?:obsessed with|my (?:new )?fav(?:ou?rite)?|can'?t live without|"
             r"must[- ]have|i love my|highly recommend|adoro|ve lo consiglio|ve la consiglio|"
@@ -142,10 +139,21 @@ _SIGNALS: list[tuple[str, Callable[[PreparedText], bool], re.Pattern[str]]] = [
             r"link in bio)\b"
             r"|\b(?:obsessed with|in love with|innamorat[oa] d[ei]l?l?[oa]?|grazie a|thanks to|"
             r"thank you)\s+@\w+",
-            re.IGNORECASE | re.DOTALL,
+            re.DOTALL,
         ),
     ),
 ]
+
+
+def _search(prepared: PreparedText, what: str, pattern: re.Pattern[str]) -> re.Match[str] | None:
+    """Search the lower-case text; for mentions, only in a window around each of them."""
+    if what != "a tagged brand with an endorsement":
+        return pattern.search(prepared.lower)
+    for _, start, end in prepared.mentions:
+        match = pattern.search(prepared.lower, max(0, start - 40), end + 100)
+        if match:
+            return match
+    return None
 
 
 def _valid_label(ctx: Context) -> bool:
@@ -172,7 +180,7 @@ def find(ctx: Context) -> list[Finding]:
     for what, applies, pattern in _SIGNALS:
         if not applies(ctx.prepared):
             continue
-        match = pattern.search(text)
+        match = _search(ctx.prepared, what, pattern)
         if match:
             signal = (what, match)
             break

@@ -24,7 +24,6 @@ X_URL_WEIGHT = 23
 _LIGHT = "\u0000-\u10ff\u2000-\u200d\u2010-\u201f\u2032-\u2037"
 _ALL_LIGHT = re.compile(rf"[{_LIGHT}]*\Z")
 _GRAPHEME = regex.compile(r"\X")
-_PICTOGRAPHIC = regex.compile(r"\p{Extended_Pictographic}|\p{Regional_Indicator}|\u20e3")
 # A grapheme cluster that X counts as one emoji (weight 2 whatever its code points).
 _EMOJI_CLUSTER = regex.compile(
     r"(?=\p{Extended_Pictographic}|\p{Regional_Indicator}|[#*0-9]\ufe0f?\u20e3)\X"
@@ -34,19 +33,31 @@ _HEAVY = re.compile(rf"[^{_LIGHT}]")
 Segments = list[tuple[int, int, int]]
 
 
+# Where a segment other than a plain run of light characters can start: a heavy character,
+# or a light one that begins an emoji (©, ®, keycaps such as 1️⃣).
+_SPECIAL = regex.compile(rf"[^{_LIGHT}]|[\u00a9\u00ae]|[#*0-9](?=\ufe0f|\u20e3)")
+
+
 def _x_segments(text: str) -> Segments:
     """(start, end, weight) segments of `text` as X counts them, emoji as units."""
-    if _ALL_LIGHT.match(text):
-        return [(0, len(text), len(text))]
     segments: Segments = []
-    for cluster in _GRAPHEME.finditer(text):
-        value = cluster.group()
-        if _PICTOGRAPHIC.search(value):
-            segments.append((cluster.start(), cluster.end(), 2))
+    position = 0
+    for special in _SPECIAL.finditer(text):
+        at = special.start()
+        if at < position:
+            continue
+        if at > position:
+            segments.append((position, at, at - position))
+        emoji = _EMOJI_CLUSTER.match(text, at)
+        if emoji:
+            segments.append((at, emoji.end(), 2))
+            position = emoji.end()
         else:
-            for i, char in enumerate(value):
-                weight = 2 if _HEAVY.match(char) else 1
-                segments.append((cluster.start() + i, cluster.start() + i + 1, weight))
+            weight = 2 if _HEAVY.match(text, at) else 1
+            segments.append((at, at + 1, weight))
+            position = at + 1
+    if position < len(text):
+        segments.append((position, len(text), len(text) - position))
     return segments
 
 
@@ -106,15 +117,32 @@ def _overflow(
             if fixed is not None:
                 cut = start
             else:
-                running = total
-                for seg_start, seg_end, seg_weight in segments_of(text[start:end]):
-                    if running + seg_weight > limit:
-                        plain = seg_end - seg_start == seg_weight and seg_weight > 1
-                        cut = start + seg_start + (limit - running if plain else 0)
-                        break
-                    running += seg_weight
+                cut = start + _cut_in(text[start:end], limit - total, segments_of)
         total += weight
     return total, cut
+
+
+def _cut_in(piece: str, room: int, segments_of: Callable[[str], Segments]) -> int:
+    """Offset in `piece` where its weight first exceeds `room`.
+
+    Segments only a prefix (doubling it as needed), so a 3,000-character post costs no more
+    than a short one; a cut close to the prefix's end is retried, since the prefix may split
+    an emoji or a grapheme there.
+    """
+    size = max(64, 2 * room + 32)
+    while True:
+        prefix = piece[:size]
+        running = 0
+        for seg_start, seg_end, seg_weight in segments_of(prefix):
+            if running + seg_weight > room:
+                if size >= len(piece) or seg_end <= len(prefix) - 16:
+                    plain = seg_end - seg_start == seg_weight and seg_weight > 1
+                    return seg_start + (room - running if plain else 0)
+                break
+            running += seg_weight
+        if size >= len(piece):
+            return len(piece)
+        size *= 2
 
 
 def find(ctx: Context) -> list[Finding]:

@@ -22,10 +22,10 @@ _ROLE = re.compile(
     r"careers|lavoraconnoi|hr|admin|office|segreteria|ufficio\w*|commerciale|booking|"
     r"prenotazioni|eventi|events|shop|negozio|team|social|media)\b"
 )
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b", re.IGNORECASE)
+_IBAN = re.compile(r"\b[A-Z]{2} ?\d{2}(?: ?[A-Z0-9]){11,30}\b", re.IGNORECASE)
 _IBAN_COMPACT = re.compile(r"[a-z]{2}\d{2}[a-z0-9]{11,30}")
 # Runs of digits with the separators people type in numbers: candidate phones and cards.
-_DIGIT_RUN = re.compile(r"(?:\+|00)?\d[\d ().\-/]{6,22}\d")
+_DIGIT_RUN = re.compile(r"(?:\+|00)?\d[\d ().\-/]{6,32}\d")
 _CF = re.compile(
     r"\b[A-Z]{6}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]\b",
     re.IGNORECASE,
