@@ -148,7 +148,7 @@ def find(ctx: Context) -> list[Finding]:
     for rule, severity, message, words, pattern in _RULES:
         if not ctx.prepared.has_any(words):
             continue
-        for match in pattern.finditer(lower):
+        for match in ctx.prepared.search_near(pattern, lower, ctx.prepared.word_spots(words)):
             findings.append(
                 ctx.finding(
                     "legal_or_medical_claim",

@@ -116,13 +116,11 @@ def find(ctx: Context) -> list[Finding]:
     prepared = ctx.prepared
     findings: list[Finding] = []
     spans: set[tuple[int, int]] = set()
-    searches = []
-    if prepared.has_any(_PHRASE_WORDS):
-        searches.append((_PHRASES, prepared.lower))
+    matches = prepared.search_near(_PHRASES, prepared.lower, prepared.word_spots(_PHRASE_WORDS))
     if any(word in prepared.text for word in _MARKER_WORDS):
-        searches.append((_MARKERS, prepared.text))
-    for pattern, source in searches:
-        for match in pattern.finditer(source):
+        matches += _MARKERS.finditer(prepared.text)
+    if matches:
+        for match in matches:
             if any(s <= match.start() and match.end() <= e for s, e in spans):
                 continue
             spans.add((match.start(), match.end()))
@@ -138,7 +136,7 @@ def find(ctx: Context) -> list[Finding]:
                     "confidential.marker",
                 )
             )
-    staff = _STAFF_CODE.finditer(prepared.text) if prepared.has_any(_STAFF_WORDS) else ()
+    staff = prepared.search_near(_STAFF_CODE, prepared.text, prepared.word_spots(_STAFF_WORDS))
     for match in staff:
         findings.append(
             ctx.finding(

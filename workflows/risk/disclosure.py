@@ -44,17 +44,39 @@ _LABEL_TAGS = {
     "linkaffiliato",
     "advertisement",
 }
+# Distinctive words of the labels, to find a buried one without scanning the whole post.
+_LABEL_KEY_WORDS = frozenset(
+    {
+        "advert",
+        "advertisement",
+        "advertising",
+        "affiliate",
+        "affiliato",
+        "affiliati",
+        "inserzione",
+        "paid",
+        "partnership",
+        "promossa",
+        "promosso",
+        "pubblicita",
+        "sponsored",
+        "sponsorizzato",
+        "sponsorizzata",
+        "collaborazione",
+        "collaboration",
+    }
+)
 _WEAK_TAGS = {"sp", "spon", "partner", "collab", "ambassador", "gifted", "thanks"}
 
 
-def _words(*words: str) -> Callable[[PreparedText], bool]:
+def _words(*words: str) -> Callable[[PreparedText], list[int]]:
     wanted = frozenset(words)
-    return lambda prepared: prepared.has_any(wanted)
+    return lambda prepared: prepared.word_spots(wanted)
 
 
-# Each signal: what it is, a cheap test that must pass before its regex runs (the words it
-# needs are in the post), and the pattern.
-_SIGNALS: list[tuple[str, Callable[[PreparedText], bool], re.Pattern[str]]] = [
+# Each signal: what it is, where in the post to look for it (next to the words it needs, the
+# links, or the @mentions; nowhere if they are absent), and the pattern.
+_SIGNALS: list[tuple[str, Callable[[PreparedText], list[int]], re.Pattern[str]]] = [
     (
         "a personal discount code",
         _words("code", "codice"),
@@ -121,7 +143,7 @@ _SIGNALS: list[tuple[str, Callable[[PreparedText], bool], re.Pattern[str]]] = [
     ),
     (
         "an affiliate link",
-        lambda prepared: bool(prepared.urls),
+        lambda prepared: [url.start for url in prepared.urls if _maybe_affiliate(url.url)],
         re.compile(
             r"\bamzn\.to/|[?&](?:tag|aff|aff_id|affiliate|ref_id|affid)=|\brstyle\.me/"
             r"|\bshareasale\.com|\bawin1\.com|\bclk\.tradedoubler|\bgo\.skimresources"
@@ -130,8 +152,7 @@ _SIGNALS: list[tuple[str, Callable[[PreparedText], bool], re.Pattern[str]]] = [
     ),
     (
         "a tagged brand with an endorsement",
-        lambda prepared: bool(prepared.mentions),
-        # Searched only near each @mention (see _near_mentions), as the text is long.
+        lambda prepared: [start for _, start, _ in prepared.mentions],
         re.compile(
             r"@\w+\b.{0,80}?\b(?:obsessed with|my (?:new )?fav(?:ou?rite)?|can'?t live without|"
             r"must[- ]have|i love my|highly recommend|adoro|ve lo consiglio|ve la consiglio|"
@@ -145,15 +166,25 @@ _SIGNALS: list[tuple[str, Callable[[PreparedText], bool], re.Pattern[str]]] = [
 ]
 
 
-def _search(prepared: PreparedText, what: str, pattern: re.Pattern[str]) -> re.Match[str] | None:
-    """Search the lower-case text; for mentions, only in a window around each of them."""
-    if what != "a tagged brand with an endorsement":
-        return pattern.search(prepared.lower)
-    for _, start, end in prepared.mentions:
-        match = pattern.search(prepared.lower, max(0, start - 40), end + 100)
-        if match:
-            return match
-    return None
+_AFFILIATE_HINTS = (
+    "amzn.to",
+    "tag=",
+    "aff",
+    "ref_id",
+    "rstyle.me",
+    "shareasale",
+    "awin1",
+    "tradedoubler",
+    "skimresources",
+    "linksynergy",
+    "shopstyle",
+    "shopmy",
+)
+
+
+def _maybe_affiliate(url: str) -> bool:
+    lowered = url.lower()
+    return any(hint in lowered for hint in _AFFILIATE_HINTS)
 
 
 def _valid_label(ctx: Context) -> bool:
@@ -168,8 +199,8 @@ def _buried_label(ctx: Context) -> tuple[int, int] | None:
     for _, start, end in ctx.prepared.hashtags[3:]:
         if ctx.prepared.folded[start + 1 : end] in _LABEL_TAGS:
             return start, end
-    match = _LABEL_ANYWHERE.search(ctx.prepared.text)
-    if match and match.group().lower() not in {"ad", "adv"}:
+    spots = ctx.prepared.word_spots(_LABEL_KEY_WORDS)
+    for match in ctx.prepared.search_near(_LABEL_ANYWHERE, ctx.prepared.text, spots, 20, 40):
         return match.start(), match.end()
     return None
 
@@ -177,12 +208,11 @@ def _buried_label(ctx: Context) -> tuple[int, int] | None:
 def find(ctx: Context) -> list[Finding]:
     text = ctx.prepared.text
     signal = None
-    for what, applies, pattern in _SIGNALS:
-        if not applies(ctx.prepared):
-            continue
-        match = _search(ctx.prepared, what, pattern)
-        if match:
-            signal = (what, match)
+    for what, spots_of, pattern in _SIGNALS:
+        spots = spots_of(ctx.prepared)
+        found = ctx.prepared.search_near(pattern, ctx.prepared.lower, spots, 60, 120)
+        if found:
+            signal = (what, found[0])
             break
     if signal is None or _valid_label(ctx):
         return []

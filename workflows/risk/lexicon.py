@@ -91,6 +91,7 @@ class Lexicon:
             for form in forms:
                 self._add_form(form, entry, prefix=bool(raw.get("prefix")))
         self._prefix_tuple = tuple(self.prefixes)
+        self._forms = frozenset(self.words)
         self._by_length: dict[int, list[tuple[str, Entry]]] = {}
         for form, entry in self.words.items():
             self._by_length.setdefault(len(form), []).append((form, entry))
@@ -114,6 +115,7 @@ class Lexicon:
         self._add_form(form, entry)
         if form in self.words:
             self._by_length.setdefault(len(form), []).append((form, entry))
+            self._forms = frozenset(self.words)
 
     def _wildcard(self, word: str) -> Entry | None:
         """Resolve `f*ck`, `f**k`, `sh*t`: one unambiguous form with the visible letters."""
@@ -142,17 +144,16 @@ class Lexicon:
                 if not any(s <= start < e for s, e in covered):
                     hits.append(Hit(entry, start, end, obfuscated))
 
-        for word in self.words.keys() & vocabulary:
+        for word in vocabulary & self._forms:
             add(self.words[word], word, False)
-        for word in self.words.keys() & aliases.keys():
+        for word in aliases.keys() & self._forms:
             for spelling in aliases[word]:
                 add(self.words[word], spelling, True)
-        if self._prefix_tuple and (
-            aliases or any(p in prepared.folded for p in self._prefix_tuple)
-        ):
+        if self._prefix_tuple and any(p in prepared.folded for p in self._prefix_tuple):
             for word in vocabulary:
                 if word.startswith(self._prefix_tuple) and word not in self.words:
                     add(self._prefix_entry(word), word, False)
+        if self._prefix_tuple:
             for word, spellings in aliases.items():
                 if word.startswith(self._prefix_tuple) and word not in self.words:
                     for spelling in spellings:

@@ -68,7 +68,8 @@ def find(ctx: Context) -> list[Finding]:
             )
         )
     if ":/" in text or "//" in text or ";//" in text or "www" in lower:
-        for match in _MALFORMED.finditer(prepared.text):
+        spots = prepared.substring_spots(("tp", "www"))
+        for match in prepared.search_near(_MALFORMED, text, spots, before=8, after=200):
             findings.append(
                 ctx.finding(
                     "link_problem",

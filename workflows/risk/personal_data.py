@@ -25,7 +25,7 @@ _ROLE = re.compile(
 _IBAN = re.compile(r"\b[A-Z]{2} ?\d{2}(?: ?[A-Z0-9]){11,30}\b", re.IGNORECASE)
 _IBAN_COMPACT = re.compile(r"[a-z]{2}\d{2}[a-z0-9]{11,30}")
 # Runs of digits with the separators people type in numbers: candidate phones and cards.
-_DIGIT_RUN = re.compile(r"(?:\+|00)?\d[\d ().\-/]{6,32}\d")
+_DIGIT_RUN = re.compile(r"\d[\d ().\-/]{6,32}\d")
 _CF = re.compile(
     r"\b[A-Z]{6}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]\b",
     re.IGNORECASE,
@@ -221,6 +221,8 @@ def _phone(
     add: Callable[[int, int, Severity, str, str], None],
 ) -> None:
     value = run.group().strip("().-/ ")
+    if run.start() > 0 and ctx.prepared.text[run.start() - 1] == "+":
+        value = "+" + value
     if sum(c.isdigit() for c in value) < 8:
         return
     try:
@@ -233,7 +235,7 @@ def _phone(
         return
     if phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) in own:
         return
-    start = run.start() + run.group().index(value)
+    start = run.start() + run.group().find(value.lstrip("+")) - value.startswith("+")
     add(
         start,
         start + len(value),

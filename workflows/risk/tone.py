@@ -15,7 +15,7 @@ _SCOLD = re.compile(
     r"as stated (?:above|before)|did you (?:even )?read|read the (?:faq|instructions|manual|"
     r"description|terms)|(?:it'?s|that'?s) your (?:own )?fault|not our (?:problem|fault)|"
     r"you should have (?:read|checked|known)|calm down|learn to read|"
-    r"obviously you didn'?t|if you had read|"
+    r"obviously you didn'?t|"
     r"come (?:gi[aà] )?(?:detto|scritto|spiegato)|come abbiamo gi[aà] (?:detto|scritto|spiegato)|"
     r"legg(?:i|a|ete) (?:bene )?(?:le|la|il) (?:faq|istruzioni|descrizione|manuale|condizioni)|"
     r"(?:[eè]|la) colpa (?:[eè] )?(?:tua|sua|vostra)|non [eè] (?:un )?(?:nostro problema|"
@@ -31,11 +31,17 @@ _PERSONAL = re.compile(
 )
 
 
+# The rarer words of each pattern: the regexes run only near them.
 _SCOLD_WORDS = frozenset(
     {
         "already",
         "stated",
-        "read",
+        "even",
+        "faq",
+        "instructions",
+        "manual",
+        "description",
+        "terms",
         "fault",
         "problem",
         "should",
@@ -46,9 +52,10 @@ _SCOLD_WORDS = frozenset(
         "detto",
         "scritto",
         "spiegato",
-        "leggi",
-        "legga",
-        "leggete",
+        "istruzioni",
+        "descrizione",
+        "manuale",
+        "condizioni",
         "colpa",
         "problema",
         "avresti",
@@ -64,7 +71,15 @@ _SCOLD_WORDS = frozenset(
 )
 _PERSONAL_WORDS = frozenset(
     {
-        "my",
+        "wife",
+        "husband",
+        "boyfriend",
+        "girlfriend",
+        "ex",
+        "mom",
+        "mum",
+        "dad",
+        "boss",
         "drunk",
         "hungover",
         "wasted",
@@ -76,7 +91,6 @@ _PERSONAL_WORDS = frozenset(
         "marito",
         "ragazzo",
         "ragazza",
-        "ex",
         "madre",
         "padre",
         "capo",
@@ -143,7 +157,7 @@ def find(ctx: Context) -> list[Finding]:
                     "tone.punctuation",
                 )
             )
-    scolding = _SCOLD.finditer(prepared.lower) if prepared.has_any(_SCOLD_WORDS) else ()
+    scolding = prepared.search_near(_SCOLD, prepared.lower, prepared.word_spots(_SCOLD_WORDS))
     for match in scolding:
         findings.append(
             ctx.finding(
@@ -156,7 +170,7 @@ def find(ctx: Context) -> list[Finding]:
                 "tone.scolding",
             )
         )
-    personal = _PERSONAL.finditer(prepared.lower) if prepared.has_any(_PERSONAL_WORDS) else ()
+    personal = prepared.search_near(_PERSONAL, prepared.lower, prepared.word_spots(_PERSONAL_WORDS))
     for match in personal:
         findings.append(
             ctx.finding(
