@@ -1,27 +1,28 @@
-"""The `greenlight` command line: run, validate."""
+"""The `greenlight` command line: run, validate, check."""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
 
 import redis
 
+from bot import check_command
 from bot.settings import SettingsError, load_settings
 from workflows.configfile import ConfigError, load_workflow_file
 
 
 def _run(args: argparse.Namespace) -> int:
-    """Check everything a start needs; the Slack server itself arrives with the Slack app."""
+    """Check everything a start needs, then serve: Socket Mode with an app token, else HTTP."""
     try:
         settings = load_settings(require_config=True, require_slack=True)
         load_workflow_file(settings.config_path)  # type: ignore[arg-type]
         redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2).ping()
     except SettingsError as exc:
         print(exc, file=sys.stderr)
-        print(
-            "Copy .env.example to .env and fill it in (README, 'Configuration').", file=sys.stderr
-        )
+        print("Copy .env.example to .env and fill it in (README: Configuration).", file=sys.stderr)
         return 2
     except ConfigError as exc:
         print(f"The workflow file has problems:\n{exc}", file=sys.stderr)
@@ -29,12 +30,18 @@ def _run(args: argparse.Namespace) -> int:
     except redis.RedisError as exc:
         print(f"Redis at {settings.redis_url} does not answer: {exc}", file=sys.stderr)
         return 2
-    print(
-        "Settings, workflow file and Redis are fine, but this build has no Slack server yet: "
-        "the Slack app (HTTP and Socket Mode) is the next milestone. See README.md, 'Status'.",
-        file=sys.stderr,
-    )
-    return 2
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO").upper())
+    if settings.slack_app_token:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        from bot.app import build_app, load_greenlight
+
+        SocketModeHandler(build_app(load_greenlight(settings)), settings.slack_app_token).start()
+        return 0
+    from bot.server import GunicornServer
+
+    GunicornServer(settings).run()
+    return 0
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -61,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check a workflow file and list every problem")
     validate.add_argument("file", help="the workflow YAML file")
     validate.set_defaults(handler=_validate)
+    check_command.add_parser(sub)
     return parser
 
 

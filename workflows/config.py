@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from workflows.severity import Severity
+from workflows.risk.config import PLATFORMS, RiskConfig
+from workflows.risk.models import Severity
 
 #: Step quorum: a number of approvals, or "all" of the step's approvers.
 QUORUM_ALL = "all"
@@ -86,10 +87,13 @@ class Workflow(StrictModel):
     distinct_approvers: bool = True
 
 
+Platform = Literal[PLATFORMS]  # type: ignore[valid-type]  # the risk checker's platform names
+
+
 class SlackTarget(StrictModel):
     type: Literal["slack"]
     channel: SlackId
-    platform: str | None = None
+    platform: Platform | None = Field(None, description="which network's length rules apply")
 
 
 Target = SlackTarget
@@ -106,7 +110,7 @@ class WorkflowFile(StrictModel):
     approvals_channel: SlackId | None = None
     targets: dict[str, Target] = {}
     workflows: list[Workflow] = Field(min_length=1)
-    risk: dict[str, Any] = {}
+    risk: RiskConfig = RiskConfig()
     retention_days: int = Field(
         90, ge=1, description="days a finished post and its audit trail are kept"
     )

@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from workflows.severity import RiskLevel
+from workflows.risk.models import ReportSeverity as RiskLevel
 
 
 class PostState(StrEnum):

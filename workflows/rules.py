@@ -26,7 +26,8 @@ from workflows.config import QUORUM_ALL, Step, Workflow, WorkflowFile
 from workflows.directory import Directory
 from workflows.models import REVISABLE, Post, PostState, Revision, StepRun, StepStatus, Vote
 from workflows.outcomes import Accepted, Event, Refusal, RefusalCode
-from workflows.severity import RiskLevel, at_least
+from workflows.risk.models import ReportSeverity as RiskLevel
+from workflows.risk.models import at_least
 
 #: Rates a revision's text for its targets; feeds `when: {risk_at_least: ...}`.
 RiskAssessor = Callable[[str, tuple[str, ...]], RiskLevel]

@@ -1,0 +1,56 @@
+"""Hashtags that invite hijacking or that belong to a cause or a tragedy.
+
+No list can say what a hashtag means today; these rules pick the kinds that went wrong for
+brands before (#AskX Q&A campaigns, "share your story" tags, causes used for marketing)
+and ask the author to look the hashtag up before posting.
+"""
+
+from __future__ import annotations
+
+import re
+
+from workflows.risk.context import Context
+from workflows.risk.models import Finding
+
+_CAMPAIGN = re.compile(
+    r"(?:ask|tell|share|showus|chiedi|chiedia|racconta|raccontaci|condividi|mostraci|whyi)"
+    r"[a-z]{3,}"
+    r"|[a-z]{3,}(?:story|stories|memories|moments|challenge|storie|ricordi|sfida|momenti)",
+)
+_CAMPAIGN_CAMEL = re.compile(r"(?:My|IlMio|LaMia|IMiei|LeMie)[A-Z]")
+_CAUSE = re.compile(
+    r"prayfor\w+|jesuis\w+|metoo|blacklivesmatter|blm|stopasianhate|whyistayed|notallmen|"
+    r"neverforget|istandwith\w+|bringbackour\w+|nonunadimeno|quellavoltache|iostoconlei|"
+    r"restiamoacasa|andratuttobene|blackouttuesday|allivesmatter"
+)
+
+
+def find(ctx: Context) -> list[Finding]:
+    findings: list[Finding] = []
+    for tag, start, end in ctx.prepared.hashtags:
+        folded = ctx.prepared.folded[start + 1 : end]
+        if _CAUSE.fullmatch(folded):
+            findings.append(
+                ctx.finding(
+                    "hashtag_hijack_risk",
+                    "medium",
+                    start,
+                    end,
+                    f"#{tag} belongs to a cause or a tragedy. Using it for a brand message "
+                    "reads as hijacking; use it only if the post is about that cause.",
+                    "hashtags.cause",
+                )
+            )
+        elif _CAMPAIGN.fullmatch(folded) or _CAMPAIGN_CAMEL.match(tag):
+            findings.append(
+                ctx.finding(
+                    "hashtag_hijack_risk",
+                    "low",
+                    start,
+                    end,
+                    f"#{tag} invites the public to fill it in. Search it now to see what it is "
+                    "used for, and plan for replies you do not control.",
+                    "hashtags.campaign",
+                )
+            )
+    return findings
