@@ -120,7 +120,7 @@ class SlackEmulator:
         self._server = server
         self._port = server.server_address[1]
         self._thread = threading.Thread(
-            target=server.serve_forever, name="slack-emulator", daemon=True
+            target=server.serve_forever, args=(0.05,), name="slack-emulator", daemon=True
         )
         self._thread.start()
         return self

@@ -132,6 +132,9 @@ def _content(args: dict[str, Any]) -> Content:
     attachments = _attachments(args)
     if not text and not blocks and not attachments:
         raise SlackError("no_text")
+    if blocks:
+        # Slack stores every block with a block_id, making one up when the app gave none.
+        blocks = [{"block_id": uuid.uuid4().hex[:5], **block} for block in blocks]
     return Content(text, blocks, attachments)
 
 
