@@ -331,7 +331,7 @@ class SlackEmulator:
             return 200, {}, {"ok": False, "error": "invalid_auth"}
         fault = self.faults.take(method)
         if fault is not None:
-            extra = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
+            extra = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
             return fault.status, extra, {"ok": False, "error": fault.error}
         now = self.clock()
         self.workspace.deliver_due(now)
