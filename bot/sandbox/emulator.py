@@ -114,8 +114,7 @@ class SlackEmulator:
     # -- lifecycle -----------------------------------------------------------------------
 
     def start(self) -> SlackEmulator:
-        server = ThreadingHTTPServer((self._host, self._port), _RequestHandler)
-        server.daemon_threads = True
+        server = _Server((self._host, self._port), _RequestHandler)
         server.emulator = self  # type: ignore[attr-defined]
         self._server = server
         self._port = server.server_address[1]
@@ -403,6 +402,12 @@ class SlackEmulator:
 def _bearer(headers: dict[str, str]) -> str | None:
     value = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
     return value[7:].strip() if value.lower().startswith("bearer ") else None
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # The default backlog of 5 drops connections when many clients call at once.
+    request_queue_size = 128
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
