@@ -309,9 +309,10 @@ class SlackEmulator:
             delay = self.faults.delay_for(method)
         if delay:
             time.sleep(delay)
+        # Copied before handling: handlers may take parts of the arguments as their own.
+        record_args = copy.deepcopy({k: v for k, v in args.items() if k != "token"})
         with self.lock:
             status, extra_headers, body = self._answer(method, args, headers)
-            record_args = {k: v for k, v in args.items() if k != "token"}
             self._calls.append(
                 RecordedCall(method, record_args, headers, self.clock(), status, body)
             )

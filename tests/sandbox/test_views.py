@@ -108,6 +108,7 @@ def test_update_with_hash(web: WebClient, slack: SlackEmulator) -> None:
     by_external = web.views_update(external_id="draft-1", view=modal("Again"))["view"]
     assert by_external["id"] == opened["id"]
     assert slack.view(opened["id"]).payload["title"]["text"] == "Again"
+    assert slack.calls("views.open")[0].args["view"]["external_id"] == "draft-1"
     assert error_of(web.views_update, view_id="V0NOPE", view=modal()).response["error"] == (
         "not_found"
     )
