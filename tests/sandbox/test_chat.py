@@ -91,6 +91,13 @@ def test_invalid_blocks_are_refused_with_the_problems(web: WebClient, slack: Sla
     assert slack.messages("C0DRAFTS") == []
 
 
+def test_blocks_that_are_not_a_list(web: WebClient) -> None:
+    error = error_of(web.chat_postMessage, channel="C0DRAFTS", text="x", blocks='{"type": 1}')
+    assert error == "invalid_blocks_format"
+    error = error_of(web.chat_postMessage, channel="C0DRAFTS", text="x", blocks="[not json")
+    assert error == "invalid_blocks_format"
+
+
 def test_fifty_blocks_are_accepted(web: WebClient) -> None:
     assert web.chat_postMessage(channel="C0DRAFTS", text="x", blocks=[section("y")] * 50)["ok"]
 

@@ -50,6 +50,9 @@ def test_dm_channel_is_one_per_user(web: WebClient, slack: SlackEmulator) -> Non
         "and published",
     ]
     assert error_of(web.conversations_open, users="U0NOBODY") == "user_not_found"
+    with pytest.raises(SlackApiError) as caught:
+        web.api_call("conversations.open", json={})
+    assert caught.value.response["error"] == "users_list_not_supplied"
 
 
 def test_group_dm(web: WebClient) -> None:
