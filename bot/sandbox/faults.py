@@ -1,0 +1,54 @@
+"""Injected failures: what the emulator answers instead of running a method."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ANY_METHOD = "*"
+
+# The error names Slack puts in the body of its own 5xx answers.
+SERVER_ERRORS = {500: "internal_error", 502: "internal_error", 503: "service_unavailable"}
+
+
+@dataclass
+class Fault:
+    """Answer `status` (with `error`, and `Retry-After` for 429) to the next `times` calls of
+    `method`; `times=None` keeps failing until the fault is cleared."""
+
+    method: str
+    status: int
+    error: str
+    retry_after: int | None = None
+    times: int | None = 1
+
+
+class FaultPlan:
+    """Pending faults in the order they were added, and per-method latency.
+
+    Not locked itself: the emulator calls it under its lock.
+    """
+
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self.latency: dict[str, float] = {}
+
+    def add(self, fault: Fault) -> None:
+        self._faults.append(fault)
+
+    def take(self, method: str) -> Fault | None:
+        """The fault that applies to this call, counting it as used."""
+        for fault in self._faults:
+            if fault.method in (method, ANY_METHOD):
+                if fault.times is not None:
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self._faults.remove(fault)
+                return fault
+        return None
+
+    def delay_for(self, method: str) -> float:
+        return self.latency.get(method, self.latency.get(ANY_METHOD, 0.0))
+
+    def clear(self) -> None:
+        self._faults.clear()
+        self.latency.clear()
