@@ -34,7 +34,10 @@ def create_wsgi_app(settings: Settings) -> WsgiApp:
     def application(environ: dict[str, Any], start_response) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
         if path == "/slack/events" and method == "POST":
-            return slack(environ, start_response)
+            try:
+                return slack(environ, start_response)
+            except ValueError:  # Bolt could not parse the body (broken JSON, bad encoding)
+                return reply(start_response, "400 Bad Request", {"error": "malformed request"})
         if path == "/healthz":
             return reply(start_response, "200 OK", {"status": "up"})
         if path == "/readyz":

@@ -122,7 +122,7 @@ def _decide(post: Post, cmd: Decision, ctx: Context) -> Accepted | Refusal:
     if cmd.actor == post.author and not (workflow and workflow.allow_self_approval):
         return Refusal(
             RefusalCode.AUTHOR_CANNOT_APPROVE,
-            "You wrote this post, and authors do not decide their own posts here. "
+            f"You wrote post {post.id}, and authors do not decide their own posts here. "
             f"{_who_can(step)} can decide step “{step.name}”; to pull the post, withdraw it.",
             _can_act(step),
         )
@@ -210,12 +210,16 @@ def _already_decided(post: Post, index: int) -> str:
     if step.status == StepStatus.WAITING:
         current = post.current_step
         now = f"step “{post.steps[current].name}”" if current is not None else "no step"
-        return f"Step “{step.name}” has not started yet: post {post.id} waits for {now}."
-    state = {
-        PostState.DRAFT: "changes were requested; it waits for the author's new revision",
-        PostState.APPROVED: "the post is approved",
-    }.get(post.state, f"the post is {post.state.value}")
-    return f"Step “{step.name}” was already decided by {by}; {state}."
+        return f"Step “{step.name}” of post {post.id} has not started yet: it waits for {now}."
+    current = post.current_step
+    if post.state == PostState.IN_REVIEW and current is not None:
+        state = f"it now waits for step “{post.steps[current].name}”"
+    else:
+        state = {
+            PostState.DRAFT: "changes were requested; it waits for the author's new revision",
+            PostState.APPROVED: "the post is approved",
+        }.get(post.state, f"the post is {post.state.value.replace('_', ' ')}")
+    return f"Step “{step.name}” of post {post.id} was already decided by {by}; {state}."
 
 
 # -- author and admin commands ---------------------------------------------------------------

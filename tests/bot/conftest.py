@@ -1,0 +1,178 @@
+"""End-to-end fixtures: the Slack emulator, `greenlight run` (real gunicorn) pointed at it and at
+a real Redis, and a sender of correctly signed Slack requests to its `/slack/events`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from bot.sandbox.emulator import SlackEmulator
+from bot.sandbox.signing import SlackRequestSender
+from bot.sandbox.workspace import Message
+from tests.redis_servers import free_port
+from workflows.store import Store
+
+SECRET = "e2e-signing-secret"
+TEAM = "T0SANDBOX"
+EDITORS = [f"U0ED{n:02d}" for n in range(20)]
+WORKFLOW = """
+admins: [U0ADMIN]
+intake: {channels: [C0DRAFTS]}
+approvals_channel: C0APPROVALS
+targets:
+  announcements: {type: slack, channel: C0ANNOUNCE}
+  x: {type: slack, channel: C0XFEED, platform: x}
+workflows:
+  - name: standard
+    targets: [announcements]
+    steps:
+      - name: Copy review
+        approvers: {users: [U0ANNA, U0LUCA], usergroups: [S0EDITORS]}
+      - name: Brand
+        approvers: {users: [U0BRAND, U0GONE]}
+      - name: Legal
+        when: {risk_at_least: high}
+        approvers: {users: [U0LEGAL]}
+"""
+
+
+@dataclass
+class Live:
+    slack: SlackEmulator
+    sender: SlackRequestSender
+    url: str
+    store: Store
+
+    def eventually(self, check: Callable[[], Any], timeout: float = 15.0) -> Any:
+        """Wait for the bot's after-ack work: returns `check()`'s first truthy value."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = check()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise AssertionError(f"gave up waiting for {check}")
+            time.sleep(0.05)
+
+    def card(self, post_id: str, channel: str = "C0APPROVALS") -> Message | None:
+        for message in self.slack.messages(channel):
+            if f"Draft #{post_id} ·" in rendered(message):
+                return message
+        return None
+
+    def card_says(self, post_id: str, words: str, channel: str = "C0APPROVALS") -> bool:
+        card = self.card(post_id, channel)
+        return card is not None and words in rendered(card)
+
+    def draft(self, text: str, user: str = "U0AUTHOR") -> str:
+        """Post in the intake channel and wait for the draft's card; returns the post id."""
+        before = set(self.store.ids_by_author(user, limit=1000))
+        assert self.sender.user_message(user, "C0DRAFTS", text).status == 200
+        new = self.eventually(lambda: set(self.store.ids_by_author(user, limit=1000)) - before)
+        (post_id,) = new
+        self.eventually(lambda: self.card(post_id))
+        return post_id
+
+    def click(self, user: str, post_id: str, action: str, channel: str = "C0APPROVALS"):
+        card = self.card(post_id, channel)
+        assert card is not None
+        return self.sender.click(user, channel, card.ts, action)
+
+    def private_replies(self, user: str) -> list[str]:
+        return [
+            p.body.get("text", "")
+            for p in self.slack.response_url_posts()
+            if f"/{user}/" in p.response_url or p.body.get("response_type") == "ephemeral"
+        ]
+
+
+def rendered(message: Message) -> str:
+    """Everything a reader sees in a message: its text and its blocks."""
+    return message.text + json.dumps(message.blocks or [], ensure_ascii=False)
+
+
+def _get(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.fixture(scope="session")
+def live_server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    _clear(redis_url)  # post ids then stay unique for the whole session, like cards
+    slack = SlackEmulator().start()
+    for user in ("U0AUTHOR", "U0ANNA", "U0LUCA", "U0BRAND", "U0LEGAL", "U0ADMIN", *EDITORS):
+        slack.add_user(user, tz="Europe/Rome", tz_offset=3600)
+    slack.add_user("U0GONE", deleted=True)
+    slack.add_usergroup("S0EDITORS", [*EDITORS, "U0AUTHOR"])
+    members = ["U0AUTHOR", "U0ANNA", "U0LUCA", "U0BRAND", "U0LEGAL", "U0ADMIN", *EDITORS]
+    for channel in ("C0DRAFTS", "C0APPROVALS", "C0ANNOUNCE"):
+        slack.add_channel(channel, channel.lower(), members=members)
+    workflow = tmp_path_factory.mktemp("config") / "workflow.yaml"
+    workflow.write_text(WORKFLOW)
+    port = free_port()
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": slack.api_url,
+        "SLACK_APP_TOKEN": "",
+        "REDIS_URL": redis_url,
+        "GREENLIGHT_CONFIG": str(workflow),
+        "PORT": str(port),
+        "WEB_CONCURRENCY": "2",
+        "LOG_LEVEL": "warning",
+    }
+    log = Path(tmp_path_factory.mktemp("logs")) / "greenlight.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "run"], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if _get(base + "/readyz")[0] == 200:
+                break
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"greenlight run did not start:\n{log.read_text()}")
+        time.sleep(0.1)
+    yield {"slack": slack, "base": base, "redis_url": redis_url, "process": process, "log": log}
+    process.terminate()
+    process.wait(timeout=20)
+    slack.stop()
+    _clear(redis_url)
+
+
+def _clear(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter(match=f"gl:{{{TEAM}}}:*", count=1000):
+        client.delete(key)
+    client.close()
+
+
+@pytest.fixture
+def live(live_server: dict) -> Iterator[Live]:
+    client = redis.Redis.from_url(live_server["redis_url"])
+    slack: SlackEmulator = live_server["slack"]
+    slack.clear_faults()
+    sender = SlackRequestSender(live_server["base"] + "/slack/events", SECRET, emulator=slack)
+    yield Live(slack, sender, live_server["base"], Store(client, TEAM))
+    assert live_server["process"].poll() is None, live_server["log"].read_text()
+    client.close()

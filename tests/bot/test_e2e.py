@@ -1,0 +1,253 @@
+"""The whole path production uses: signed requests over HTTP to `greenlight run` (gunicorn),
+a real Redis, and the Slack emulator answering the bot's Web API calls."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+from tests.bot.conftest import EDITORS, Live, rendered
+from workflows.models import PostState
+
+
+def test_draft_in_intake_goes_through_two_steps_to_approved(live: Live):
+    post_id = live.draft("Our spring collection is here 🌸")
+    shown = rendered(live.card(post_id))
+    assert "Our spring collection is here 🌸" in shown and "Copy review" in shown
+    # the author hears where the draft stands, in the thread of their message
+    thread = live.eventually(
+        lambda: [m for m in live.slack.messages("C0DRAFTS") if m.thread_ts and post_id in m.text]
+    )
+    assert "waiting for *Copy review*" in thread[0].text and "open the card" in thread[0].text
+    # approvers got the card by DM too
+    assert live.eventually(lambda: live.card(post_id, "U0ANNA"))
+
+    assert live.click("U0ANNA", post_id, "gl_approve").status == 200
+    live.eventually(lambda: live.store.get(post_id).current_step == 1)
+    brand_card = live.eventually(lambda: live.card(post_id, "U0BRAND"))
+    assert brand_card is not None
+    assert live.sender.click("U0BRAND", "U0BRAND", brand_card.ts, "gl_approve").status == 200
+    live.eventually(lambda: live.store.get(post_id).state == PostState.APPROVED)
+    # every copy of the card is updated in place and loses its buttons
+    live.eventually(lambda: live.card_says(post_id, "Approved"))
+    assert not [b for b in live.card(post_id).blocks if b["type"] == "actions"]
+    assert live.eventually(lambda: live.card_says(post_id, "Approved", "U0ANNA"))
+    actions = [e["action"] for e in live.store.history(post_id)]
+    assert actions == ["submit", "approve", "approve"]
+
+
+def test_a_member_who_left_is_reported_to_the_author(live: Live):
+    post_id = live.draft("Notice for the brand step")
+    assert live.click("U0ANNA", post_id, "gl_approve").status == 200
+    warning = live.eventually(
+        lambda: [m for m in live.slack.messages("C0DRAFTS") if "who left Slack" in m.text]
+    )
+    assert "<@U0GONE>" in warning[-1].text
+
+
+def test_request_changes_then_edit_restarts_the_chain(live: Live):
+    post_id = live.draft("Saldi di primavera")
+    assert live.click("U0LUCA", post_id, "gl_request_changes").status == 200
+    modal = live.eventually(lambda: live.slack.modal_stack("U0LUCA"))[-1]
+    values = {"reason": {"reason": {"type": "plain_text_input", "value": "Add the dates"}}}
+    assert live.sender.submit_view("U0LUCA", modal.id, values).status == 200
+    live.eventually(lambda: live.store.get(post_id).state == PostState.DRAFT)
+    notice = live.eventually(
+        lambda: [m for m in live.slack.messages("U0AUTHOR") if "Add the dates" in rendered(m)]
+    )[-1]
+    # the author edits from the DM's button: the modal comes prefilled
+    assert live.sender.click("U0AUTHOR", "U0AUTHOR", notice.ts, "gl_edit_draft").status == 200
+    edit = live.eventually(lambda: live.slack.modal_stack("U0AUTHOR"))[-1]
+    assert "Saldi di primavera" in json.dumps(edit.payload, ensure_ascii=False)
+    values = {"text": {"text": {"type": "plain_text_input", "value": "Saldi dal 1 al 10 marzo"}}}
+    assert live.sender.submit_view("U0AUTHOR", edit.id, values).status == 200
+    post = live.eventually(lambda: (p := live.store.get(post_id)).revision.number == 2 and p)
+    assert post.state == PostState.IN_REVIEW and post.current_step == 0
+    assert live.eventually(lambda: live.card_says(post_id, "revision 2"))
+
+
+def test_reject_with_reason_finishes_the_post(live: Live):
+    post_id = live.draft("Something off-brand")
+    assert live.click("U0ANNA", post_id, "gl_reject").status == 200
+    modal = live.eventually(lambda: live.slack.modal_stack("U0ANNA"))[-1]
+    empty = live.sender.submit_view("U0ANNA", modal.id, {"reason": {"reason": {"value": " "}}})
+    assert empty.json()["response_action"] == "errors"
+    assert live.store.get(post_id).state == PostState.IN_REVIEW
+    values = {"reason": {"reason": {"type": "plain_text_input", "value": "Off-brand"}}}
+    assert live.sender.submit_view("U0ANNA", modal.id, values).status == 200
+    live.eventually(lambda: live.store.get(post_id).state == PostState.REJECTED)
+    assert live.eventually(lambda: live.card_says(post_id, "Off-brand"))
+
+
+def test_refused_clicks_explain_privately_and_change_nothing(live: Live):
+    post_id = live.draft("A draft to click on")
+    before = live.store.get(post_id)
+    for user in ("U0AUTHOR", "U0BRAND", "U0NOBODY"):
+        assert live.click(user, post_id, "gl_approve").status == 200
+    replies = live.eventually(
+        lambda: (
+            len(live.slack.response_url_posts())
+            and [
+                p.body for p in live.slack.response_url_posts() if post_id in p.body.get("text", "")
+            ]
+        )
+    )
+    texts = " ".join(r["text"] for r in replies)
+    assert f"You wrote post {post_id}" in texts
+    assert "You approve step “Brand”" in texts
+    assert "<!subteam^S0EDITORS>" in texts
+    assert all(r.get("response_type") == "ephemeral" for r in replies)
+    assert live.store.get(post_id) == before
+
+
+def test_click_on_an_outdated_card_says_so(live: Live):
+    post_id = live.draft("Version one")
+    old_card = live.card(post_id)
+    # the author edits their message in the intake channel
+    source_ts = live.store.get(post_id).source.ts
+    live.sender.event(
+        {
+            "type": "message",
+            "subtype": "message_changed",
+            "channel": "C0DRAFTS",
+            "message": {
+                "type": "message",
+                "user": "U0AUTHOR",
+                "text": "Version two",
+                "ts": source_ts,
+            },
+            "previous_message": {
+                "type": "message",
+                "user": "U0AUTHOR",
+                "text": "Version one",
+                "ts": source_ts,
+            },
+            "ts": "1999999999.000100",
+            "event_ts": "1999999999.000100",
+        }
+    )
+    live.eventually(lambda: live.store.get(post_id).revision.number == 2)
+    stale_message = {**old_card.to_api()}
+    live.sender.block_actions(
+        "U0ANNA",
+        [a for b in old_card.blocks if b["type"] == "actions" for a in b["elements"]][:1],
+        channel_id="C0APPROVALS",
+        message=stale_message,
+    )
+    reply = live.eventually(
+        lambda: [
+            p.body
+            for p in live.slack.response_url_posts()
+            if "revision 1" in p.body.get("text", "")
+        ]
+    )
+    assert "now at revision 2" in reply[-1]["text"]
+    assert live.store.get(post_id).steps[0].votes == []
+
+
+def test_twenty_editors_clicking_at_once_advance_the_step_once(live: Live):
+    post_id = live.draft("Crowd approval")
+    card = live.card(post_id).to_api()  # everyone clicks the card as it was rendered
+    approve = next(
+        e
+        for b in card["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "gl_approve"
+    )
+    barrier = threading.Barrier(len(EDITORS))
+    statuses: list[int] = []
+
+    def click(user: str) -> None:
+        barrier.wait()
+        delivery = live.sender.block_actions(
+            user, [approve], channel_id="C0APPROVALS", message=card
+        )
+        statuses.append(delivery.status)
+
+    threads = [threading.Thread(target=click, args=(u,)) for u in EDITORS]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * len(EDITORS)
+    live.eventually(lambda: live.store.get(post_id).current_step == 1)
+    decided = f"of post {post_id} was already decided"
+
+    def refusals() -> list[str]:
+        return [
+            p.body["text"]
+            for p in live.slack.response_url_posts()
+            if decided in p.body.get("text", "")
+        ]
+
+    live.eventually(lambda: len(refusals()) >= 19)
+    assert len(refusals()) == 19
+    post = live.store.get(post_id)
+    assert len(post.steps[0].votes) == 1
+    assert f"<@{post.steps[0].votes[0].actor}>" in refusals()[0]
+    assert "it now waits for step “Brand”" in refusals()[0]
+    assert [e["action"] for e in live.store.history(post_id)] == ["submit", "approve"]
+
+
+def test_slack_retrying_an_event_never_makes_a_second_draft(live: Live):
+    message = live.slack.post_user_message("C0DRAFTS", "U0AUTHOR", "Retry me")
+    event = {
+        "type": "message",
+        "channel": "C0DRAFTS",
+        "user": "U0AUTHOR",
+        "text": "Retry me",
+        "ts": message.ts,
+        "event_ts": message.ts,
+        "team": "T0SANDBOX",
+    }
+    before = set(live.store.ids_by_author("U0AUTHOR", limit=1000))
+    for retry in (None, 1, 2):
+        assert live.sender.event(event, event_id="Ev0RETRY", retry_num=retry).status == 200
+    new = live.eventually(lambda: set(live.store.ids_by_author("U0AUTHOR", limit=1000)) - before)
+    live.eventually(lambda: live.card(next(iter(new))))
+    assert len(set(live.store.ids_by_author("U0AUTHOR", limit=1000)) - before) == 1
+
+
+def test_unsigned_stale_and_forged_requests_get_401_and_the_server_keeps_serving(live: Live):
+    before = set(live.store.ids_by_author("U0AUTHOR", limit=1000))
+    for signing in ("none", "stale", "wrong"):
+        assert (
+            live.sender.user_message("U0AUTHOR", "C0DRAFTS", "forged", signing=signing).status
+            == 401
+        )
+        assert (
+            live.sender.command(
+                "/greenlight", "queue", user_id="U0ANNA", channel_id="C0DRAFTS", signing=signing
+            ).status
+            == 401
+        )
+    assert set(live.store.ids_by_author("U0AUTHOR", limit=1000)) == before
+    assert (
+        live.sender.command("/greenlight", "help", user_id="U0ANNA", channel_id="C0DRAFTS").status
+        == 200
+    )
+
+
+def test_malformed_and_unknown_interactions_get_4xx(live: Live):
+    garbage = live.sender.send(b"payload=%7Bnot-json", "application/x-www-form-urlencoded")
+    assert 400 <= garbage.status < 500
+    unknown = live.sender.block_actions(
+        "U0ANNA", [{"action_id": "gl_launch_missiles", "value": "x", "type": "button"}]
+    )
+    assert unknown.status == 404
+    forged = live.sender.block_actions(
+        "U0ANNA",
+        [{"action_id": "gl_approve", "value": '{"p": 1', "type": "button", "block_id": "b"}],
+        channel_id="C0APPROVALS",
+        message={"ts": "1.0", "text": "x"},
+    )
+    assert forged.status == 200
+    reply = live.eventually(
+        lambda: [
+            p.body
+            for p in live.slack.response_url_posts()
+            if "not made by Greenlight" in p.body.get("text", "")
+        ]
+    )
+    assert reply
