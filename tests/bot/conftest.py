@@ -65,6 +65,18 @@ class Live:
                 raise AssertionError(f"gave up waiting for {check}")
             time.sleep(0.05)
 
+    def settle(self, quiet: float = 0.4, timeout: float = 15.0) -> None:
+        """Wait until the bot has made no Slack call for `quiet` seconds (its after-ack work
+        for earlier requests is done), so a fault injected next hits this test's calls."""
+        deadline = time.monotonic() + timeout
+        count = len(self.slack.calls())
+        calm_since = time.monotonic()
+        while time.monotonic() - calm_since < quiet and time.monotonic() < deadline:
+            time.sleep(0.05)
+            now = len(self.slack.calls())
+            if now != count:
+                count, calm_since = now, time.monotonic()
+
     def card(self, post_id: str, channel: str = "C0APPROVALS") -> Message | None:
         for message in self.slack.messages(channel):
             if f"Draft #{post_id} ·" in rendered(message):
@@ -173,6 +185,8 @@ def live(live_server: dict) -> Iterator[Live]:
     slack: SlackEmulator = live_server["slack"]
     slack.clear_faults()
     sender = SlackRequestSender(live_server["base"] + "/slack/events", SECRET, emulator=slack)
-    yield Live(slack, sender, live_server["base"], Store(client, TEAM))
+    live = Live(slack, sender, live_server["base"], Store(client, TEAM))
+    live.settle()
+    yield live
     assert live_server["process"].poll() is None, live_server["log"].read_text()
     client.close()

@@ -1,0 +1,205 @@
+"""`/greenlight`, the message shortcut, App Home, message deletes and Slack failures, end to
+end through `greenlight run`."""
+
+from __future__ import annotations
+
+from tests.bot.conftest import Live
+from workflows.models import PostState
+
+
+def command(live: Live, text: str, user: str = "U0ANNA") -> str:
+    """Run `/greenlight text` and return the private answer."""
+    before = len(live.slack.response_url_posts())
+    assert (
+        live.sender.command("/greenlight", text, user_id=user, channel_id="C0DRAFTS").status == 200
+    )
+    posts = live.eventually(lambda: live.slack.response_url_posts()[before:])
+    return posts[0].body.get("text", "")
+
+
+def test_help_and_unknown_subcommands(live: Live):
+    assert "/greenlight queue" in command(live, "help")
+    unknown = command(live, "launch rockets")
+    assert "I don't know `launch`" in unknown and "/greenlight queue" in unknown
+    assert "/greenlight status ID" in command(live, "")
+
+
+def test_queue_status_history_and_config(live: Live):
+    post_id = live.draft("Queue me")
+    assert f"*#{post_id}*" in command(live, "queue", "U0ANNA")
+    assert f"*#{post_id}*" not in command(live, "queue", "U0BRAND")
+    assert f"*#{post_id}*" in command(live, "mine", "U0AUTHOR")
+    assert "Which draft?" in command(live, "status")
+    assert f"Draft #{post_id}" in command(live, f"status {post_id}")
+    assert "There is no draft #9999" in command(live, "status 9999")
+    history = command(live, f"history #{post_id}")
+    assert "submit" in history and "<@U0AUTHOR>" in history
+    assert "Copy review" in command(live, "config")
+
+
+def test_draft_modal_creates_a_scheduled_draft(live: Live):
+    assert (
+        live.sender.command(
+            "/greenlight", "draft", user_id="U0AUTHOR", channel_id="C0DRAFTS"
+        ).status
+        == 200
+    )
+    modal = live.eventually(lambda: live.slack.modal_stack("U0AUTHOR"))[-1]
+    before = set(live.store.ids_by_author("U0AUTHOR", limit=1000))
+    past = {
+        "text": {"text": {"type": "plain_text_input", "value": "Launch"}},
+        "schedule": {"schedule": {"type": "datetimepicker", "selected_date_time": 1000}},
+    }
+    answer = live.sender.submit_view("U0AUTHOR", modal.id, past)
+    assert answer.json()["errors"]["schedule"].startswith("Pick a time in the future")
+    values = {
+        "text": {"text": {"type": "plain_text_input", "value": "Launch on X"}},
+        "targets": {
+            "targets": {"type": "multi_static_select", "selected_options": [{"value": "x"}]}
+        },
+        "schedule": {"schedule": {"type": "datetimepicker", "selected_date_time": 4102444800}},
+        "campaign": {"campaign": {"type": "plain_text_input", "value": "spring"}},
+    }
+    assert live.sender.submit_view("U0AUTHOR", modal.id, values).status == 200
+    (post_id,) = live.eventually(
+        lambda: set(live.store.ids_by_author("U0AUTHOR", limit=1000)) - before
+    )
+    post = live.store.get(post_id)
+    assert post.revision.targets == ["x"] and post.revision.campaign == "spring"
+    assert post.revision.scheduled_at.year == 2100
+    assert live.eventually(lambda: live.card_says(post_id, "<!date^4102444800^"))
+    # the author hears about it by DM, since there is no intake message to reply to
+    assert live.eventually(
+        lambda: [
+            m
+            for m in live.slack.messages("U0AUTHOR")
+            if f"Draft #{post_id} (revision 1) is" in m.text
+        ]
+    )
+
+
+def test_cancel_and_freeze_need_the_right_person(live: Live):
+    post_id = live.draft("Cancel me")
+    assert "Only the author" in command(live, f"cancel {post_id}", "U0LUCA")
+    assert f"Draft #{post_id} is cancelled" in command(live, f"cancel {post_id}", "U0AUTHOR")
+    assert live.store.get(post_id).state == PostState.CANCELLED
+    assert "Only admins" in command(live, "freeze Breaking news", "U0ANNA")
+    assert "Say why" in command(live, "freeze", "U0ADMIN")
+    assert "froze all publishing: Breaking news" in command(live, "freeze Breaking news", "U0ADMIN")
+    assert live.store.freeze_state()["by"] == "U0ADMIN"
+    assert "unfroze publishing" in command(live, "unfreeze", "U0ADMIN")
+    assert live.store.freeze_state() is None
+
+
+def test_message_shortcut_turns_any_message_into_a_draft(live: Live):
+    message = live.slack.post_user_message("C0ANNOUNCE", "U0LUCA", "Repost this, team")
+    before = set(live.store.ids_by_author("U0AUTHOR", limit=1000))
+    delivery = live.sender.message_shortcut(
+        "gl_send_for_approval", "U0AUTHOR", "C0ANNOUNCE", message.to_api()
+    )
+    assert delivery.status == 200
+    (post_id,) = live.eventually(
+        lambda: set(live.store.ids_by_author("U0AUTHOR", limit=1000)) - before
+    )
+    assert live.store.get(post_id).revision.text == "Repost this, team"
+    assert live.eventually(lambda: live.card(post_id))
+    live.sender.message_shortcut("gl_send_for_approval", "U0AUTHOR", "C0ANNOUNCE", message.to_api())
+    assert live.eventually(
+        lambda: [
+            p
+            for p in live.slack.response_url_posts()
+            if f"already draft #{post_id}" in p.body.get("text", "")
+        ]
+    )
+
+
+def test_deleting_the_intake_message_withdraws_the_draft(live: Live):
+    post_id = live.draft("Delete me")
+    ts = live.store.get(post_id).source.ts
+    live.sender.event(
+        {
+            "type": "message",
+            "subtype": "message_deleted",
+            "channel": "C0DRAFTS",
+            "deleted_ts": ts,
+            "ts": "1999999999.000200",
+            "event_ts": "1999999999.000200",
+            "previous_message": {
+                "type": "message",
+                "user": "U0AUTHOR",
+                "text": "Delete me",
+                "ts": ts,
+            },
+        }
+    )
+    live.eventually(lambda: live.store.get(post_id).state == PostState.WITHDRAWN)
+    assert live.eventually(lambda: live.card_says(post_id, "Withdrawn"))
+
+
+def test_thread_replies_bot_messages_and_other_channels_are_not_drafts(live: Live):
+    post_id = live.draft("A parent message")
+    ts = live.store.get(post_id).source.ts
+    before = set(live.store.ids_by_author("U0AUTHOR", limit=1000))
+    live.sender.user_message("U0AUTHOR", "C0DRAFTS", "a reply", thread_ts=ts)
+    live.sender.user_message("U0AUTHOR", "C0ANNOUNCE", "not an intake channel")
+    live.sender.event(
+        {
+            "type": "message",
+            "channel": "C0DRAFTS",
+            "bot_id": "B0OTHER",
+            "text": "bot says hi",
+            "ts": "1999999999.000300",
+        }
+    )
+    live.sender.event(
+        {
+            "type": "message",
+            "subtype": "channel_join",
+            "channel": "C0DRAFTS",
+            "user": "U0AUTHOR",
+            "text": "joined",
+            "ts": "1999999999.000400",
+        }
+    )
+    marker = live.draft("A later draft")  # processed after the ones above
+    assert set(live.store.ids_by_author("U0AUTHOR", limit=1000)) - before == {marker}
+
+
+def test_slack_rate_limits_are_waited_out(live: Live):
+    live.slack.rate_limit("chat.postMessage", times=1, retry_after=1)
+    post_id = live.draft("Posted after a 429")
+    assert live.card(post_id) is not None
+    limited = [c for c in live.slack.calls("chat.postMessage") if c.status == 429]
+    assert limited
+
+
+def test_a_missing_approvals_channel_is_reported_and_approvers_still_get_the_card(live: Live):
+    live.slack.fail("chat.postMessage", "channel_not_found", times=1)
+    before = set(live.store.ids_by_author("U0AUTHOR", limit=1000))
+    live.sender.user_message("U0AUTHOR", "C0DRAFTS", "Where does my card go?")
+    (post_id,) = live.eventually(
+        lambda: set(live.store.ids_by_author("U0AUTHOR", limit=1000)) - before
+    )
+    warning = live.eventually(
+        lambda: [m for m in live.slack.messages("C0DRAFTS") if "could not post the card" in m.text]
+    )
+    assert "channel_not_found" in warning[-1].text and f"#{post_id}" in warning[-1].text
+    assert live.eventually(lambda: live.card(post_id, "U0ANNA"))
+    assert live.store.get(post_id).state == PostState.IN_REVIEW
+
+
+def test_app_home_shows_what_waits(live: Live):
+    post_id = live.draft("Home sweet home")
+    live.sender.event(
+        {
+            "type": "app_home_opened",
+            "user": "U0ANNA",
+            "channel": "D0HOME",
+            "tab": "home",
+            "event_ts": "1999999999.000500",
+        }
+    )
+    home = live.eventually(lambda: live.slack.home("U0ANNA"))
+    text = str(home.payload)
+    assert "Waiting for you" in text and f"*#{post_id}*" in text
+    assert "Publishing is running" in text
