@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 
 import redis
@@ -30,7 +29,7 @@ def _run(args: argparse.Namespace) -> int:
     except redis.RedisError as exc:
         print(f"Redis at {settings.redis_url} does not answer: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO").upper())
+    logging.basicConfig(level=settings.log_level.upper())
     if settings.slack_app_token:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 

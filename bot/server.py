@@ -7,7 +7,6 @@ is up; `GET /readyz` says Redis answers and the workflow file is loaded.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -65,16 +64,15 @@ class GunicornServer(BaseApplication):
         super().__init__()
 
     def load_config(self) -> None:
-        workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
         options = {
             "bind": f"0.0.0.0:{self.settings.port}",
-            "workers": workers,
+            "workers": self.settings.web_concurrency,
             "worker_class": "gthread",
-            "threads": int(os.environ.get("GUNICORN_THREADS", "8")),
+            "threads": self.settings.gunicorn_threads,
             "timeout": 30,
             "graceful_timeout": 20,
             "accesslog": None,
-            "loglevel": os.environ.get("LOG_LEVEL", "info").lower(),
+            "loglevel": self.settings.log_level.lower(),
         }
         for key, value in options.items():
             self.cfg.set(key, value)

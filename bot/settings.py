@@ -33,6 +33,9 @@ class Settings(BaseModel):
     slack_app_token: str | None = Field(None, alias="SLACK_APP_TOKEN")
     slack_api_url: str | None = Field(None, alias="SLACK_API_URL")
     port: int = Field(3000, alias="PORT", ge=1, le=65535)
+    web_concurrency: int = Field(2, alias="WEB_CONCURRENCY", ge=1, le=64)
+    gunicorn_threads: int = Field(8, alias="GUNICORN_THREADS", ge=1, le=256)
+    log_level: str = Field("info", alias="LOG_LEVEL", pattern="(?i)^(debug|info|warning|error)$")
 
     @field_validator("redis_url")
     @classmethod

@@ -203,3 +203,12 @@ def test_app_home_shows_what_waits(live: Live):
     text = str(home.payload)
     assert "Waiting for you" in text and f"*#{post_id}*" in text
     assert "Publishing is running" in text
+
+
+def test_slack_server_errors_on_card_updates_are_retried(live: Live):
+    post_id = live.draft("Updated through a 503")
+    live.settle()
+    live.slack.server_error("chat.update", times=2, status=503)
+    assert live.click("U0ANNA", post_id, "gl_approve").status == 200
+    assert live.eventually(lambda: live.card_says(post_id, "<@U0ANNA> approved"))
+    assert [c.status for c in live.slack.calls("chat.update")][:2] == [503, 503]
