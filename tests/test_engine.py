@@ -273,6 +273,7 @@ def test_freeze_and_unfreeze_are_audited(engine, clock):
         "by": "U0ADMIN",
         "reason": "Breaking news: hold everything",
         "at": clock().isoformat(),
+        "targets": "[]",
     }
     store.clear_freeze("U0ADMIN", clock())
     assert store.freeze_state() is None

@@ -85,6 +85,11 @@ class Workflow(StrictModel):
     steps: list[Step] = Field(min_length=1)
     allow_self_approval: bool = False
     distinct_approvers: bool = True
+    expiry: Literal["hold", "publish_late", "cancel"] = Field(
+        "hold",
+        description="when the last approval comes after the scheduled time: hold for a human "
+        "(default), publish at once anyway, or cancel",
+    )
 
 
 Platform = Literal[PLATFORMS]  # type: ignore[valid-type]  # the risk checker's platform names

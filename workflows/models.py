@@ -81,6 +81,28 @@ class StepRun(Model):
         return [v for v in self.votes if v.verdict == "approve"]
 
 
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"  # waits for its time (or for a retry after a temporary failure)
+    ATTEMPTING = "attempting"  # a worker recorded that it is calling the target now
+    PUBLISHED = "published"
+    FAILED = "failed"  # a permanent failure, or temporary ones until retries ran out
+    OUTCOME_UNKNOWN = "outcome_unknown"  # the worker died mid-call: a human must check
+
+
+class Delivery(Model):
+    """The publication of the approved revision to one target."""
+
+    target: str
+    status: DeliveryStatus = DeliveryStatus.PENDING
+    attempts: int = 0
+    token: int | None = None  # fencing token of the claim that made the current attempt
+    remote_id: str | None = None
+    permalink: str | None = None
+    error: str | None = None
+    next_attempt_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
 class Revision(Model):
     number: int
     text: str
@@ -112,6 +134,7 @@ class Post(Model):
     version: int = 0
     source: Source | None = None
     closing_reason: str | None = None
+    deliveries: list[Delivery] = []
 
     def clone(self) -> Post:
         """A copy whose step runs and lists can be changed without touching this post.
@@ -120,7 +143,10 @@ class Post(Model):
         (Much cheaper than a deep copy, which dominated the cost of a decision.)
         """
         steps = [run.model_copy(update={"votes": list(run.votes)}) for run in self.steps]
-        return self.model_copy(update={"revisions": list(self.revisions), "steps": steps})
+        deliveries = [d.model_copy() for d in self.deliveries]
+        return self.model_copy(
+            update={"revisions": list(self.revisions), "steps": steps, "deliveries": deliveries}
+        )
 
     @property
     def revision(self) -> Revision:

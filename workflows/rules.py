@@ -24,7 +24,16 @@ from workflows.commands import (
 )
 from workflows.config import QUORUM_ALL, Step, Workflow, WorkflowFile
 from workflows.directory import Directory
-from workflows.models import REVISABLE, Post, PostState, Revision, StepRun, StepStatus, Vote
+from workflows.models import (
+    REVISABLE,
+    Delivery,
+    Post,
+    PostState,
+    Revision,
+    StepRun,
+    StepStatus,
+    Vote,
+)
 from workflows.outcomes import Accepted, Event, Refusal, RefusalCode
 from workflows.risk.models import ReportSeverity as RiskLevel
 from workflows.risk.models import at_least
@@ -75,7 +84,7 @@ def submit(cmd: Submit, post_id: str, team: str, ctx: Context) -> Accepted | Ref
         updated_at=ctx.now,
         source=cmd.source,
     )
-    return _started(post, "submit", cmd.actor, PostState.DRAFT, ctx.now, None)
+    return _started(post, "submit", cmd.actor, PostState.DRAFT, ctx.now, None, workflow.expiry)
 
 
 def apply(post: Post, cmd: PostCommand, ctx: Context) -> Accepted | Refusal:
@@ -176,7 +185,8 @@ def _decide(post: Post, cmd: Decision, ctx: Context) -> Accepted | Refusal:
     if _missing(new, cmd.step, ctx) > 0:
         return _accepted(new, post, verdict, cmd.actor, ctx.now, cmd.step, None)
     run.status, run.decided_at = StepStatus.APPROVED, ctx.now
-    return _started(new, verdict, cmd.actor, post.state, ctx.now, cmd.step)
+    expiry = workflow.expiry if workflow else "hold"
+    return _started(new, verdict, cmd.actor, post.state, ctx.now, cmd.step, expiry)
 
 
 def _reason_of(cmd: Decision) -> str | None:
@@ -278,7 +288,7 @@ def _revise(post: Post, cmd: Revise, ctx: Context) -> Accepted | Refusal:
     new.revisions.append(revision)
     new.steps = _chain(workflow, revision)  # every approval of the old revision is void
     new.state, new.updated_at = PostState.IN_REVIEW, ctx.now
-    return _started(new, "revise", cmd.actor, post.state, ctx.now, None)
+    return _started(new, "revise", cmd.actor, post.state, ctx.now, None, workflow.expiry)
 
 
 def _withdraw(post: Post, cmd: Withdraw, ctx: Context) -> Accepted | Refusal:
@@ -318,7 +328,9 @@ def _override(post: Post, cmd: Override, ctx: Context) -> Accepted | Refusal:
     for run in new.steps:
         if run.status in (StepStatus.ACTIVE, StepStatus.WAITING, StepStatus.CHANGES_REQUESTED):
             run.status, run.decided_at = StepStatus.OVERRIDDEN, ctx.now
-    new.state, new.updated_at = PostState.APPROVED, ctx.now
+    workflow = _workflow_of(post, ctx.config)
+    new.updated_at = ctx.now
+    _approve(new, ctx.now, workflow.expiry if workflow else "hold")
     return _accepted(new, post, "override", cmd.actor, ctx.now, None, cmd.justification)
 
 
@@ -366,13 +378,37 @@ def _applies(step: Step, revision: Revision) -> bool:
     return not (when.campaign is not None and revision.campaign not in when.campaign)
 
 
+def _approve(post: Post, now: datetime, expiry: str) -> None:
+    """The chain is complete: prepare one delivery per target and decide when it goes out."""
+    post.deliveries = [Delivery(target=t, updated_at=now) for t in post.revision.targets]
+    when = post.revision.scheduled_at
+    if when is None:
+        post.state = PostState.APPROVED  # due now
+    elif when > now:
+        post.state = PostState.SCHEDULED
+    elif expiry == "publish_late":
+        post.state = PostState.APPROVED
+    elif expiry == "cancel":
+        post.state = PostState.CANCELLED
+        post.closing_reason = "approved after its scheduled time (the workflow's expiry: cancel)"
+    else:
+        post.state = PostState.HELD
+        post.closing_reason = None
+
+
 def _started(
-    new: Post, action: str, actor: str, before: PostState, now: datetime, step: int | None
+    new: Post,
+    action: str,
+    actor: str,
+    before: PostState,
+    now: datetime,
+    step: int | None,
+    workflow_expiry: str = "hold",
 ) -> Accepted:
     """Activate the next waiting step, or approve the post when none is left."""
     following = next((i for i, s in enumerate(new.steps) if s.status == StepStatus.WAITING), None)
     if following is None:
-        new.state = PostState.APPROVED
+        _approve(new, now, workflow_expiry)
     else:
         new.steps[following].status = StepStatus.ACTIVE
         new.steps[following].started_at = now

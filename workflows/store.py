@@ -88,6 +88,10 @@ class Conflict:
     """Someone else changed the post since it was read: read again and retry."""
 
 
+class Frozen:
+    """Publishing is frozen for one of the targets the transition would start."""
+
+
 class Store:
     """One workspace's posts, indexes and audit log."""
 
@@ -104,16 +108,22 @@ class Store:
         return str(self.redis.incr(self.keys.seq))
 
     def commit(
-        self, old: Post | None, new: Post, event: Event, source_key: str | None = None
-    ) -> Committed | Duplicate | Conflict:
-        """Write `new` if the stored post is still `old` (None: must not exist), in one step."""
+        self,
+        old: Post | None,
+        new: Post,
+        event: Event,
+        source_key: str | None = None,
+        starts_publishing: tuple[str, ...] = (),
+    ) -> Committed | Duplicate | Conflict | Frozen:
+        """Write `new` if the stored post is still `old` (None: must not exist), in one step;
+        refused (`Frozen`) when it starts publishing to a target a freeze covers."""
         k = self.keys
         expected = old.version if old else 0
         new.version = expected + 1
         before = _index_entries(old, k) if old else {}
         after = _index_entries(new, k)
         index_keys = sorted(set(before) | set(after))
-        position = {key: i + 6 for i, key in enumerate(index_keys)}
+        position = {key: i + 7 for i, key in enumerate(index_keys)}
         ops: list[list[object]] = [
             ["zrem", position[key], new.id] for key in before if key not in after
         ]
@@ -136,6 +146,7 @@ class Store:
                 k.audit,
                 k.source(source_key) if source_key else k.post(new.id),
                 k.post_messages(new.id),
+                k.freeze,
                 *index_keys,
             ],
             args=[
@@ -147,6 +158,7 @@ class Store:
                 json.dumps(ops),
                 json.dumps(fields),
                 "1" if source_key else "0",
+                json.dumps(list(starts_publishing)) if starts_publishing else "",
             ],
         )
         status = reply[0].decode() if isinstance(reply[0], bytes) else reply[0]
@@ -154,6 +166,8 @@ class Store:
             return Committed(_text(reply[1]))
         if status == "duplicate":
             return Duplicate(_text(reply[1]))
+        if status == "frozen":
+            return Frozen()
         return Conflict()
 
     def remember_message(self, post_id: str, channel: str, ts: str) -> None:
@@ -164,11 +178,17 @@ class Store:
         if ttl > 0:  # the post has finished: this set goes with it
             self.redis.expire(key, ttl)
 
-    def set_freeze(self, actor: str, reason: str, at: datetime) -> str:
-        """Freeze publishing; audited. Returns the audit entry id."""
-        return self._freeze_change(
-            {"by": actor, "reason": reason, "at": at.isoformat()}, "freeze", actor, reason, at
-        )
+    def set_freeze(
+        self, actor: str, reason: str, at: datetime, targets: tuple[str, ...] = ()
+    ) -> str:
+        """Freeze publishing to `targets` (none named: every target); audited."""
+        state = {
+            "by": actor,
+            "reason": reason,
+            "at": at.isoformat(),
+            "targets": json.dumps(list(targets)),
+        }
+        return self._freeze_change(state, "freeze", actor, reason, at)
 
     def clear_freeze(self, actor: str, at: datetime) -> str:
         return self._freeze_change(None, "unfreeze", actor, "", at)
@@ -196,6 +216,7 @@ class Store:
     # -- reads -------------------------------------------------------------------------------
 
     def freeze_state(self) -> dict[str, str] | None:
+        """Who froze publishing, when, why, and `targets` (JSON; empty: all), or None."""
         state = self.redis.hgetall(self.keys.freeze)
         return {_text(k): _text(v) for k, v in state.items()} or None
 
@@ -274,9 +295,18 @@ def _index_entries(post: Post, k: Keys) -> dict[str, float]:
         since = (run.started_at or post.updated_at).timestamp()
         for approver in (*run.users, *run.usergroups):
             entries[k.waiting(approver)] = since
-    if post.state == PostState.APPROVED:
-        entries[k.due] = (post.revision.scheduled_at or post.updated_at).timestamp()
+    if post.state in (PostState.APPROVED, PostState.SCHEDULED):
+        entries[k.due] = _due_at(post).timestamp()
     return entries
+
+
+def _due_at(post: Post) -> datetime:
+    """When a worker should next pick the post up: the earliest pending delivery's retry time,
+    else its scheduled time, else now (the time of its last change)."""
+    retries = [d.next_attempt_at for d in post.deliveries if d.next_attempt_at]
+    if retries:
+        return min(retries)
+    return post.revision.scheduled_at or post.updated_at
 
 
 def _decode(version: bytes | None, doc: bytes | None) -> Post | None:
