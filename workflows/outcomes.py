@@ -49,6 +49,7 @@ class Event:
     step: int | None = None
     step_name: str | None = None
     reason: str | None = None
+    target: str | None = None
 
     def audit_fields(self) -> dict[str, str]:
         fields = {
@@ -65,6 +66,8 @@ class Event:
             fields["step_name"] = self.step_name or ""
         if self.reason:
             fields["reason"] = self.reason
+        if self.target:
+            fields["target"] = self.target
         return fields
 
 

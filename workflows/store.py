@@ -33,6 +33,10 @@ from workflows.models import FINISHED, Post, PostState
 from workflows.outcomes import Event
 
 _TRANSITION = files("workflows").joinpath("transition.lua").read_text(encoding="utf-8")
+_CLAIM = files("workflows").joinpath("claim.lua").read_text(encoding="utf-8")
+#: Every workspace that ever had a post: workers walk it to find due posts. (The one key
+#: outside a workspace's hash tag.)
+WORKSPACES = "gl:workspaces"
 
 
 class Keys:
@@ -46,6 +50,9 @@ class Keys:
         self.audit = self.prefix + "audit"
         self.due = self.prefix + "due"
         self.freeze = self.prefix + "freeze"
+        self.leases = self.prefix + "leases"
+        self.lease_tokens = self.prefix + "lease_tokens"
+        self.fence = self.prefix + "fence"
 
     def post(self, post_id: str) -> str:
         return f"{self.prefix}post:{post_id}"
@@ -101,11 +108,49 @@ class Store:
         self.keys = Keys(team)
         self.retention_seconds = retention_days * 86400
         self._transition = client.register_script(_TRANSITION)
+        self._claim = client.register_script(_CLAIM)
 
     # -- writes ------------------------------------------------------------------------------
 
     def next_id(self) -> str:
-        return str(self.redis.incr(self.keys.seq))
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.incr(self.keys.seq)
+        pipe.sadd(WORKSPACES, self.team)
+        return str(pipe.execute()[0])
+
+    # -- claims (the scheduler) ----------------------------------------------------------------
+
+    def claim_due(self, now: datetime, limit: int, lease_seconds: float) -> list[tuple[str, int]]:
+        """Take up to `limit` due posts for this worker: (post id, fencing token) pairs."""
+        k = self.keys
+        reply = self._claim(
+            keys=[k.due, k.leases, k.lease_tokens, k.fence],
+            args=[now.timestamp(), int(now.timestamp() * 1000), limit, int(lease_seconds * 1000)],
+        )
+        return [(_text(reply[i]), int(reply[i + 1])) for i in range(0, len(reply), 2)]
+
+    def lease_token(self, post_id: str) -> int | None:
+        value = self.redis.hget(self.keys.lease_tokens, post_id)
+        return None if value is None else int(value)
+
+    def release(self, post_id: str, token: int) -> None:
+        """Drop our lease, unless another claim replaced it meanwhile."""
+        if self.lease_token(post_id) == token:
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.zrem(self.keys.leases, post_id)
+            pipe.hdel(self.keys.lease_tokens, post_id)
+            pipe.execute()
+
+    def expired_leases(self, now: datetime, limit: int = 100) -> list[str]:
+        ms = int(now.timestamp() * 1000)
+        return _ids(self.redis.zrangebyscore(self.keys.leases, "-inf", ms, 0, limit))
+
+    def in_flight(self) -> int:
+        """How many posts a worker holds right now."""
+        return int(self.redis.zcard(self.keys.leases))
+
+    def requeue(self, post_id: str, due: datetime) -> None:
+        self.redis.zadd(self.keys.due, {post_id: due.timestamp()})
 
     def commit(
         self,

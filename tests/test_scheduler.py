@@ -1,0 +1,202 @@
+"""Publishing due posts: exactly what was approved, at its time, once per target; freezes,
+failures, retries and crashed workers handled as DESIGN.md's invariants 5 and 6 say."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import timedelta
+
+from tests.conftest import keyword_risk
+from workflows.commands import Approve, Submit
+from workflows.configfile import parse_workflow_file
+from workflows.directory import StaticDirectory
+from workflows.engine import Engine
+from workflows.models import DeliveryStatus, PostState
+from workflows.publishing import PermanentFailure, Publication, Published, TemporaryFailure
+from workflows.scheduler import Dispatcher
+
+CONFIG = """
+approvals_channel: C0APPROVALS
+targets:
+  site: {{type: slack, channel: C0SITE}}
+  blog: {{type: slack, channel: C0BLOG}}
+workflows:
+  - name: quick
+    targets: [site, blog]
+    expiry: {expiry}
+    steps:
+      - {{name: Check, approvers: {{users: [U0ANNA]}}}}
+"""
+
+
+class FakeTarget:
+    """Stands in for a social network: records what it received, deduplicates by key when it
+    takes one, and fails on demand."""
+
+    def __init__(self, idempotent: bool = True) -> None:
+        self.idempotent = idempotent
+        self.received: list[Publication] = []
+        self.failures: list[Exception] = []
+        self.during_call = None
+        self.lock = threading.Lock()
+
+    def publish(self, publication: Publication) -> Published:
+        if self.during_call:
+            self.during_call()
+        with self.lock:
+            if self.failures:
+                raise self.failures.pop(0)
+            if self.idempotent:
+                for earlier in self.received:
+                    if earlier.idempotency_key == publication.idempotency_key:
+                        return Published(f"id-{publication.post_id}", None)
+            self.received.append(publication)
+        return Published(f"id-{publication.post_id}", f"https://example.test/{publication.post_id}")
+
+
+def setup(client, team, clock, expiry="hold", idempotent=True):
+    config = parse_workflow_file(CONFIG.format(expiry=expiry), "quick.yaml")
+    engine = Engine(client, team, config, StaticDirectory(), keyword_risk, clock)
+    targets = {"site": FakeTarget(idempotent), "blog": FakeTarget(idempotent)}
+    return engine, targets, Dispatcher(engine.store, targets, clock, lease_seconds=30)
+
+
+def approved(engine, text="Spring is here 🌸\n#primavera", **kw) -> str:
+    post = engine.execute(Submit("U0AUTHOR", text, **kw)).post
+    engine.execute(Approve("U0ANNA", post.id, 1, 0))
+    return post.id
+
+
+def test_approved_post_is_published_once_per_target_exactly_as_approved(client, team, clock):
+    engine, targets, dispatcher = setup(client, team, clock)
+    post_id = approved(engine)
+    assert dispatcher.run_due() == 1
+    assert dispatcher.run_due() == 0
+    for target in targets.values():
+        (publication,) = target.received
+        assert publication.text == "Spring is here 🌸\n#primavera"
+        assert publication.approvals[0]["actor"] == "U0ANNA"
+    post = engine.post(post_id)
+    assert post.state == PostState.PUBLISHED
+    assert {d.permalink for d in post.deliveries} == {f"https://example.test/{post_id}"}
+    actions = [e["action"] for e in engine.store.history(post_id)]
+    assert actions == ["submit", "approve", "publish_started", "published", "published"]
+
+
+def test_scheduled_post_waits_for_its_time(client, team, clock):
+    engine, _, dispatcher = setup(client, team, clock)
+    post_id = approved(engine, scheduled_at=clock() + timedelta(hours=2))
+    assert engine.post(post_id).state == PostState.SCHEDULED
+    assert dispatcher.run_due() == 0
+    clock.advance(hours=2)
+    assert dispatcher.run_due() == 1
+    assert engine.post(post_id).state == PostState.PUBLISHED
+
+
+def test_late_approval_follows_the_expiry_policy(client, team, clock):
+    for expiry, state in (("hold", "held"), ("publish_late", "approved"), ("cancel", "cancelled")):
+        engine, _, _ = setup(client, team, clock, expiry=expiry)
+        post = engine.execute(
+            Submit("U0AUTHOR", f"Late {expiry}", scheduled_at=clock() + timedelta(minutes=5))
+        ).post
+        clock.advance(minutes=10)
+        engine.execute(Approve("U0ANNA", post.id, 1, 0))
+        assert engine.post(post.id).state == state
+
+
+def test_temporary_failures_retry_after_the_wait_permanent_ones_are_reported(client, team, clock):
+    engine, targets, dispatcher = setup(client, team, clock)
+    targets["site"].failures.append(TemporaryFailure("HTTP 429", retry_after=120))
+    targets["blog"].failures.append(PermanentFailure("HTTP 422: text too long"))
+    post_id = approved(engine)
+    dispatcher.run_due()
+    post = engine.post(post_id)
+    site, blog = post.deliveries
+    assert (site.status, blog.status) == (DeliveryStatus.PENDING, DeliveryStatus.FAILED)
+    assert blog.error == "HTTP 422: text too long"
+    assert site.next_attempt_at == clock() + timedelta(seconds=120)
+    clock.advance(seconds=119)
+    assert dispatcher.run_due() == 0
+    clock.advance(seconds=1)
+    assert dispatcher.run_due() == 1
+    post = engine.post(post_id)
+    assert post.deliveries[0].status == DeliveryStatus.PUBLISHED
+    assert post.state == PostState.FAILED  # one target failed for good: a human must look
+    assert len(targets["site"].received) == 1 and targets["blog"].received == []
+
+
+def test_nothing_in_a_frozen_scope_is_published(client, team, clock):
+    engine, targets, dispatcher = setup(client, team, clock)
+    engine.store.set_freeze("U0ADMIN", "Breaking news", clock(), targets=("site",))
+    post_id = approved(engine)
+    dispatcher.run_due()
+    post = engine.post(post_id)
+    assert post.state == PostState.HELD and "Breaking news" in post.closing_reason
+    assert targets["site"].received == [] and targets["blog"].received == []
+    engine.store.clear_freeze("U0ADMIN", clock())
+    assert dispatcher.run_due() == 0  # held posts wait for a human, even after the freeze
+    other = approved(engine, "Another one")
+    engine.store.set_freeze("U0ADMIN", "Blog only", clock(), targets=("press",))
+    dispatcher.run_due()
+    assert engine.post(other).state == PostState.PUBLISHED
+
+
+def test_a_worker_dying_mid_call_leaves_outcome_unknown_not_a_duplicate(client, team, clock):
+    engine, targets, dispatcher = setup(client, team, clock, idempotent=False)
+    post_id = approved(engine)
+    rescuer = Dispatcher(engine.store, targets, clock, lease_seconds=30)
+
+    def lease_runs_out_while_calling():
+        targets["site"].during_call = None
+        clock.advance(seconds=31)
+        assert rescuer.reap() == 1
+
+    targets["site"].during_call = lease_runs_out_while_calling
+    # the first worker is "dead" from the rescuer's point of view while it is in the call
+    dispatcher.run_due()
+    post = engine.post(post_id)
+    # the slow worker did finish the site call and recorded it; blog was never attempted
+    site, blog = post.deliveries
+    assert site.status == DeliveryStatus.PUBLISHED
+    assert blog.status == DeliveryStatus.OUTCOME_UNKNOWN
+    assert post.state == PostState.OUTCOME_UNKNOWN
+    assert targets["blog"].received == []  # never guessed, never sent twice
+    assert rescuer.run_due() == 0
+
+
+def test_an_idempotent_target_is_retried_after_a_crash_without_duplicates(client, team, clock):
+    engine, targets, dispatcher = setup(client, team, clock, idempotent=True)
+    post_id = approved(engine)
+    rescuer = Dispatcher(engine.store, targets, clock, lease_seconds=30)
+
+    def crash_window():
+        targets["site"].during_call = None
+        clock.advance(seconds=31)
+        rescuer.reap()
+
+    targets["site"].during_call = crash_window
+    dispatcher.run_due()
+    rescuer.run_due()
+    post = engine.post(post_id)
+    assert post.state == PostState.PUBLISHED
+    assert [len(t.received) for t in targets.values()] == [1, 1]
+
+
+def test_many_workers_publish_each_post_exactly_once(client, team, clock):
+    engine, targets, _ = setup(client, team, clock)
+    ids = [approved(engine, f"Post {n}") for n in range(150)]
+    workers = [Dispatcher(engine.store, targets, clock) for _ in range(4)]
+
+    def work(dispatcher: Dispatcher) -> None:
+        while dispatcher.run_due(limit=5):
+            pass
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for target in targets.values():
+        assert Counter(p.post_id for p in target.received) == Counter(ids)
+    assert all(p.state == PostState.PUBLISHED for p in engine.store.get_many(ids))

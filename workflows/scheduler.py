@@ -1,0 +1,284 @@
+"""Publishing due posts, exactly as approved, at most once per target.
+
+A worker claims due posts (a lease and a fencing token, `claim.lua`), records the attempt for
+each target *before* calling it, and records the outcome after. If a worker dies mid-call, its
+lease expires and `reap` decides: targets that take an idempotency key are retried (the retry
+cannot duplicate); the others become `outcome_unknown` for a human to check, because guessing
+could publish twice. A freeze is checked atomically with the recording of the attempt, so no
+call starts after a freeze was written.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+
+from workflows.models import Delivery, DeliveryStatus, Post, PostState
+from workflows.outcomes import Event
+from workflows.publishing import (
+    PermanentFailure,
+    Publication,
+    Published,
+    Publisher,
+    TemporaryFailure,
+)
+from workflows.store import Committed, Conflict, Frozen, Store
+
+log = logging.getLogger(__name__)
+ACTOR = "greenlight"  # the audit log's actor for what the scheduler does
+#: Waits between attempts after temporary failures (or longer, when the target says so).
+BACKOFF_SECONDS = (10, 60, 300, 900)
+#: An outcome is recorded over an attempt in flight, or over the "unknown" a reaper wrote when
+#: it gave up on this worker (which then turns out to have finished the call after all).
+_RECORDABLE = (DeliveryStatus.ATTEMPTING, DeliveryStatus.OUTCOME_UNKNOWN)
+
+
+class Dispatcher:
+    """Publishes the due posts of one workspace."""
+
+    def __init__(
+        self,
+        store: Store,
+        publishers: Mapping[str, Publisher],
+        clock: Callable[[], datetime],
+        *,
+        lease_seconds: float = 60.0,
+        max_attempts: int = 5,
+    ) -> None:
+        self.store = store
+        self.publishers = publishers
+        self.clock = clock
+        self.lease_seconds = lease_seconds
+        self.max_attempts = max_attempts
+
+    def run_due(self, limit: int = 20) -> int:
+        """Claim and publish up to `limit` due posts; returns how many were claimed."""
+        claims = self.store.claim_due(self.clock(), limit, self.lease_seconds)
+        for post_id, token in claims:
+            try:
+                started = self._start(post_id, token)
+                for target in started:
+                    self._deliver(post_id, token, target)
+            finally:
+                self.store.release(post_id, token)
+        return len(claims)
+
+    # -- one post -------------------------------------------------------------------------
+
+    def _start(self, post_id: str, token: int) -> list[str]:
+        """Record the attempt (or hold the post when frozen); returns the targets to call."""
+        while True:
+            now = self.clock()
+            post = self.store.get(post_id)
+            if post is None or post.state not in (PostState.APPROVED, PostState.SCHEDULED):
+                return []  # cancelled, held or published since it became due
+            ready = [
+                d
+                for d in post.deliveries
+                if d.status == DeliveryStatus.PENDING
+                and (d.next_attempt_at is None or d.next_attempt_at <= now)
+            ]
+            if not ready:
+                return []
+            new = post.clone()
+            targets = [d.target for d in ready]
+            for delivery in new.deliveries:
+                if delivery.target in targets:
+                    delivery.status, delivery.token = DeliveryStatus.ATTEMPTING, token
+                    delivery.attempts += 1
+                    delivery.next_attempt_at, delivery.updated_at = None, now
+            new.state, new.updated_at = PostState.PUBLISHING, now
+            event = _event(post, new, "publish_started", now, target=", ".join(targets))
+            result = self.store.commit(post, new, event, starts_publishing=tuple(targets))
+            if isinstance(result, Committed):
+                return targets
+            if isinstance(result, Frozen):
+                self._hold(post_id)
+                return []
+
+    def _hold(self, post_id: str) -> None:
+        """A freeze covers the post: it waits in `held` until a human decides."""
+        while True:
+            post = self.store.get(post_id)
+            if post is None or post.state not in (PostState.APPROVED, PostState.SCHEDULED):
+                return
+            freeze = self.store.freeze_state() or {}
+            now = self.clock()
+            new = post.clone()
+            new.state, new.updated_at = PostState.HELD, now
+            new.closing_reason = (
+                f"publishing was frozen by {freeze.get('by', '?')}: {freeze.get('reason', '')}"
+            )
+            event = _event(post, new, "hold", now, reason=new.closing_reason)
+            if not isinstance(self.store.commit(post, new, event), Conflict):
+                return
+
+    def _deliver(self, post_id: str, token: int, target: str) -> None:
+        post = self.store.get(post_id)
+        delivery = _delivery(post, target) if post else None
+        if (
+            post is None
+            or delivery is None
+            or delivery.token != token
+            or (delivery.status != DeliveryStatus.ATTEMPTING)
+        ):
+            return  # our claim was taken over (fencing): never call the target after that
+        publisher = self.publishers.get(target)
+        outcome: Published | PermanentFailure | TemporaryFailure
+        if publisher is None:
+            outcome = PermanentFailure(
+                f"no publisher for target {target!r}: check the workflow file"
+            )
+        else:
+            try:
+                outcome = publisher.publish(Publication.of(self.store.team, post, target))
+            except (PermanentFailure, TemporaryFailure) as failure:
+                outcome = failure
+            except Exception as exc:
+                log.exception("publisher %s failed on post %s", target, post_id)
+                outcome = TemporaryFailure(f"unexpected error: {exc!r}")
+        self._record(post_id, token, target, outcome)
+
+    def _record(
+        self,
+        post_id: str,
+        token: int,
+        target: str,
+        outcome: Published | PermanentFailure | TemporaryFailure,
+    ) -> None:
+        """Write what the call did, unless the attempt was taken over (fencing)."""
+        while True:
+            now = self.clock()
+            post = self.store.get(post_id)
+            delivery = _delivery(post, target) if post else None
+            if (
+                post is None
+                or delivery is None
+                or delivery.token != token
+                or delivery.status
+                not in (DeliveryStatus.ATTEMPTING, DeliveryStatus.OUTCOME_UNKNOWN)
+            ):
+                log.warning(
+                    "attempt %s on %s/%s was taken over; outcome dropped", token, post_id, target
+                )
+                return
+            new = post.clone()
+            changed = _delivery(new, target)
+            assert changed is not None
+            changed.updated_at = now
+            if isinstance(outcome, Published):
+                changed.status = DeliveryStatus.PUBLISHED
+                changed.remote_id, changed.permalink, changed.error = (
+                    outcome.remote_id,
+                    outcome.permalink,
+                    None,
+                )
+                action, reason = "published", outcome.permalink or outcome.remote_id
+            elif isinstance(outcome, PermanentFailure) or changed.attempts >= self.max_attempts:
+                changed.status = DeliveryStatus.FAILED
+                changed.error = outcome.message
+                if isinstance(outcome, TemporaryFailure):
+                    changed.error = f"gave up after {changed.attempts} attempts: {outcome.message}"
+                action, reason = "publish_failed", changed.error
+            else:
+                wait = BACKOFF_SECONDS[min(changed.attempts, len(BACKOFF_SECONDS)) - 1]
+                wait = max(wait, outcome.retry_after or 0)
+                changed.status, changed.next_attempt_at = (
+                    DeliveryStatus.PENDING,
+                    now + timedelta(seconds=wait),
+                )
+                changed.error = outcome.message
+                action, reason = "publish_retry", f"{outcome.message} (next try in {wait:.0f} s)"
+            new.state, new.updated_at = overall_state(new), now
+            event = _event(post, new, action, now, reason=reason, target=target)
+            if isinstance(self.store.commit(post, new, event), Committed):
+                return
+
+    # -- after a crash --------------------------------------------------------------------
+
+    def reap(self) -> int:
+        """Deal with claims whose worker died; returns how many were handled."""
+        expired = self.store.expired_leases(self.clock())
+        for post_id in expired:
+            token = self.store.lease_token(post_id)
+            if token is not None:
+                self._recover(post_id, token)
+                self.store.release(post_id, token)
+        return len(expired)
+
+    def _recover(self, post_id: str, token: int) -> None:
+        while True:
+            now = self.clock()
+            post = self.store.get(post_id)
+            if post is None:
+                return
+            interrupted = [
+                d
+                for d in post.deliveries
+                if d.status == DeliveryStatus.ATTEMPTING and d.token == token
+            ]
+            if not interrupted:
+                if post.state in (PostState.APPROVED, PostState.SCHEDULED):
+                    self.store.requeue(post_id, now)  # the claim died before starting
+                return
+            new = post.clone()
+            for delivery in new.deliveries:
+                if delivery.status != DeliveryStatus.ATTEMPTING or delivery.token != token:
+                    continue
+                delivery.updated_at = now
+                publisher = self.publishers.get(delivery.target)
+                if publisher is not None and publisher.idempotent:
+                    delivery.status, delivery.next_attempt_at = DeliveryStatus.PENDING, now
+                    delivery.token = None  # the retry gets a new claim and token
+                else:
+                    delivery.status = DeliveryStatus.OUTCOME_UNKNOWN
+                    delivery.error = (
+                        "the worker stopped during the call: check the target before "
+                        "marking it published or retrying"
+                    )
+            new.state, new.updated_at = overall_state(new), now
+            targets = ", ".join(d.target for d in interrupted)
+            event = _event(post, new, "publish_interrupted", now, target=targets)
+            if isinstance(self.store.commit(post, new, event), Committed):
+                return
+
+
+def overall_state(post: Post) -> PostState:
+    """The post's state from its deliveries."""
+    statuses = {d.status for d in post.deliveries}
+    if DeliveryStatus.ATTEMPTING in statuses:
+        return PostState.PUBLISHING
+    if DeliveryStatus.PENDING in statuses:
+        return PostState.APPROVED  # due again at its next attempt
+    if DeliveryStatus.OUTCOME_UNKNOWN in statuses:
+        return PostState.OUTCOME_UNKNOWN
+    if DeliveryStatus.FAILED in statuses:
+        return PostState.FAILED
+    return PostState.PUBLISHED
+
+
+def _delivery(post: Post, target: str) -> Delivery | None:
+    return next((d for d in post.deliveries if d.target == target), None)
+
+
+def _event(
+    old: Post,
+    new: Post,
+    action: str,
+    now: datetime,
+    *,
+    reason: str | None = None,
+    target: str | None = None,
+) -> Event:
+    return Event(
+        action=action,
+        post_id=new.id,
+        revision=new.revision.number,
+        actor=ACTOR,
+        at=now,
+        from_state=old.state.value,
+        to_state=new.state.value,
+        reason=reason,
+        target=target,
+    )
