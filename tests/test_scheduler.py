@@ -8,11 +8,12 @@ from collections import Counter
 from datetime import timedelta
 
 from tests.conftest import keyword_risk
-from workflows.commands import Approve, Submit
+from workflows.commands import Approve, Reschedule, ResolveDelivery, Submit
 from workflows.configfile import parse_workflow_file
 from workflows.directory import StaticDirectory
 from workflows.engine import Engine
 from workflows.models import DeliveryStatus, PostState
+from workflows.outcomes import Accepted, Refusal
 from workflows.publishing import PermanentFailure, Publication, Published, TemporaryFailure
 from workflows.scheduler import Dispatcher
 
@@ -59,7 +60,7 @@ def setup(client, team, clock, expiry="hold", idempotent=True):
     config = parse_workflow_file(CONFIG.format(expiry=expiry), "quick.yaml")
     engine = Engine(client, team, config, StaticDirectory(), keyword_risk, clock)
     targets = {"site": FakeTarget(idempotent), "blog": FakeTarget(idempotent)}
-    return engine, targets, Dispatcher(engine.store, targets, clock, lease_seconds=30)
+    return engine, targets, Dispatcher(engine.store, config, targets, clock, lease_seconds=30)
 
 
 def approved(engine, text="Spring is here 🌸\n#primavera", **kw) -> str:
@@ -145,7 +146,7 @@ def test_nothing_in_a_frozen_scope_is_published(client, team, clock):
 def test_a_worker_dying_mid_call_leaves_outcome_unknown_not_a_duplicate(client, team, clock):
     engine, targets, dispatcher = setup(client, team, clock, idempotent=False)
     post_id = approved(engine)
-    rescuer = Dispatcher(engine.store, targets, clock, lease_seconds=30)
+    rescuer = Dispatcher(engine.store, engine.config, targets, clock, lease_seconds=30)
 
     def lease_runs_out_while_calling():
         targets["site"].during_call = None
@@ -168,7 +169,7 @@ def test_a_worker_dying_mid_call_leaves_outcome_unknown_not_a_duplicate(client, 
 def test_an_idempotent_target_is_retried_after_a_crash_without_duplicates(client, team, clock):
     engine, targets, dispatcher = setup(client, team, clock, idempotent=True)
     post_id = approved(engine)
-    rescuer = Dispatcher(engine.store, targets, clock, lease_seconds=30)
+    rescuer = Dispatcher(engine.store, engine.config, targets, clock, lease_seconds=30)
 
     def crash_window():
         targets["site"].during_call = None
@@ -186,7 +187,7 @@ def test_an_idempotent_target_is_retried_after_a_crash_without_duplicates(client
 def test_many_workers_publish_each_post_exactly_once(client, team, clock):
     engine, targets, _ = setup(client, team, clock)
     ids = [approved(engine, f"Post {n}") for n in range(150)]
-    workers = [Dispatcher(engine.store, targets, clock) for _ in range(4)]
+    workers = [Dispatcher(engine.store, engine.config, targets, clock) for _ in range(4)]
 
     def work(dispatcher: Dispatcher) -> None:
         while dispatcher.run_due(limit=5):
@@ -200,3 +201,44 @@ def test_many_workers_publish_each_post_exactly_once(client, team, clock):
     for target in targets.values():
         assert Counter(p.post_id for p in target.received) == Counter(ids)
     assert all(p.state == PostState.PUBLISHED for p in engine.store.get_many(ids))
+
+
+BLACKOUT = """
+blackouts:
+  - {from: "2026-03-01T10:00:00+00:00", to: "2026-03-01T12:00:00+00:00", reason: Day of mourning}
+"""
+
+
+def test_blackouts_refuse_scheduling_and_hold_what_falls_due_inside(client, team, clock):
+    config = parse_workflow_file(CONFIG.format(expiry="hold") + BLACKOUT, "quick.yaml")
+    engine = Engine(client, team, config, StaticDirectory(), keyword_risk, clock)
+    inside = clock().replace(hour=11)
+    refusal = engine.execute(Submit("U0AUTHOR", "Sale!", scheduled_at=inside))
+    assert isinstance(refusal, Refusal) and "Day of mourning" in refusal.message
+    post_id = approved(engine)  # due now, at 09:00: before the window
+    clock.advance(hours=1, minutes=30)  # the worker only gets to it inside the window
+    targets = {"site": FakeTarget(), "blog": FakeTarget()}
+    Dispatcher(engine.store, config, targets, clock).run_due()
+    post = engine.post(post_id)
+    assert post.state == PostState.HELD and "Day of mourning" in post.closing_reason
+    assert targets["site"].received == []
+
+
+def test_humans_release_held_posts_and_settle_unknown_outcomes(client, team, clock):
+    engine, targets, dispatcher = setup(client, team, clock, idempotent=False)
+    engine.store.set_freeze("U0ADMIN", "Crisis", clock())
+    post_id = approved(engine)
+    dispatcher.run_due()
+    engine.store.clear_freeze("U0ADMIN", clock())
+    refused = engine.execute(Reschedule("U0ANNA", post_id, 1, None))
+    assert isinstance(refused, Refusal) and "Only the author" in refused.message
+    assert isinstance(engine.execute(Reschedule("U0AUTHOR", post_id, 1, None)), Accepted)
+    targets["blog"].failures.append(PermanentFailure("HTTP 401: bad token"))
+    dispatcher.run_due()
+    assert engine.post(post_id).state == PostState.FAILED
+    engine.execute(ResolveDelivery("U0ADMIN", post_id, 1, "blog", "retry"))
+    dispatcher.run_due()
+    assert engine.post(post_id).state == PostState.PUBLISHED
+    assert [len(t.received) for t in targets.values()] == [1, 1]
+    done = engine.execute(ResolveDelivery("U0ADMIN", post_id, 1, "blog", "published"))
+    assert isinstance(done, Refusal) and "nothing to settle" in done.message

@@ -92,6 +92,39 @@ class Cancel:
     reason: str | None = None
 
 
+@dataclass(frozen=True)
+class Reschedule:
+    """A new time for an approved post: no new approval (text and targets stay as approved).
+    `at` None publishes as soon as possible ("publish now", e.g. for a held post)."""
+
+    actor: str
+    post_id: str
+    revision: int
+    at: datetime | None
+
+
+@dataclass(frozen=True)
+class ResolveDelivery:
+    """A human settles a target whose outcome is unknown (or that failed): `published` after
+    checking it went out, or `retry`."""
+
+    actor: str
+    post_id: str
+    revision: int
+    target: str
+    outcome: str  # "published" | "retry"
+
+
 Decision = Approve | Reject | RequestChanges
-PostCommand = Approve | Reject | RequestChanges | Revise | Withdraw | Override | Cancel
+PostCommand = (
+    Approve
+    | Reject
+    | RequestChanges
+    | Revise
+    | Withdraw
+    | Override
+    | Cancel
+    | Reschedule
+    | ResolveDelivery
+)
 Command = Submit | PostCommand

@@ -7,6 +7,7 @@ and all problems at once, lives in `workflows.configfile`.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -104,6 +105,22 @@ class SlackTarget(StrictModel):
 Target = SlackTarget
 
 
+class Blackout(StrictModel):
+    """A window in which nothing is scheduled or published (e.g. a day of mourning)."""
+
+    start: datetime = Field(alias="from")
+    end: datetime = Field(alias="to")
+    reason: str = Field(min_length=1)
+    targets: list[str] = Field([], description="only these targets; empty: every target")
+
+    @field_validator("start", "end")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("needs a time zone, e.g. 2026-11-02T00:00:00+01:00")
+        return value
+
+
 class Intake(StrictModel):
     channels: list[SlackId] = []
 
@@ -116,6 +133,7 @@ class WorkflowFile(StrictModel):
     targets: dict[str, Target] = {}
     workflows: list[Workflow] = Field(min_length=1)
     risk: RiskConfig = RiskConfig()
+    blackouts: list[Blackout] = []
     retention_days: int = Field(
         90, ge=1, description="days a finished post and its audit trail are kept"
     )

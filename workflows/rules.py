@@ -18,6 +18,8 @@ from workflows.commands import (
     PostCommand,
     Reject,
     RequestChanges,
+    Reschedule,
+    ResolveDelivery,
     Revise,
     Submit,
     Withdraw,
@@ -27,6 +29,7 @@ from workflows.directory import Directory
 from workflows.models import (
     REVISABLE,
     Delivery,
+    DeliveryStatus,
     Post,
     PostState,
     Revision,
@@ -62,6 +65,9 @@ def submit(cmd: Submit, post_id: str, team: str, ctx: Context) -> Accepted | Ref
     bad_targets = _target_problem(targets, ctx.config)
     if bad_targets:
         return bad_targets
+    blackout = cmd.scheduled_at and blackout_at(ctx.config, cmd.scheduled_at, list(targets))
+    if blackout:
+        return Refusal(RefusalCode.INVALID, f"That time is in a blackout window: {blackout}.")
     revision = Revision(
         number=1,
         text=cmd.text,
@@ -112,6 +118,10 @@ def apply(post: Post, cmd: PostCommand, ctx: Context) -> Accepted | Refusal:
             return _override(post, cmd, ctx)
         case Cancel():
             return _cancel(post, cmd, ctx)
+        case Reschedule():
+            return _reschedule(post, cmd, ctx)
+        case ResolveDelivery():
+            return _settle(post, cmd, ctx)
 
 
 # -- decisions -------------------------------------------------------------------------------
@@ -257,6 +267,9 @@ def _revise(post: Post, cmd: Revise, ctx: Context) -> Accepted | Refusal:
     bad_targets = _target_problem(targets, ctx.config)
     if bad_targets:
         return bad_targets
+    blackout = scheduled_at and blackout_at(ctx.config, scheduled_at, list(targets))
+    if blackout:
+        return Refusal(RefusalCode.INVALID, f"That time is in a blackout window: {blackout}.")
     if (text, list(targets), scheduled_at, campaign) == (
         old.text,
         old.targets,
@@ -350,6 +363,96 @@ def _cancel(post: Post, cmd: Cancel, ctx: Context) -> Accepted | Refusal:
     return _accepted(new, post, "cancel", cmd.actor, ctx.now, None, cmd.reason)
 
 
+def _reschedule(post: Post, cmd: Reschedule, ctx: Context) -> Accepted | Refusal:
+    refusal = _author_or_admin(post, cmd.actor, ctx, "reschedule")
+    if refusal:
+        return refusal
+    if post.state not in (PostState.APPROVED, PostState.SCHEDULED, PostState.HELD):
+        return Refusal(
+            RefusalCode.NOT_ALLOWED,
+            f"Post {post.id} is {post.state.value.replace('_', ' ')}: only approved, scheduled "
+            "or held posts can be rescheduled.",
+        )
+    if cmd.at is not None and cmd.at <= ctx.now:
+        return Refusal(RefusalCode.INVALID, "Pick a time in the future, or publish now.")
+    blackout = blackout_at(ctx.config, cmd.at or ctx.now, post.revision.targets)
+    if blackout:
+        return Refusal(RefusalCode.NOT_ALLOWED, f"That time is in a blackout window: {blackout}.")
+    new = post.clone()
+    new.revisions[-1] = post.revision.model_copy(update={"scheduled_at": cmd.at})
+    for delivery in new.deliveries:
+        if delivery.status == DeliveryStatus.PENDING:
+            delivery.next_attempt_at = None
+    new.state = PostState.SCHEDULED if cmd.at else PostState.APPROVED
+    new.updated_at, new.closing_reason = ctx.now, None
+    when = cmd.at.isoformat() if cmd.at else "now"
+    return _accepted(new, post, "reschedule", cmd.actor, ctx.now, None, f"publish at {when}")
+
+
+def _settle(post: Post, cmd: ResolveDelivery, ctx: Context) -> Accepted | Refusal:
+    refusal = _author_or_admin(post, cmd.actor, ctx, "settle a delivery of")
+    if refusal:
+        return refusal
+    delivery = next((d for d in post.deliveries if d.target == cmd.target), None)
+    settleable = (DeliveryStatus.OUTCOME_UNKNOWN, DeliveryStatus.FAILED)
+    if delivery is None or delivery.status not in settleable:
+        return Refusal(
+            RefusalCode.ALREADY_DECIDED,
+            f"Post {post.id} has nothing to settle for {cmd.target}"
+            + (f" (it is {delivery.status.value.replace('_', ' ')})." if delivery else "."),
+        )
+    new = post.clone()
+    changed = next(d for d in new.deliveries if d.target == cmd.target)
+    changed.updated_at, changed.error = ctx.now, None
+    if cmd.outcome == "published":
+        changed.status = DeliveryStatus.PUBLISHED
+    else:
+        changed.status, changed.token, changed.next_attempt_at = (
+            DeliveryStatus.PENDING,
+            None,
+            ctx.now,
+        )
+    new.state, new.updated_at = overall_state(new), ctx.now
+    action = "mark_published" if cmd.outcome == "published" else "retry"
+    return Accepted(
+        new, (_event(new, action, cmd.actor, post.state, ctx.now, None, None, target=cmd.target),)
+    )
+
+
+def _author_or_admin(post: Post, actor: str, ctx: Context, what: str) -> Refusal | None:
+    if actor == post.author or actor in ctx.config.admins:
+        return None
+    return Refusal(
+        RefusalCode.NOT_ALLOWED,
+        f"Only the author ({post.author}) or an admin can {what} post {post.id}.",
+        (post.author, *ctx.config.admins),
+    )
+
+
+def overall_state(post: Post) -> PostState:
+    """A post's state once approved, from its deliveries."""
+    statuses = {d.status for d in post.deliveries}
+    if DeliveryStatus.ATTEMPTING in statuses:
+        return PostState.PUBLISHING
+    if DeliveryStatus.PENDING in statuses:
+        return PostState.APPROVED  # due (again) at its time or its next attempt
+    if DeliveryStatus.OUTCOME_UNKNOWN in statuses:
+        return PostState.OUTCOME_UNKNOWN
+    if DeliveryStatus.FAILED in statuses:
+        return PostState.FAILED
+    return PostState.PUBLISHED
+
+
+def blackout_at(config: WorkflowFile, moment: datetime, targets: list[str]) -> str | None:
+    """The reason of the blackout window covering `moment` for any of `targets`, if any."""
+    for window in config.blackouts:
+        if window.start <= moment < window.end and (
+            not window.targets or set(window.targets) & set(targets)
+        ):
+            return window.reason
+    return None
+
+
 # -- the chain -------------------------------------------------------------------------------
 
 
@@ -439,6 +542,7 @@ def _event(
     now: datetime,
     step: int | None,
     reason: str | None,
+    target: str | None = None,
 ) -> Event:
     return Event(
         action=action,
@@ -451,6 +555,7 @@ def _event(
         step=step,
         step_name=post.steps[step].name if step is not None else None,
         reason=reason,
+        target=target,
     )
 
 

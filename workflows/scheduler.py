@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
+from workflows.config import WorkflowFile
 from workflows.models import Delivery, DeliveryStatus, Post, PostState
 from workflows.outcomes import Event
 from workflows.publishing import (
@@ -23,6 +24,7 @@ from workflows.publishing import (
     Publisher,
     TemporaryFailure,
 )
+from workflows.rules import blackout_at, overall_state
 from workflows.store import Committed, Conflict, Frozen, Store
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,7 @@ class Dispatcher:
     def __init__(
         self,
         store: Store,
+        config: WorkflowFile,
         publishers: Mapping[str, Publisher],
         clock: Callable[[], datetime],
         *,
@@ -47,6 +50,7 @@ class Dispatcher:
         max_attempts: int = 5,
     ) -> None:
         self.store = store
+        self.config = config
         self.publishers = publishers
         self.clock = clock
         self.lease_seconds = lease_seconds
@@ -81,8 +85,12 @@ class Dispatcher:
             ]
             if not ready:
                 return []
-            new = post.clone()
             targets = [d.target for d in ready]
+            blackout = blackout_at(self.config, now, targets)
+            if blackout:
+                self._hold(post_id, f"due inside a blackout window: {blackout}")
+                return []
+            new = post.clone()
             for delivery in new.deliveries:
                 if delivery.target in targets:
                     delivery.status, delivery.token = DeliveryStatus.ATTEMPTING, token
@@ -94,22 +102,21 @@ class Dispatcher:
             if isinstance(result, Committed):
                 return targets
             if isinstance(result, Frozen):
-                self._hold(post_id)
+                freeze = self.store.freeze_state() or {}
+                by, why = freeze.get("by", "?"), freeze.get("reason", "")
+                self._hold(post_id, f"publishing was frozen by {by}: {why}")
                 return []
 
-    def _hold(self, post_id: str) -> None:
-        """A freeze covers the post: it waits in `held` until a human decides."""
+    def _hold(self, post_id: str, why: str) -> None:
+        """A freeze or blackout covers the post: it waits in `held` until a human decides
+        (publish now, reschedule or cancel); it never fires by itself afterwards."""
         while True:
             post = self.store.get(post_id)
             if post is None or post.state not in (PostState.APPROVED, PostState.SCHEDULED):
                 return
-            freeze = self.store.freeze_state() or {}
             now = self.clock()
             new = post.clone()
-            new.state, new.updated_at = PostState.HELD, now
-            new.closing_reason = (
-                f"publishing was frozen by {freeze.get('by', '?')}: {freeze.get('reason', '')}"
-            )
+            new.state, new.updated_at, new.closing_reason = PostState.HELD, now, why
             event = _event(post, new, "hold", now, reason=new.closing_reason)
             if not isinstance(self.store.commit(post, new, event), Conflict):
                 return
@@ -242,20 +249,6 @@ class Dispatcher:
             event = _event(post, new, "publish_interrupted", now, target=targets)
             if isinstance(self.store.commit(post, new, event), Committed):
                 return
-
-
-def overall_state(post: Post) -> PostState:
-    """The post's state from its deliveries."""
-    statuses = {d.status for d in post.deliveries}
-    if DeliveryStatus.ATTEMPTING in statuses:
-        return PostState.PUBLISHING
-    if DeliveryStatus.PENDING in statuses:
-        return PostState.APPROVED  # due again at its next attempt
-    if DeliveryStatus.OUTCOME_UNKNOWN in statuses:
-        return PostState.OUTCOME_UNKNOWN
-    if DeliveryStatus.FAILED in statuses:
-        return PostState.FAILED
-    return PostState.PUBLISHED
 
 
 def _delivery(post: Post, target: str) -> Delivery | None:

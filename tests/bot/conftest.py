@@ -54,7 +54,7 @@ class Live:
     url: str
     store: Store
 
-    def eventually(self, check: Callable[[], Any], timeout: float = 15.0) -> Any:
+    def eventually(self, check: Callable[[], Any], timeout: float = 30.0) -> Any:
         """Wait for the bot's after-ack work: returns `check()`'s first truthy value."""
         deadline = time.monotonic() + timeout
         while True:
