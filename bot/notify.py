@@ -35,20 +35,15 @@ class Notifier:
     # -- after a command ----------------------------------------------------------------------
 
     def submitted(self, post: Post, reply_to: tuple[str, str] | None = None) -> None:
-        """A new draft: cards for its first step, then tell the author where it stands."""
-        link = self._start_step(post)
-        text = submitted_notice(post, self.gl.findings(post.revision), link)
-        self._tell_author(post, text, reply_to)
+        """A new draft: its card, then a word to the author, then the approvers' DMs."""
+        self._start_step(post, tell_author=True, reply_to=reply_to)
 
     def changed(self, outcome: Accepted, actor: str) -> None:
         post = outcome.post
         self.refresh(post)
         action = outcome.events[0].action
         if any(e.action == "step_started" for e in outcome.events):
-            link = self._start_step(post)
-            if action == "revise":
-                text = submitted_notice(post, self.gl.findings(post.revision), link)
-                self._tell_author(post, text, _source(post))
+            self._start_step(post, tell_author=action == "revise", reply_to=_source(post))
         if action in ("reject", "request_changes") and actor != post.author:
             reason = outcome.events[0].reason or ""
             self._dm(post.author, f"Draft #{post.id}", author_notice(post, actor, action, reason))
@@ -59,7 +54,7 @@ class Notifier:
 
     def refresh(self, post: Post) -> None:
         """Update every message showing the post: cards lose their buttons when it is decided."""
-        blocks = approval_card(post, self.gl.findings(post.revision))
+        blocks = approval_card(post, self.gl.findings(post.revision), self.store.freeze_state())
         for channel, ts in self.store.messages(post.id):
             try:
                 self.client.chat_update(
@@ -76,18 +71,19 @@ class Notifier:
 
     # -- steps --------------------------------------------------------------------------------
 
-    def _start_step(self, post: Post) -> str | None:
-        """Post the card where the active step says and DM its approvers; returns a link."""
+    def _start_step(self, post: Post, tell_author_at: tuple[str, str] | None = None) -> None:
+        """Post the card where the active step says; tell the author where the draft stands
+        (when `tell_author_at` is given: a thread, or ("", "") for a DM); DM the approvers."""
         index = post.current_step
         if post.state != PostState.IN_REVIEW or index is None:
-            return None
+            return
         run = post.steps[index]
         channel = run.channel or self.gl.config.approvals_channel
-        link = None
-        if channel:
-            posted = self._post_card(post, channel)
-            if posted:
-                link = self._permalink(*posted)
+        posted = self._post_card(post, channel) if channel else None
+        if tell_author:
+            link = self._permalink(*posted) if posted else None
+            text = submitted_notice(post, self.gl.findings(post.revision), link)
+            self._tell_author(post, text, reply_to)
         people = list(dict.fromkeys(run.users))
         for group in run.usergroups:
             people += sorted(self.directory.members(group) - set(people))
@@ -104,7 +100,6 @@ class Notifier:
             )
         for person in [p for p in people if p not in gone][:MAX_DMS_PER_STEP]:
             self._dm_card(post, person)
-        return link
 
     def _post_card(self, post: Post, channel: str) -> tuple[str, str] | None:
         blocks = approval_card(post, self.gl.findings(post.revision))

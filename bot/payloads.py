@@ -21,6 +21,7 @@ class PostRef(BaseModel):
     post_id: str = Field(alias="p", min_length=1, max_length=20)
     revision: int = Field(alias="r", ge=1)
     step: int | None = Field(None, alias="s", ge=0)
+    target: str | None = Field(None, alias="t", max_length=100)
 
 
 class ReasonMetadata(PostRef):

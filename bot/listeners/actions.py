@@ -8,10 +8,26 @@ from slack_sdk import WebClient
 from bot.notify import Notifier
 from bot.payloads import BadPayload, PostRef, parse
 from bot.runtime import Greenlight
-from bot.views.card import APPROVE, EDIT_DRAFT, REJECT, REQUEST_CHANGES
+from bot.views.card import (
+    APPROVE,
+    CANCEL,
+    EDIT_DRAFT,
+    MARK_PUBLISHED,
+    PUBLISH_NOW,
+    REJECT,
+    REQUEST_CHANGES,
+    RETRY,
+)
 from bot.views.messages import refusal_text
 from bot.views.modals import edit_modal, reason_modal
-from workflows.commands import Approve, Reject, RequestChanges
+from workflows.commands import (
+    Approve,
+    Cancel,
+    Reject,
+    RequestChanges,
+    Reschedule,
+    ResolveDelivery,
+)
 from workflows.models import REVISABLE
 from workflows.outcomes import Refusal
 
@@ -73,7 +89,40 @@ def register(app: App, gl: Greenlight) -> None:
             return
         client.views_open(trigger_id=body["trigger_id"], view=edit_modal(gl.config, post))
 
+    def after_approval(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
+        """Publish now, Cancel, "it went out" and Retry on approved posts' cards."""
+        ack()
+        ref = _ref(body, respond)
+        if ref is None:
+            return
+        user, engine = body["user"]["id"], gl.engine(body["team"]["id"], client)
+        action = body["actions"][0]["action_id"]
+        if action in (MARK_PUBLISHED, RETRY) and not ref.target:
+            respond(
+                text=":no_entry_sign: This button names no target.",
+                response_type="ephemeral",
+                replace_original=False,
+            )
+            return
+        command = {
+            PUBLISH_NOW: lambda: Reschedule(user, ref.post_id, ref.revision, None),
+            CANCEL: lambda: Cancel(user, ref.post_id, ref.revision, f"cancelled by {user}"),
+            MARK_PUBLISHED: lambda: ResolveDelivery(
+                user, ref.post_id, ref.revision, ref.target or "", "published"
+            ),
+            RETRY: lambda: ResolveDelivery(
+                user, ref.post_id, ref.revision, ref.target or "", "retry"
+            ),
+        }[action]()
+        outcome = engine.execute(command)
+        if isinstance(outcome, Refusal):
+            respond(text=refusal_text(outcome), response_type="ephemeral", replace_original=False)
+            return
+        Notifier(gl, engine, client).changed(outcome, user)
+
     app.action(APPROVE)(approve)
+    for action_id in (PUBLISH_NOW, CANCEL, MARK_PUBLISHED, RETRY):
+        app.action(action_id)(after_approval)
     app.action(REQUEST_CHANGES)(ask_reason)
     app.action(REJECT)(ask_reason)
     app.action(EDIT_DRAFT)(edit_draft)

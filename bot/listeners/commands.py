@@ -123,12 +123,20 @@ def _freeze(r: Request) -> None:
     if not r.gl.is_admin(r.user):
         r.say(":no_entry_sign: Only admins listed in the workflow file can freeze publishing.")
         return
-    reason = " ".join(r.args).strip()
+    targets = []
+    words = list(r.args)
+    while words and words[0] in r.gl.config.targets:
+        targets.append(words.pop(0))
+    reason = " ".join(words).strip()
     if not reason:
-        r.say("Say why, so the team knows: `/greenlight freeze Breaking news, hold everything`.")
+        r.say(
+            "Say why, so the team knows: `/greenlight freeze Breaking news, hold everything` "
+            "or `/greenlight freeze TARGET ... reason` for some targets only."
+        )
         return
-    r.engine.store.set_freeze(r.user, reason, r.gl.clock())
-    r.say(f":octagonal_sign: <@{r.user}> froze all publishing: {reason}", public=True)
+    r.engine.store.set_freeze(r.user, reason, r.gl.clock(), tuple(targets))
+    scope = f"publishing to {', '.join(targets)}" if targets else "all publishing"
+    r.say(f":octagonal_sign: <@{r.user}> froze {scope}: {reason}", public=True)
 
 
 def _unfreeze(r: Request) -> None:

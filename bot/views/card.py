@@ -19,7 +19,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.views.format import approvers, chunks, clip, escape, mention, when
-from workflows.models import Post, PostState, StepRun, StepStatus
+from workflows.models import DeliveryStatus, Post, PostState, StepRun, StepStatus
 
 APPROVE, REQUEST_CHANGES, REJECT, EDIT_DRAFT = (
     "gl_approve",
@@ -27,6 +27,15 @@ APPROVE, REQUEST_CHANGES, REJECT, EDIT_DRAFT = (
     "gl_reject",
     "gl_edit_draft",
 )
+PUBLISH_NOW, CANCEL, RESCHEDULE = "gl_publish_now", "gl_cancel", "gl_reschedule"
+MARK_PUBLISHED, RETRY = "gl_mark_published", "gl_retry"
+DELIVERY_ICONS = {
+    DeliveryStatus.PENDING: ":hourglass:",
+    DeliveryStatus.ATTEMPTING: ":outbox_tray:",
+    DeliveryStatus.PUBLISHED: ":white_check_mark:",
+    DeliveryStatus.FAILED: ":warning:",
+    DeliveryStatus.OUTCOME_UNKNOWN: ":grey_question:",
+}
 DECISION_ACTIONS = (APPROVE, REQUEST_CHANGES, REJECT)
 MAX_TEXT_BLOCKS = 10
 MAX_FINDINGS = 8
@@ -69,11 +78,14 @@ class Finding(Protocol):
     message: str
 
 
-def button_value(post: Post, step: int | None = None) -> str:
-    """What a button carries: the post, the revision and the step it was rendered for."""
+def button_value(post: Post, step: int | None = None, target: str | None = None) -> str:
+    """What a button carries: the post, the revision and the step (or target) it was
+    rendered for."""
     value: dict[str, object] = {"p": post.id, "r": post.revision.number}
     if step is not None:
         value["s"] = step
+    if target is not None:
+        value["t"] = target
     return json.dumps(value, separators=(",", ":"))
 
 
@@ -82,12 +94,16 @@ def card_fallback(post: Post) -> str:
     return clip(f"Draft #{post.id} (revision {post.revision.number}): {post.revision.text}", 300)
 
 
-def approval_card(post: Post, findings: Sequence[Finding]) -> list[Block]:
+def approval_card(
+    post: Post, findings: Sequence[Finding], freeze: dict[str, str] | None = None
+) -> list[Block]:
     revision = post.revision
     blocks: list[Block] = [
         HeaderBlock(text=clip(f"Draft #{post.id} · revision {revision.number}", 150)),
         ContextBlock(elements=[MarkdownTextObject(text=_status_line(post))]),
     ]
+    if freeze and not post.finished:
+        blocks.append(_freeze_banner(freeze))
     pieces = chunks(revision.text, 3000)
     shown = pieces[:MAX_TEXT_BLOCKS]
     blocks += [SectionBlock(text=PlainTextObject(text=p, emoji=False)) for p in shown]
@@ -121,12 +137,70 @@ def approval_card(post: Post, findings: Sequence[Finding]) -> list[Block]:
                 ],
             )
         )
-    elif post.closing_reason:
+    else:
+        blocks += _publishing_blocks(post)
+    if post.closing_reason and post.state != PostState.IN_REVIEW:
         blocks.append(
             ContextBlock(
                 elements=[
                     MarkdownTextObject(text=clip(f"Reason: {escape(post.closing_reason)}", 3000))
                 ]
+            )
+        )
+    return blocks
+
+
+def _freeze_banner(freeze: dict[str, str]) -> Block:
+    scope = json.loads(freeze.get("targets") or "[]")
+    what = f"to {', '.join(scope)}" if scope else "everywhere"
+    return SectionBlock(
+        text=MarkdownTextObject(
+            text=clip(
+                f":octagonal_sign: *Publishing is frozen {what}* by {mention(freeze['by'])}: "
+                f"{escape(freeze.get('reason', ''))}",
+                3000,
+            )
+        )
+    )
+
+
+def _publishing_blocks(post: Post) -> list[Block]:
+    """Where each target stands, and what a human can do about it."""
+    blocks: list[Block] = []
+    if post.deliveries:
+        lines = []
+        for d in post.deliveries:
+            detail = (
+                (d.permalink and f"<{d.permalink}|view>")
+                or escape(d.error or "")
+                or (d.status.value.replace("_", " "))
+            )
+            lines.append(f"{DELIVERY_ICONS[d.status]} *{escape(d.target)}* · {clip(detail, 300)}")
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=clip("\n".join(lines), 3000))))
+    buttons: list[ButtonElement] = []
+    if post.state in (PostState.HELD, PostState.SCHEDULED):
+        buttons.append(
+            ButtonElement(text="Publish now", action_id=PUBLISH_NOW, value=button_value(post))
+        )
+    for d in post.deliveries:
+        if d.status in (DeliveryStatus.OUTCOME_UNKNOWN, DeliveryStatus.FAILED):
+            value = button_value(post, target=d.target)
+            buttons.append(
+                ButtonElement(
+                    text=clip(f"{d.target}: it went out", 75), action_id=MARK_PUBLISHED, value=value
+                )
+            )
+            buttons.append(
+                ButtonElement(text=clip(f"{d.target}: retry", 75), action_id=RETRY, value=value)
+            )
+    if post.state in (PostState.HELD, PostState.SCHEDULED, PostState.APPROVED):
+        buttons.append(
+            ButtonElement(text="Cancel", action_id=CANCEL, value=button_value(post), style="danger")
+        )
+    if buttons:
+        blocks.append(
+            ActionsBlock(
+                block_id=f"publish-{post.id}-{post.revision.number}", elements=buttons[:25]
             )
         )
     return blocks

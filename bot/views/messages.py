@@ -31,7 +31,7 @@ HELP = """*Greenlight* keeps drafts from going public before the right people ap
 `/greenlight history ID` · everything that happened to a draft
 `/greenlight scheduled` · approved posts and when they go out
 `/greenlight cancel ID` · cancel a draft or an approved post (author or admin)
-`/greenlight freeze REASON` · stop all publishing now (admins)
+`/greenlight freeze [TARGET ...] REASON` · stop publishing now, or to some targets (admins)
 `/greenlight unfreeze` · end the freeze (admins)
 `/greenlight digest` · preview today's digest
 `/greenlight config` · the approval chains in words

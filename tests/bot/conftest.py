@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,12 +20,13 @@ import redis
 
 from bot.sandbox.emulator import SlackEmulator
 from bot.sandbox.signing import SlackRequestSender
-from bot.sandbox.workspace import Message
+from bot.sandbox.workspace import Message, Workspace
 from tests.redis_servers import free_port
 from workflows.store import Store
 
 SECRET = "e2e-signing-secret"
-TEAM = "T0SANDBOX"
+#: One workspace per test session, so parallel runs on one Redis never share keys.
+TEAM = "T0E2E" + uuid.uuid4().hex[:8].upper()
 EDITORS = [f"U0ED{n:02d}" for n in range(20)]
 WORKFLOW = """
 admins: [U0ADMIN]
@@ -125,7 +127,9 @@ def _get(url: str) -> tuple[int, dict]:
 @pytest.fixture(scope="session")
 def live_server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     _clear(redis_url)  # post ids then stay unique for the whole session, like cards
-    slack = SlackEmulator().start()
+    workspace = Workspace()
+    workspace.add_team(TEAM)
+    slack = SlackEmulator(workspace).start()
     for user in ("U0AUTHOR", "U0ANNA", "U0LUCA", "U0BRAND", "U0LEGAL", "U0ADMIN", *EDITORS):
         slack.add_user(user, tz="Europe/Rome", tz_offset=3600)
     slack.add_user("U0GONE", deleted=True)
