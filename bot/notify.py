@@ -71,9 +71,11 @@ class Notifier:
 
     # -- steps --------------------------------------------------------------------------------
 
-    def _start_step(self, post: Post, tell_author_at: tuple[str, str] | None = None) -> None:
-        """Post the card where the active step says; tell the author where the draft stands
-        (when `tell_author_at` is given: a thread, or ("", "") for a DM); DM the approvers."""
+    def _start_step(
+        self, post: Post, tell_author: bool = False, reply_to: tuple[str, str] | None = None
+    ) -> None:
+        """Post the card where the active step says; then (`tell_author`) tell the author where
+        the draft stands, under `reply_to` or by DM; then DM the approvers."""
         index = post.current_step
         if post.state != PostState.IN_REVIEW or index is None:
             return
