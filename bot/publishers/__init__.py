@@ -1,0 +1,1 @@
+"""Publishers: one module per target type, each turning an approved `Publication` into a post."""
