@@ -231,6 +231,9 @@ class FakePds:
         self.records: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.sessions = 0
         self.rate_limited_for: int | None = None
+        #: how a createRecord on a taken key is refused: newer PDSes say RecordAlreadyExists,
+        #: older ones answer 500
+        self.duplicate_reply = (400, "RecordAlreadyExists")
         self.server = LocalServer(self._route)
 
     def _route(self, request: Request) -> Reply:
@@ -319,13 +322,8 @@ class FakePds:
         rkey = body.get("rkey") or f"3l{len(self.records):011d}"
         key = (did, body["collection"], rkey)
         if nsid.endswith("createRecord") and key in self.records:
-            return Reply(
-                400,
-                {
-                    "error": "RecordAlreadyExists",
-                    "message": f"Record already exists: {self._uri(key)}",
-                },
-            )
+            status, error = self.duplicate_reply
+            return _xrpc_error(status, error, f"Record already exists: {self._uri(key)}")
         self.records[key] = record
         return Reply(
             200,
