@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
+from email.utils import formatdate
 
 import pytest
 
@@ -131,3 +133,13 @@ def test_a_receiver_without_an_id_gets_the_idempotency_key_as_remote_id(receiver
     receiver.script.append(Reply(204))
 
     assert publisher(receiver).publish(approved).remote_id == approved.idempotency_key
+
+
+def test_retry_after_as_an_http_date_becomes_seconds(receiver, approved):
+    later = formatdate(time.time() + 60, usegmt=True)
+    receiver.script.append(Reply(503, b"", {"Retry-After": later}))
+
+    with pytest.raises(TemporaryFailure) as failure:
+        publisher(receiver).publish(approved)
+
+    assert 55 <= failure.value.retry_after <= 60
