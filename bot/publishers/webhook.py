@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import time
 import urllib.error
@@ -82,7 +83,7 @@ class WebhookPublisher:
             raise self._refusal(exc) from None
         except TimeoutError as exc:
             raise TemporaryFailure(f"{self.url} did not answer in {self.timeout:g} s") from exc
-        except (urllib.error.URLError, ConnectionError, OSError) as exc:
+        except (OSError, http.client.HTTPException) as exc:  # URLError, resets, bad answers
             reason = getattr(exc, "reason", exc)
             if isinstance(reason, TimeoutError):
                 raise TemporaryFailure(f"{self.url} did not answer in {self.timeout:g} s") from exc

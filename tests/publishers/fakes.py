@@ -20,6 +20,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+#: A `Reply.status` that makes the server answer bytes that are not HTTP.
+GARBAGE = 0
+
 
 @dataclass(frozen=True)
 class Request:
@@ -88,6 +91,10 @@ class LocalServer:
                 if reply.delay:
                     time.sleep(reply.delay)
                 payload = reply.payload()
+                if reply.status == GARBAGE:
+                    self.close_connection = True
+                    self.wfile.write(b"this is not HTTP\r\n\r\n")
+                    return
                 try:
                     self.send_response(reply.status)
                     headers = {"Content-Type": "application/json; charset=utf-8", **reply.headers}

@@ -12,7 +12,7 @@ import pytest
 
 from bot.publishers.base import PermanentFailure, Publication, TemporaryFailure
 from bot.publishers.webhook import WebhookPublisher
-from tests.publishers.fakes import Reply, WebhookReceiver
+from tests.publishers.fakes import GARBAGE, Reply, WebhookReceiver
 
 SECRET = "whsec-0123456789"
 
@@ -143,3 +143,12 @@ def test_retry_after_as_an_http_date_becomes_seconds(receiver, approved):
         publisher(receiver).publish(approved)
 
     assert 55 <= failure.value.retry_after <= 60
+
+
+def test_an_answer_that_is_not_http_is_temporary(receiver, approved):
+    receiver.script.append(Reply(GARBAGE))
+
+    with pytest.raises(TemporaryFailure) as failure:
+        publisher(receiver).publish(approved)
+
+    assert failure.value.message.startswith(f"cannot reach {receiver.server.url}")
