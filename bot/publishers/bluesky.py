@@ -166,7 +166,8 @@ class BlueskyPublisher:
                 wait = max((exc.reset_at - datetime.now(UTC)).total_seconds(), 0.0)
             return TemporaryFailure(f"{self.service} is rate limiting {self.handle}", wait)
         if response is None:
-            return TemporaryFailure(f"cannot reach {self.service}: {exc!r}")
+            cause = exc.__cause__ or type(exc).__name__
+            return TemporaryFailure(f"cannot reach {self.service}: {cause}")
         if isinstance(exc, UnauthorizedError):
             if signing_in:
                 return PermanentFailure(

@@ -161,6 +161,8 @@ class FakeMastodon:
         self.by_key: dict[str, str] = {}
         self.rate_limited_for: float | None = None
         self.server_errors = 0
+        #: seconds a new status is answered late (after it is stored): a lost answer
+        self.post_delay = 0.0
         self.server = LocalServer(self._route)
 
     def _route(self, request: Request) -> Reply:
@@ -214,7 +216,7 @@ class FakeMastodon:
         self.statuses[status_id] = status
         if key:
             self.by_key[key] = status_id
-        return Reply(200, status)
+        return Reply(200, status, delay=self.post_delay)
 
 
 def _jwt(claims: dict[str, Any]) -> str:
@@ -241,6 +243,8 @@ class FakePds:
         #: how a createRecord on a taken key is refused: newer PDSes say RecordAlreadyExists,
         #: older ones answer 500
         self.duplicate_reply = (400, "RecordAlreadyExists")
+        #: seconds a write is answered late (after it is stored): a lost answer
+        self.write_delay = 0.0
         self.server = LocalServer(self._route)
 
     def _route(self, request: Request) -> Reply:
@@ -332,14 +336,12 @@ class FakePds:
             status, error = self.duplicate_reply
             return _xrpc_error(status, error, f"Record already exists: {self._uri(key)}")
         self.records[key] = record
-        return Reply(
-            200,
-            {
-                "uri": self._uri(key),
-                "cid": "bafyfake",
-                "commit": {"cid": "bafycommit", "rev": "3lrev000000"},
-            },
-        )
+        answer = {
+            "uri": self._uri(key),
+            "cid": "bafyfake",
+            "commit": {"cid": "bafycommit", "rev": "3lrev000000"},
+        }
+        return Reply(200, answer, delay=self.write_delay)
 
 
 def _xrpc_error(status: int, error: str, message: str) -> Reply:

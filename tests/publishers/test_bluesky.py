@@ -156,3 +156,16 @@ def test_an_unreachable_pds_is_temporary(approved):
         BlueskyPublisher("sky", "acme.bsky.social", "pw", service=url, timeout=2).publish(approved)
 
     assert failure.value.message.startswith(f"cannot reach {url}")
+
+
+def test_a_post_whose_answer_was_lost_counts_as_published_on_retry(pds, approved):
+    pds.write_delay = 1.5
+    target = BlueskyPublisher(
+        "sky", "acme.bsky.social", FakePds.PASSWORD, service=pds.server.url, timeout=0.5
+    )
+
+    first = target.publish(approved)  # the create timed out; the record was there
+
+    pds.write_delay = 0.0
+    assert target.publish(approved) == first
+    assert len(pds.records) == 1

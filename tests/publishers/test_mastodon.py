@@ -104,3 +104,15 @@ def test_building_the_publisher_makes_no_request(instance):
     publisher(instance)
 
     assert instance.server.requests == []
+
+
+def test_a_status_whose_answer_was_lost_is_not_posted_twice_on_retry(instance, approved):
+    instance.post_delay = 1.5
+    target = publisher(instance, timeout=0.5)
+
+    with pytest.raises(TemporaryFailure):
+        target.publish(approved)
+    instance.post_delay = 0.0
+    published = target.publish(approved)
+
+    assert list(instance.statuses) == [published.remote_id]
