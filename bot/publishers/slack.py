@@ -12,6 +12,11 @@ would resend a message that may already be posted. A 429 becomes `TemporaryFailu
 `Retry-After` seconds; since a lost answer can leave a posted message behind, the publisher is
 not idempotent and the scheduler asks a human after an unknown outcome.
 
+An answer that never comes after the request was sent (a read timeout, a dropped connection)
+is an unknown outcome: the message may be in the channel. Retrying could post it twice, so it is
+a `PermanentFailure` whose message tells people to look at the channel first. A request that
+could not be sent at all (connection refused, DNS) is a `TemporaryFailure`.
+
 Slack allows about one message per second per channel. `ChannelPacer` spaces this process's
 posts to one channel by that much; other processes are not coordinated (a 429 then still comes
 back as a temporary failure with Slack's own wait).
@@ -19,8 +24,10 @@ back as a temporary failure with Slack's own wait).
 
 from __future__ import annotations
 
+import http.client
 import threading
 import time
+import urllib.error
 from collections.abc import Callable
 
 from slack_sdk import WebClient
@@ -105,14 +112,16 @@ class SlackPublisher:
                 channel=self.channel,
                 text=escape(publication.text),
                 mrkdwn=False,
-                unfurl_links=True,
             )
         except SlackApiError as exc:
             raise self._failure(exc) from None
-        except SlackClientError as exc:
-            raise TemporaryFailure(f"cannot reach Slack: {exc}") from exc
-        except OSError as exc:
-            raise TemporaryFailure(f"cannot reach Slack: {exc}") from exc
+        except urllib.error.URLError as exc:  # the request was not sent: safe to try again
+            raise TemporaryFailure(f"cannot reach Slack: {exc.reason}") from exc
+        except (SlackClientError, OSError, http.client.HTTPException) as exc:
+            raise PermanentFailure(
+                f"Slack did not confirm the message to {self.channel} ({exc!r}); it may have "
+                "been posted: check the channel before publishing again"
+            ) from exc
         channel, ts = posted["channel"], posted["ts"]
         return Published(remote_id=f"{channel}/{ts}", permalink=self._permalink(channel, ts))
 

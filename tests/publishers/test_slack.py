@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import time
 
 import pytest
 from slack_sdk import WebClient
@@ -123,3 +124,25 @@ def test_the_pacer_spaces_posts_to_one_channel_and_not_across_channels():
 
 def test_slack_publisher_is_not_idempotent(bot_client):
     assert publisher(bot_client).idempotent is False
+
+
+def test_an_answer_that_never_comes_is_reported_not_retried(slack, approved):
+    client = WebClient(token="xoxb-acme", base_url=slack.api_url, timeout=0.5)
+    slack.delay("chat.postMessage", 1.0)
+
+    with pytest.raises(PermanentFailure) as failure:
+        publisher(client).publish(approved)
+
+    assert "it may have been posted: check the channel" in failure.value.message
+    time.sleep(1.0)
+    assert len(slack.messages("C0DRAFTS")) == 1  # it was: a retry would have doubled it
+
+
+def test_a_slack_that_cannot_be_reached_is_temporary(approved):
+    with SlackEmulator(build_workspace()) as gone:
+        url = gone.api_url
+
+    with pytest.raises(TemporaryFailure) as failure:
+        publisher(WebClient(token="xoxb-acme", base_url=url)).publish(approved)
+
+    assert failure.value.message.startswith("cannot reach Slack")
