@@ -14,12 +14,12 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
-from workflows.review import RiskReview
 
 from bot import listeners
 from bot.runtime import Greenlight
 from bot.settings import Settings
 from workflows.configfile import load_workflow_file
+from workflows.review import RiskReview
 
 log = logging.getLogger(__name__)
 DEFAULT_API_URL = "https://slack.com/api/"

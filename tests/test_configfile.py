@@ -135,3 +135,66 @@ def test_cli_validate_missing_file(tmp_path):
         text=True,
     )
     assert run.returncode == 2 and "cannot read the file: No such file or directory" in run.stderr
+
+
+PUBLISHING_TARGETS = """\
+  hook: {type: webhook, url: "https://hooks.example/in", secret_env: HOOK_SECRET}
+  fedi: {type: mastodon, base_url: "https://mastodon.example", token_env: MASTODON_TOKEN}
+  sky: {type: bluesky, handle: acme.bsky.social, password_env: BSKY_APP_PASSWORD}
+"""
+
+
+def with_targets(extra: str) -> str:
+    return GOOD.replace("targets:\n", "targets:\n" + extra)
+
+
+def test_publishing_targets_load_without_their_secrets_in_the_environment(monkeypatch):
+    for name in ("HOOK_SECRET", "MASTODON_TOKEN", "BSKY_APP_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    config = parse_workflow_file(with_targets(PUBLISHING_TARGETS))
+    assert config.targets["hook"].timeout_seconds == 10
+    assert config.targets["fedi"].visibility == "public"
+    assert config.targets["fedi"].platform == "mastodon"
+    assert config.targets["sky"].service == "https://bsky.social"
+    assert config.targets["sky"].platform == "bluesky"
+
+
+def test_unknown_key_in_a_webhook_target_names_the_path_in_the_file():
+    found = problems(
+        with_targets(
+            "  hook:\n    type: webhook\n    url: https://hooks.example/in\n"
+            "    secret_env: HOOK_SECRET\n    secret: s3cr3t\n"
+        )
+    )
+    assert found == [
+        "flow.yaml:7: targets.hook.secret: unknown key 'secret' "
+        "(allowed here: type, url, secret_env, timeout_seconds, platform)"
+    ]
+
+
+def test_a_target_named_like_a_type_keeps_its_name_in_the_path():
+    found = problems(with_targets("  webhook: {type: slack, channel: C0X, chanel: C0Y}\n"))
+    assert found == [
+        "flow.yaml:3: targets.webhook.chanel: unknown key 'chanel' "
+        "(allowed here: type, channel, platform)"
+    ]
+
+
+def test_bad_target_types_urls_and_variable_names_are_explained():
+    found = problems(
+        with_targets(
+            "  x: {type: twitter}\n"
+            "  y: {channel: C0X}\n"
+            "  fedi: {type: mastodon, base_url: mastodon.example, token_env: MASTODON-TOKEN}\n"
+        )
+    )
+    assert found == [
+        "flow.yaml:3: targets.x.type: unknown type 'twitter' "
+        "(known types: slack, webhook, mastodon, bluesky)",
+        "flow.yaml:4: targets.y.type: this key is required but missing "
+        "(one of: slack, webhook, mastodon, bluesky)",
+        "flow.yaml:5: targets.fedi.base_url: must be an http:// or https:// URL, "
+        "not 'mastodon.example'",
+        "flow.yaml:5: targets.fedi.token_env: must be the name of an environment variable "
+        "(letters, digits, _), such as MASTODON_TOKEN, got 'MASTODON-TOKEN'",
+    ]

@@ -31,7 +31,9 @@ def _parse_quorum(value: Any) -> int | str:
 
 
 Quorum = Annotated[int | str, BeforeValidator(_parse_quorum)]
-SlackId = Annotated[str, Field(min_length=2, pattern=r"^[A-Z0-9][A-Z0-9_-]+$")]
+SLACK_ID_PATTERN = r"^[A-Z0-9][A-Z0-9_-]+$"
+ENV_VAR_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+SlackId = Annotated[str, Field(min_length=2, pattern=SLACK_ID_PATTERN)]
 
 
 class StrictModel(BaseModel):
@@ -96,13 +98,67 @@ class Workflow(StrictModel):
 Platform = Literal[PLATFORMS]  # type: ignore[valid-type]  # the risk checker's platform names
 
 
+EnvVarName = Annotated[
+    str,
+    Field(
+        pattern=ENV_VAR_PATTERN,
+        description="the name of an environment variable (never the secret itself)",
+    ),
+]
+
+
+def _http_url(value: Any) -> Any:
+    if isinstance(value, str) and not value.startswith(("https://", "http://")):
+        raise ValueError(f"must be an http:// or https:// URL, not {value!r}")
+    return value
+
+
+HttpUrl = Annotated[str, BeforeValidator(_http_url)]
+
+
 class SlackTarget(StrictModel):
+    """A Slack channel the bot posts approved text in."""
+
     type: Literal["slack"]
     channel: SlackId
     platform: Platform | None = Field(None, description="which network's length rules apply")
 
 
-Target = SlackTarget
+class WebhookTarget(StrictModel):
+    """A URL that receives each approved post as signed JSON (Zapier, Make, n8n, Buffer)."""
+
+    type: Literal["webhook"]
+    url: HttpUrl = Field(description="where the JSON document is POSTed")
+    secret_env: EnvVarName = Field(description="variable holding the HMAC-SHA256 signing secret")
+    timeout_seconds: float = Field(10, gt=0, le=120, description="seconds to wait for an answer")
+    platform: Platform | None = Field(None, description="which network's length rules apply")
+
+
+class MastodonTarget(StrictModel):
+    """A Mastodon account; statuses are posted with its access token."""
+
+    type: Literal["mastodon"]
+    base_url: HttpUrl = Field(description="the instance, such as https://mastodon.social")
+    token_env: EnvVarName = Field(description="variable holding the account's access token")
+    visibility: Literal["public", "unlisted", "private", "direct"] = Field(
+        "public", description="who sees the status"
+    )
+    platform: Platform | None = Field("mastodon", description="which network's length rules apply")
+
+
+class BlueskyTarget(StrictModel):
+    """A Bluesky (AT Protocol) account, signed in with an app password."""
+
+    type: Literal["bluesky"]
+    handle: str = Field(min_length=3, description="the account's handle, such as acme.bsky.social")
+    password_env: EnvVarName = Field(description="variable holding an app password")
+    service: HttpUrl = Field("https://bsky.social", description="the account's PDS")
+    platform: Platform | None = Field("bluesky", description="which network's length rules apply")
+
+
+Target = Annotated[
+    SlackTarget | WebhookTarget | MastodonTarget | BlueskyTarget, Field(discriminator="type")
+]
 
 
 class Blackout(StrictModel):

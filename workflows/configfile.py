@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import NoneType, UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from workflows.config import QUORUM_ALL, WorkflowFile
+from workflows.config import ENV_VAR_PATTERN, QUORUM_ALL, SLACK_ID_PATTERN, WorkflowFile
 
 PathPart = str | int
 
@@ -83,7 +84,7 @@ def parse_workflow_file(text: str, filename: str = "<workflow>") -> WorkflowFile
     try:
         config = WorkflowFile.model_validate(data)
     except ValidationError as exc:
-        problems += [problem(tuple(e["loc"]), _explain(e)) for e in exc.errors()]
+        problems += [problem(*_locate(e)) for e in exc.errors()]
     problems += [problem(path, msg) for path, msg in _reference_problems(data)]
     if problems:
         raise ConfigError(sorted(problems, key=lambda p: (p.line or 0, p.path)))
@@ -126,6 +127,17 @@ def _format_path(path: tuple[PathPart, ...]) -> str:
     return out
 
 
+def _locate(error: Any) -> tuple[tuple[PathPart, ...], str]:
+    """The key path as the file spells it, and the problem in plain words."""
+    path, annotation = _walk(tuple(error["loc"]))
+    if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        known = ", ".join(_tags(annotation))
+        if error["type"] == "union_tag_not_found":
+            return (*path, "type"), f"this key is required but missing (one of: {known})"
+        return (*path, "type"), f"unknown type {error['ctx']['tag']!r} (known types: {known})"
+    return path, _explain(error)
+
+
 def _explain(error: Any) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
@@ -137,8 +149,15 @@ def _explain(error: Any) -> str:
     if kind == "too_short" and error.get("ctx", {}).get("min_length") == 1:
         return "must not be empty"
     message = str(error["msg"]).removeprefix("Value error, ")
-    if kind in ("string_pattern_mismatch",):
-        message = "must be a Slack id in capitals, such as U0ANNA, S0EDITORS or C0DRAFTS"
+    if kind == "string_pattern_mismatch":
+        pattern = error.get("ctx", {}).get("pattern")
+        if pattern == SLACK_ID_PATTERN:
+            message = "must be a Slack id in capitals, such as U0ANNA, S0EDITORS or C0DRAFTS"
+        elif pattern == ENV_VAR_PATTERN:
+            message = (
+                "must be the name of an environment variable (letters, digits, _), "
+                f"such as MASTODON_TOKEN, got {error['input']!r}"
+            )
     if kind in (
         "string_type",
         "int_type",
@@ -156,29 +175,63 @@ def _explain(error: Any) -> str:
 
 def _allowed_keys(loc: tuple[PathPart, ...]) -> list[str]:
     """The keys a model accepts at `loc`, to suggest the right spelling of a typo."""
-    model: Any = WorkflowFile
-    for part in loc:
-        if isinstance(part, int) or model is None:
-            continue
-        field = model.model_fields.get(part) if _is_model(model) else None
-        if field is None:
-            continue  # a mapping key such as a target's name
-        model = _model_in(field.annotation)
+    model = _walk(loc)[1]
     return list(model.model_fields) if _is_model(model) else []
+
+
+def _walk(loc: tuple[PathPart, ...]) -> tuple[tuple[PathPart, ...], Any]:
+    """Follow a pydantic error location through the schema.
+
+    Returns the location without the tags pydantic inserts for a discriminated union
+    (`targets.hook.webhook.url` is `targets.hook.url` in the file), and the type found there.
+    """
+    path: list[PathPart] = []
+    annotation: Any = WorkflowFile
+    for part in loc:
+        annotation = _unwrap(annotation)
+        members = _tags(annotation)
+        if isinstance(part, str) and part in members:
+            annotation = members[part]
+            continue
+        path.append(part)
+        if _is_model(annotation):
+            field = annotation.model_fields.get(part) if isinstance(part, str) else None
+            annotation = field.annotation if field else None
+        elif get_origin(annotation) in (dict, list):
+            annotation = get_args(annotation)[-1]
+        else:
+            annotation = None
+    return tuple(path), _unwrap(annotation)
+
+
+def _unwrap(annotation: Any) -> Any:
+    """`Annotated[X, ...]` and `X | None` are X for walking the schema."""
+    while True:
+        if get_origin(annotation) is Annotated:
+            annotation = get_args(annotation)[0]
+            continue
+        if get_origin(annotation) in (Union, UnionType):
+            others = [a for a in get_args(annotation) if a is not NoneType]
+            if len(others) == 1:
+                annotation = others[0]
+                continue
+        return annotation
+
+
+def _tags(annotation: Any) -> dict[str, Any]:
+    """The members of a union of models told apart by a `type` literal, by tag."""
+    if get_origin(annotation) not in (Union, UnionType):
+        return {}
+    members: dict[str, Any] = {}
+    for member in get_args(annotation):
+        field = member.model_fields.get("type") if _is_model(member) else None
+        if field is not None and get_origin(field.annotation) is Literal:
+            members[get_args(field.annotation)[0]] = member
+    return members
 
 
 def _is_model(obj: Any) -> bool:
     return isinstance(obj, type) and issubclass(obj, BaseModel)
-
-
-def _model_in(annotation: Any) -> Any:
-    if _is_model(annotation):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()):
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None
 
 
 def _reference_problems(data: dict[str, Any]) -> Iterator[tuple[tuple[PathPart, ...], str]]:
