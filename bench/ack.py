@@ -38,7 +38,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -182,6 +182,10 @@ class EmulatorProcess:
             last = now
         raise RuntimeError("the bot's after-ack work did not settle")
 
+    @property
+    def pid(self) -> int:
+        return self._process.pid or 0
+
     def stop(self) -> None:
         self.ask("stop")
         self._process.join(timeout=10)
@@ -195,6 +199,7 @@ class Server:
     name: str
     host: str
     port: int
+    pid: int
 
 
 def _free_port() -> int:
@@ -213,7 +218,7 @@ def serve(name: str, command: list[str], env: dict[str, str], health: str) -> It
         process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=log)
         try:
             _wait_healthy(process, port, health, log)
-            yield Server(name, "127.0.0.1", port)
+            yield Server(name, "127.0.0.1", port, process.pid)
         finally:
             process.terminate()
             process.wait(timeout=30)
@@ -274,6 +279,50 @@ class Run:
     latencies: list[float]
     errors: int
     seconds: float
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds by process group
+
+
+# -- CPU time by process group (Linux /proc; empty elsewhere) -----------------------------------
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _stat(pid: int) -> list[str]:
+    text = Path(f"/proc/{pid}/stat").read_text()
+    return text[text.rindex(")") + 2 :].split()  # fields from the third on
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and every process descended from it (gunicorn's master and its workers)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int(_stat(int(entry.name))[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    tree, grew = {root}, True
+    while grew:
+        more = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= more
+        grew = bool(more)
+    return sorted(tree)
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of `pids` so far (all their threads)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = _stat(pid)
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, ValueError, IndexError):
+            continue
+    return total / CLOCK_TICKS
+
+
+def cpu_snapshot(groups: dict[str, list[int]]) -> dict[str, float]:
+    return {name: cpu_seconds(pids) for name, pids in groups.items()}
 
 
 def load(server: Server, requests: list[Request], clients: int) -> Run:
@@ -345,6 +394,14 @@ def report(results: dict[tuple[str, str], Run], clients: int) -> None:
             f"{percentile(ms, 99):>7.1f} {max(ms):>7.1f} {run.errors:>6} "
             f"{len(ms) / run.seconds:>7.0f}"
         )
+    print("\nCPU ms per measured request (after-ack work included), by process")
+    print(f"{'kind':<8} {'server':<11} {'server':>7} {'emulator':>8} {'load gen':>8}")
+    for (kind, server), run in results.items():
+        n = len(run.latencies)
+        server_ms, emulator_ms, load_ms = (
+            run.cpu.get(g, 0.0) * 1000 / n for g in ("server", "emulator", "load")
+        )
+        print(f"{kind:<8} {server:<11} {server_ms:>7.2f} {emulator_ms:>8.2f} {load_ms:>8.2f}")
     for kind in KINDS:
         mine, bare = results[(kind, "greenlight")], results[(kind, "bare")]
         ratio = percentile(mine.latencies, 99) / percentile(bare.latencies, 99)
@@ -369,7 +426,17 @@ def measure(
         slack.settle()
         load(server, warm, args.clients)
         slack.settle()
-        results[(kind, name)] = load(server, counted, args.clients)
+        groups = {
+            "server": process_tree(server.pid),
+            "emulator": [slack.pid],
+            "load": [os.getpid()],
+        }
+        before = cpu_snapshot(groups)
+        run = load(server, counted, args.clients)
+        slack.settle()  # the after-ack work of these requests is theirs to pay for
+        after = cpu_snapshot(groups)
+        run.cpu = {group: after[group] - before[group] for group in groups}
+        results[(kind, name)] = run
         print(f"  {kind} on {name}: done", flush=True)
     return results
 
