@@ -146,6 +146,11 @@ def _activity(slack: SlackEmulator, builder: BodyBuilder, _: Any) -> int:
     return len(slack.calls()) + len(slack.response_url_posts())
 
 
+def _slow_down(slack: SlackEmulator, builder: BodyBuilder, seconds: float) -> None:
+    """Answer every Web API call `seconds` late, as a distant Slack would."""
+    slack.delay("*", seconds)
+
+
 def _request(delivery: Delivery) -> Request:
     return delivery.body, delivery.headers["Content-Type"]
 
@@ -155,6 +160,7 @@ _EMULATOR_REQUESTS: dict[str, Callable[[SlackEmulator, BodyBuilder, Any], Any]] 
     "commands": _commands,
     "approvals": _approvals,
     "activity": _activity,
+    "slow_down": _slow_down,
 }
 
 
@@ -423,9 +429,9 @@ def measure(
     for name in SERVERS:
         server = servers[name]
         warm, counted = requests[: args.warmup], requests[args.warmup :]
-        slack.settle()
+        slack.settle(args.settle)
         load(server, warm, args.clients)
-        slack.settle()
+        slack.settle(args.settle)
         groups = {
             "server": process_tree(server.pid),
             "emulator": [slack.pid],
@@ -433,7 +439,7 @@ def measure(
         }
         before = cpu_snapshot(groups)
         run = load(server, counted, args.clients)
-        slack.settle()  # the after-ack work of these requests is theirs to pay for
+        slack.settle(args.settle)  # the after-ack work of these requests is theirs to pay for
         after = cpu_snapshot(groups)
         run.cpu = {group: after[group] - before[group] for group in groups}
         results[(kind, name)] = run
@@ -474,6 +480,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=200, help="per kind and server")
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
     parser.add_argument("--threads", type=int, default=int(os.environ.get("GUNICORN_THREADS", "8")))
+    parser.add_argument(
+        "--slack-latency",
+        type=float,
+        default=0.0,
+        help="seconds the emulator waits before answering each Web API call while measuring",
+    )
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=1.0,
+        help="seconds without a Slack call that mean the bot's after-ack work is done",
+    )
     parser.add_argument("--redis", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     return parser.parse_args(argv)
 
@@ -484,7 +502,8 @@ def main(argv: list[str] | None = None) -> int:
     per_server = args.warmup + args.requests
     print(
         f"workers {args.workers} x threads {args.threads} (gthread), {args.clients} clients, "
-        f"{args.warmup} warm-up + {args.requests} measured requests per kind and server",
+        f"{args.warmup} warm-up + {args.requests} measured requests per kind and server, "
+        f"Slack API latency {args.slack_latency * 1000:.0f} ms",
         flush=True,
     )
     slack = EmulatorProcess(team)
@@ -505,11 +524,12 @@ def main(argv: list[str] | None = None) -> int:
         }
         print(f"  creating {per_server} drafts through the bot", flush=True)
         create_drafts(slack, servers["greenlight"], per_server, args.clients)
+        slack.ask("slow_down", args.slack_latency)
         results = measure(slack, servers, "command", slack.ask("commands", per_server), args)
         # The same clicks go to both: Greenlight approves each post, the bare app only acks.
         clicks = slack.ask("approvals")
         results |= measure(slack, servers, "approve", clicks, args)
-        slack.settle()
+        slack.settle(args.settle)
         approved = approved_posts(args.redis, team)
         print(f"  posts approved by the clicks: {approved} of {len(clicks)}")
     report(results, args.clients)
