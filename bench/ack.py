@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import math
 import multiprocessing
 import os
 import subprocess
@@ -383,8 +384,8 @@ def load(server: Server, requests: list[Request], clients: int) -> Run:
 def percentile(values: list[float], p: float) -> float:
     """Nearest-rank percentile."""
     ordered = sorted(values)
-    rank = max(1, round(p / 100 * len(ordered) + 0.5))
-    return ordered[min(rank, len(ordered)) - 1]
+    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    return ordered[rank - 1]
 
 
 def report(results: dict[tuple[str, str], Run], clients: int) -> None:
