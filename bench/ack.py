@@ -21,7 +21,9 @@ Load: `--clients` threads, each with its own keep-alive connection, take request
 list until it is empty; each request is signed just before it is sent. Warm-up requests go first
 (not counted). The drafts to approve are created beforehand through the bot itself (message
 events in the intake channel), and the bot's after-ack work is left to settle between phases.
-Exits 1 when any request got no 2xx answer.
+`--slack-latency S` makes the emulator answer every Web API call S seconds late while measuring.
+Also printed: CPU time per measured request of each process group (server, emulator, load
+generator), after-ack work included. Exits 1 when any request got no 2xx answer.
 """
 
 from __future__ import annotations
