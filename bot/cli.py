@@ -43,6 +43,43 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker(args: argparse.Namespace) -> int:
+    """Publish due posts until SIGTERM; cards are updated as posts go out."""
+    from bot.app import load_greenlight, slack_client
+    from bot.publishers import MissingSecret
+    from bot.worker import Worker, build_publishers, card_updater
+
+    try:
+        settings = load_settings(require_config=True, require_slack=True)
+        gl = load_greenlight(settings)
+        publishers = build_publishers(gl.config, settings)
+        gl.redis.ping()
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except ConfigError as exc:
+        print(f"The workflow file has problems:\n{exc}", file=sys.stderr)
+        return 2
+    except MissingSecret as exc:
+        print(f"Cannot publish: {exc}", file=sys.stderr)
+        return 2
+    except redis.RedisError as exc:
+        print(f"Redis at {settings.redis_url} does not answer: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level.upper())
+    worker = Worker(
+        gl.redis,
+        gl.config,
+        publishers,
+        on_change=card_updater(gl, slack_client(settings)),
+        lease_seconds=args.lease_seconds,
+        poll_seconds=args.poll_seconds,
+    )
+    worker.stop_on_signals()
+    worker.run()
+    return 0
+
+
 def _validate(args: argparse.Namespace) -> int:
     try:
         config = load_workflow_file(args.file)
@@ -64,6 +101,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the Slack app")
     run.set_defaults(handler=_run)
+    worker = sub.add_parser("worker", help="publish approved posts when they are due")
+    worker.add_argument(
+        "--lease-seconds",
+        type=float,
+        default=60.0,
+        help="how long a claim lasts before another worker may take it over (default 60)",
+    )
+    worker.add_argument(
+        "--poll-seconds", type=float, default=0.5, help="pause when nothing is due (default 0.5)"
+    )
+    worker.set_defaults(handler=_worker)
     validate = sub.add_parser("validate", help="check a workflow file and list every problem")
     validate.add_argument("file", help="the workflow YAML file")
     validate.set_defaults(handler=_validate)

@@ -18,7 +18,7 @@ from bot.views.format import mention
 from bot.views.messages import author_notice, step_request, submitted_notice
 from workflows.engine import Engine
 from workflows.models import Post, PostState
-from workflows.outcomes import Accepted
+from workflows.outcomes import Accepted, Event
 
 log = logging.getLogger(__name__)
 MAX_DMS_PER_STEP = 25
@@ -51,6 +51,22 @@ class Notifier:
             self._tell_author(
                 post, f":white_check_mark: Draft #{post.id} is approved.", _source(post)
             )
+
+    def needs_a_human(self, post: Post, event: Event) -> None:
+        """Publishing stopped where only a person can decide: say so to the author."""
+        what = {
+            PostState.FAILED: ":warning: could not be published",
+            PostState.OUTCOME_UNKNOWN: ":grey_question: may or may not have gone out",
+            PostState.HELD: ":double_vertical_bar: is held",
+        }[post.state]
+        detail = event.reason or post.closing_reason or ""
+        where = f" to {event.target}" if event.target else ""
+        self._tell_author(
+            post,
+            f"Draft #{post.id}{where} {what}: {detail}. The card has the buttons to publish, "
+            "retry or cancel.",
+            _source(post),
+        )
 
     def refresh(self, post: Post) -> None:
         """Update every message showing the post: cards lose their buttons when it is decided."""

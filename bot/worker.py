@@ -4,15 +4,25 @@ share the work through Redis claims. SIGTERM finishes the posts in hand, then ex
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from functools import partial
 
 import redis
+from slack_sdk import WebClient
 
+from bot.app import DEFAULT_API_URL
+from bot.notify import Notifier
+from bot.publishers import publisher_for
+from bot.runtime import Greenlight
+from bot.settings import Settings
 from workflows.config import WorkflowFile
 from workflows.engine import utc_now
+from workflows.models import Post, PostState
+from workflows.outcomes import Event
 from workflows.publishing import Publisher
 from workflows.scheduler import Dispatcher
 from workflows.store import WORKSPACES, Store
@@ -31,6 +41,7 @@ class Worker:
         poll_seconds: float = 0.5,
         batch: int = 20,
         lease_seconds: float = 60.0,
+        on_change: Callable[[str, Post, Event], None] | None = None,
     ) -> None:
         self.client = client
         self.config = config
@@ -39,6 +50,7 @@ class Worker:
         self.poll_seconds = poll_seconds
         self.batch = batch
         self.lease_seconds = lease_seconds
+        self.on_change = on_change
         self.stopping = threading.Event()
 
     def tick(self) -> int:
@@ -48,7 +60,12 @@ class Worker:
             team = raw.decode() if isinstance(raw, bytes) else raw
             store = Store(self.client, team, retention_days=self.config.retention_days)
             dispatcher = Dispatcher(
-                store, self.config, self.publishers, self.clock, lease_seconds=self.lease_seconds
+                store,
+                self.config,
+                self.publishers,
+                self.clock,
+                lease_seconds=self.lease_seconds,
+                on_change=partial(self.on_change, team) if self.on_change else None,
             )
             dispatcher.reap()
             claimed += dispatcher.run_due(self.batch)
@@ -70,3 +87,31 @@ class Worker:
         """SIGTERM/SIGINT: finish the posts in hand (their claims), then leave the loop."""
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.stopping.set())
+
+
+def build_publishers(config: WorkflowFile, settings: Settings) -> dict[str, Publisher]:
+    """One publisher per target of the workflow file (`MissingSecret` names what is missing).
+    Slack targets get a client without retry handlers: the scheduler decides when to retry."""
+
+    def slack_client() -> WebClient:
+        return WebClient(
+            token=settings.slack_bot_token, base_url=settings.slack_api_url or DEFAULT_API_URL
+        )
+
+    return {
+        name: publisher_for(name, target, os.environ, slack_client)
+        for name, target in config.targets.items()
+    }
+
+
+def card_updater(gl: Greenlight, client: WebClient) -> Callable[[str, Post, Event], None]:
+    """After each publishing step: update the post's cards; tell the author when a human is
+    needed (a failure, an unknown outcome, a hold)."""
+
+    def changed(team: str, post: Post, event: Event) -> None:
+        notifier = Notifier(gl, gl.engine(team, client), client)
+        notifier.refresh(post)
+        if post.state in (PostState.FAILED, PostState.OUTCOME_UNKNOWN, PostState.HELD):
+            notifier.needs_a_human(post, event)
+
+    return changed

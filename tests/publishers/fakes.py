@@ -131,6 +131,8 @@ class WebhookReceiver:
     def __init__(self, secret: str) -> None:
         self.secret = secret
         self.stored: dict[str, dict[str, Any]] = {}
+        self.arrivals: list[str] = []  # every accepted request's idempotency key, in order
+        self.lock = threading.Lock()
         self.script: list[Reply] = []  # answers to give first, in order
         self.server = LocalServer(self._route)
 
@@ -143,9 +145,11 @@ class WebhookReceiver:
         if not hmac.compare_digest(request.headers.get("x-greenlight-signature", ""), expected):
             return Reply(401, {"error": "bad signature"})
         key = request.headers.get("idempotency-key", "")
-        if key not in self.stored:
-            self.stored[key] = {"id": f"evt_{len(self.stored) + 1}", **request.json()}
-        return Reply(200, {"id": self.stored[key]["id"]})
+        with self.lock:
+            self.arrivals.append(key)
+            if key not in self.stored:
+                self.stored[key] = {"id": f"evt_{len(self.stored) + 1}", **request.json()}
+            return Reply(200, {"id": self.stored[key]["id"]})
 
 
 class FakeMastodon:

@@ -1,0 +1,183 @@
+"""Real `greenlight worker` processes against a real Redis: several at once, one killed with
+SIGKILL mid-publish, and Redis itself restarted (AOF) mid-run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+
+import pytest
+import redis
+
+from bot.sandbox.emulator import SlackEmulator
+from tests.conftest import keyword_risk
+from tests.publishers.fakes import WebhookReceiver
+from tests.redis_servers import RedisServer
+from workflows.commands import Approve, Submit
+from workflows.configfile import parse_workflow_file
+from workflows.directory import StaticDirectory
+from workflows.engine import Engine
+from workflows.models import DeliveryStatus, PostState
+from workflows.store import WORKSPACES
+
+SECRET = "hook-secret"
+WORKFLOW = """
+approvals_channel: C0APPROVALS
+targets:
+  hook: {{type: webhook, url: "{url}/hook", secret_env: HOOK_SECRET}}
+  news: {{type: slack, channel: C0NEWS}}
+workflows:
+  - name: quick
+    targets: [hook]
+    steps:
+      - {{name: Check, approvers: {{users: [U0ANNA]}}}}
+"""
+
+
+@pytest.fixture
+def world(tmp_path, redis_url):
+    receiver = WebhookReceiver(SECRET)
+    with SlackEmulator() as slack, receiver.server as server:
+        slack.add_channel("C0NEWS", "news")
+        text = WORKFLOW.format(url=server.url)
+        path = tmp_path / "workflow.yaml"
+        path.write_text(text)
+        yield {
+            "slack": slack,
+            "receiver": receiver,
+            "config_text": text,
+            "config_path": path,
+            "tmp": tmp_path,
+        }
+
+
+def start_workers(world, redis_url: str, count: int, *extra: str) -> list[subprocess.Popen]:
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "GREENLIGHT_CONFIG": str(world["config_path"]),
+        "SLACK_BOT_TOKEN": world["slack"].bot_token,
+        "SLACK_SIGNING_SECRET": "unused-by-workers",
+        "SLACK_API_URL": world["slack"].api_url,
+        "HOOK_SECRET": SECRET,
+        "LOG_LEVEL": "warning",
+    }
+    logs = world["tmp"]
+    return [
+        subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "worker", "--poll-seconds", "0.05", *extra],
+            env=env,
+            stdout=(logs / f"worker{n}.log").open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        for n in range(count)
+    ]
+
+
+def approved_posts(client, team, config_text, count, targets=("hook",)) -> list[str]:
+    config = parse_workflow_file(config_text, "workflow.yaml")
+    engine = Engine(client, team, config, StaticDirectory(), keyword_risk)
+    ids = []
+    for n in range(count):
+        post = engine.execute(Submit("U0AUTHOR", f"Post {n} · città 🌸", targets=targets)).post
+        engine.execute(Approve("U0ANNA", post.id, 1, 0))
+        ids.append(post.id)
+    return ids
+
+
+def wait_for(check, timeout: float = 120.0):
+    deadline = time.monotonic() + timeout
+    while not (value := check()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {check}")
+        time.sleep(0.1)
+    return value
+
+
+def stop(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        assert process.wait(timeout=30) in (0, -signal.SIGKILL)
+
+
+def test_three_workers_publish_a_thousand_posts_exactly_once(world, client, team, redis_url):
+    ids = approved_posts(client, team, world["config_text"], 1000)
+    workers = start_workers(world, redis_url, 3)
+    try:
+        engine_store = Engine(
+            client, team, parse_workflow_file(world["config_text"]), StaticDirectory(), keyword_risk
+        ).store
+        wait_for(lambda: len(engine_store.ids_by_state(PostState.PUBLISHED, 2000)) == 1000)
+    finally:
+        stop(workers)
+    receiver = world["receiver"]
+    keys = [f"gl-{team}-{post_id}-r1-hook" for post_id in ids]
+    assert Counter(receiver.arrivals) == Counter(keys)  # every post once, none twice
+    assert {p["text"] for p in receiver.stored.values()} == {
+        f"Post {n} · città 🌸" for n in range(1000)
+    }
+    client.srem(WORKSPACES, team)
+
+
+def test_a_worker_killed_mid_publish_leaves_outcome_unknown_and_no_duplicate(
+    world, client, team, redis_url
+):
+    slack = world["slack"]
+    slack.delay("chat.postMessage", 3.0)  # the call is in flight when the worker dies
+    (slow,) = approved_posts(client, team, world["config_text"], 1, targets=("news",))
+    victim = start_workers(world, redis_url, 1, "--lease-seconds", "2")
+    engine = Engine(
+        client, team, parse_workflow_file(world["config_text"]), StaticDirectory(), keyword_risk
+    )
+    wait_for(lambda: engine.post(slow).state == PostState.PUBLISHING, 30)
+    time.sleep(0.5)
+    victim[0].send_signal(signal.SIGKILL)
+    victim[0].wait(timeout=10)
+    rest = approved_posts(client, team, world["config_text"], 20)
+    survivor = start_workers(world, redis_url, 1, "--lease-seconds", "2")
+    try:
+        wait_for(lambda: engine.post(slow).state == PostState.OUTCOME_UNKNOWN, 60)
+        wait_for(lambda: all(engine.post(i).state == PostState.PUBLISHED for i in rest), 60)
+    finally:
+        stop(survivor)
+    time.sleep(3)  # let the emulator finish the delayed call the dead worker had sent
+    posted = [m for m in slack.messages("C0NEWS") if m.text.startswith("Post 0")]
+    assert len(posted) <= 1  # never twice; a human checks whether it went out
+    delivery = engine.post(slow).deliveries[0]
+    assert (
+        delivery.status == DeliveryStatus.OUTCOME_UNKNOWN and "check the target" in delivery.error
+    )
+    history = [e["action"] for e in engine.store.history(slow)]
+    assert history[-1] == "publish_interrupted"
+    client.srem(WORKSPACES, team)
+
+
+def test_redis_restarting_mid_run_loses_no_approved_post(world, tmp_path):
+    server = RedisServer(tmp_path / "redis", "--appendonly", "yes", "--appendfsync", "always")
+    server.start()
+    client = redis.Redis.from_url(server.url)
+    team = "T" + uuid.uuid4().hex[:10].upper()
+    try:
+        ids = approved_posts(client, team, world["config_text"], 300)
+        workers = start_workers(world, server.url, 2)
+        store = Engine(
+            client, team, parse_workflow_file(world["config_text"]), StaticDirectory(), keyword_risk
+        ).store
+        wait_for(lambda: len(world["receiver"].arrivals) >= 60, 60)
+        server.stop()  # SIGTERM: Redis stops; its AOF keeps every committed transition
+        time.sleep(1)
+        server.start()  # same port, same directory: the workers reconnect
+        wait_for(lambda: len(store.ids_by_state(PostState.PUBLISHED, 1000)) == 300, 120)
+        stop(workers)
+    finally:
+        server.stop()
+    keys = {f"gl-{team}-{post_id}-r1-hook" for post_id in ids}
+    assert set(world["receiver"].stored) == keys  # every approved post went out
+    assert set(world["receiver"].arrivals) == keys  # and nothing else
