@@ -80,12 +80,45 @@ def _char_segments(piece: str) -> Segments:
     return [(0, len(piece), len(piece))]
 
 
+# Code points that may join a grapheme cluster with a neighbour: CR and everything above
+# Latin Extended-B (combining marks, ZWJ, emoji and their modifiers, regional indicators,
+# Hangul jamo, Indic marks...). Below that, one code point is one grapheme, so only the
+# stretches around these need segmenting.
+_MAYBE_JOINING = re.compile(r"[^\x00-\x0c\x0e-\u02ff]+")
+
+
+def _joining_stretches(piece: str) -> list[tuple[int, int]]:
+    """Stretches around joining code points (one neighbour each side), merged."""
+    stretches: list[tuple[int, int]] = []
+    for match in _MAYBE_JOINING.finditer(piece):
+        start, end = max(0, match.start() - 1), min(len(piece), match.end() + 1)
+        if stretches and start <= stretches[-1][1]:
+            stretches[-1] = (stretches[-1][0], max(end, stretches[-1][1]))
+        else:
+            stretches.append((start, end))
+    return stretches
+
+
 def _grapheme_total(piece: str) -> int:
-    return len(_GRAPHEME.findall(piece))
+    """Number of graphemes; only the stretches around joining code points are segmented."""
+    total = len(piece)
+    for start, end in _joining_stretches(piece):
+        total -= (end - start) - len(_GRAPHEME.findall(piece, start, end))
+    return total
 
 
 def _grapheme_segments(piece: str) -> Segments:
-    return [(m.start(), m.end(), 1) for m in _GRAPHEME.finditer(piece)]
+    """Plain stretches as one segment each, graphemes one by one around joining code points."""
+    segments: Segments = []
+    position = 0
+    for start, end in _joining_stretches(piece):
+        if start > position:
+            segments.append((position, start, start - position))
+        segments += [(m.start(), m.end(), 1) for m in _GRAPHEME.finditer(piece, start, end)]
+        position = end
+    if position < len(piece):
+        segments.append((position, len(piece), len(piece) - position))
+    return segments
 
 
 def _overflow(

@@ -53,9 +53,8 @@ def find(ctx: Context) -> list[Finding]:
     prepared = ctx.prepared
     findings: list[Finding] = []
     text, lower = prepared.text, prepared.lower
-    maybe_placeholder = any(c in text for c in "[{<") or "lorem" in lower
-    maybe_placeholder = maybe_placeholder or any(w in text for w in ("TBD", "TBC", "TODO", "XXX"))
-    for match in _PLACEHOLDER.finditer(text) if maybe_placeholder else ():
+    spots = prepared.substring_spots(("[", "{{", "<", "tbd", "tbc", "todo", "xxx", "lorem"))
+    for match in prepared.search_near(_PLACEHOLDER, text, spots, before=0, after=100):
         findings.append(
             ctx.finding(
                 "link_problem",

@@ -105,14 +105,22 @@ _PERSONAL_WORDS = frozenset(
 
 
 def _shouting(ctx: Context) -> list[Finding]:
-    text = ctx.prepared.text
-    shouted = sum(1 for chunk in set(text.split()) if chunk.isupper() and len(chunk) > 1)
-    if shouted < 3:
+    prepared = ctx.prepared
+    text = prepared.text
+    chunks = text.split()
+    upper = {c for c in set(chunks) if c.isupper() and len(c) > 1}
+    if sum(1 for c in chunks if c in upper) < 3:
         return []
-    caps = list(_CAPS_WORD.finditer(text))
+    spots = []
+    for chunk in upper:
+        at = text.find(chunk)
+        while at != -1:
+            spots.append(at)
+            at = text.find(chunk, at + 1)
+    caps = prepared.search_near(_CAPS_WORD, text, spots, before=0, after=40)
     if len(caps) < 3:
         return []
-    words = _WORD.findall(text)
+    words = [c for c in chunks if len(c) > 1]
     run: list[re.Match[str]] = []
     best: list[re.Match[str]] = []
     for match in caps:
