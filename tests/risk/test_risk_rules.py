@@ -314,3 +314,26 @@ def test_competitors_banned_and_allowed_terms() -> None:
         ("OldBrand", "competitor_or_brand_mention", "high"),
         ("cheap", "competitor_or_brand_mention", "high"),
     }
+
+
+# --- lexicon mechanics -------------------------------------------------------------------
+
+
+def test_disguises_are_read_but_numbers_are_not_words() -> None:
+    found = excerpts("F U C K this, a55 and 455 and sh!t and CAZZO2", "profanity")
+    assert found == ["F U C K", "a55", "sh!t", "CAZZO2"]
+
+
+def test_italian_inflections_and_mixed_language_post() -> None:
+    report = check("New drop! Che stronzate i prezzi degli altri, you idiots")
+    assert {(f.category, f.excerpt) for f in report.findings} == {
+        ("profanity", "stronzate"),
+        ("hate_or_harassment", "idiots"),
+    }
+
+
+def test_lexicon_entries_with_unknown_keys_are_rejected() -> None:
+    from workflows.risk.lexicon import Lexicon
+
+    with pytest.raises(ValueError, match="unknown keys"):
+        Lexicon([{"term": "x", "inflet": "it"}])

@@ -25,13 +25,13 @@ import yaml
 
 from workflows.risk.text import PreparedText
 
+_ENTRY_KEYS = frozenset({"term", "severity", "lang", "inflect", "forms", "prefix", "kind"})
+
 
 @dataclass(frozen=True, slots=True)
 class Entry:
     term: str
     severity: str
-    lang: str
-    note: str = ""
     kind: str = ""
 
 
@@ -77,11 +77,12 @@ class Lexicon:
         self.prefixes: dict[str, Entry] = {}
         self.phrases: list[tuple[frozenset[str], re.Pattern[str], Entry]] = []
         for raw in entries:
+            unknown = set(raw) - _ENTRY_KEYS
+            if unknown:
+                raise ValueError(f"unknown keys {sorted(unknown)} in lexicon entry {raw!r}")
             entry = Entry(
                 term=raw["term"],
                 severity=raw.get("severity", "medium"),
-                lang=raw.get("lang", ""),
-                note=raw.get("note", ""),
                 kind=raw.get("kind", ""),
             )
             if entry.severity not in ("low", "medium", "high"):
@@ -108,9 +109,9 @@ class Lexicon:
         elif words:
             self.words[form] = entry
 
-    def add(self, term: str, severity: str, note: str = "") -> None:
+    def add(self, term: str, severity: str) -> None:
         """Add a term at run time (the team's own lists from the config)."""
-        entry = Entry(term=term, severity=severity, lang="", note=note)
+        entry = Entry(term=term, severity=severity)
         form = _fold(term)
         self._add_form(form, entry)
         if form in self.words:
