@@ -337,3 +337,8 @@ def test_lexicon_entries_with_unknown_keys_are_rejected() -> None:
 
     with pytest.raises(ValueError, match="unknown keys"):
         Lexicon([{"term": "x", "inflet": "it"}])
+
+
+def test_a_plain_date_is_not_a_tragedy() -> None:
+    assert "sensitive_event_or_tragedy" not in cats("Saldi dall'11 settembre, sconti fino al 40%")
+    assert check("9/11 anniversary sale: 20% off").severity == "high"
