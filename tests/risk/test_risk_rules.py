@@ -342,3 +342,15 @@ def test_lexicon_entries_with_unknown_keys_are_rejected() -> None:
 def test_a_plain_date_is_not_a_tragedy() -> None:
     assert "sensitive_event_or_tragedy" not in cats("Saldi dall'11 settembre, sconti fino al 40%")
     assert check("9/11 anniversary sale: 20% off").severity == "high"
+
+
+def test_glued_hashtags_that_read_as_something_else() -> None:
+    report = check("Ready for the #Scunthorpe10k and #shitakerisotto?")
+    assert {f.excerpt for f in report.findings if f.rule == "hashtags.hidden_word"} == {
+        "#Scunthorpe10k",
+        "#shitakerisotto",
+    }
+    assert "profanity" not in report.categories
+    allowed = RiskConfig(allow_terms=["Scunthorpe"])
+    assert [f.excerpt for f in check("Ready for the #Scunthorpe10k", config=allowed).findings] == []
+    assert "hashtag_hijack_risk" not in cats("#classicassessment #cocktail #milano")

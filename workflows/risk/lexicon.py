@@ -166,6 +166,15 @@ class Lexicon:
         hits.sort(key=lambda h: h.start)
         return hits
 
+    def hidden_in(self, word: str, severity: str = "high", shortest: int = 4) -> str | None:
+        """A term of `severity` that `word` (a glued hashtag) contains but is not, if any."""
+        if word in self.words or word.startswith(self._prefix_tuple or ("\0",)):
+            return None
+        for form, entry in (*self.words.items(), *self.prefixes.items()):
+            if entry.severity == severity and len(form) >= shortest and form in word:
+                return form
+        return None
+
     def _prefix_entry(self, word: str) -> Entry:
         return next(e for p, e in self.prefixes.items() if word.startswith(p))
 
