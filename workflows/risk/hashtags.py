@@ -29,8 +29,12 @@ _CAUSE = re.compile(
 
 def find(ctx: Context) -> list[Finding]:
     findings: list[Finding] = []
+    hidden_words: dict[str, str | None] = {}
     for tag, start, end in ctx.prepared.hashtags:
         folded = ctx.prepared.folded[start + 1 : end]
+        if folded not in hidden_words:
+            hidden_words[folded] = _hidden_word(folded)
+        hidden = hidden_words[folded]
         if _CAUSE.fullmatch(folded):
             findings.append(
                 ctx.finding(
@@ -43,7 +47,7 @@ def find(ctx: Context) -> list[Finding]:
                     "hashtags.cause",
                 )
             )
-        elif hidden := _hidden_word(folded):
+        elif hidden:
             findings.append(
                 ctx.finding(
                     "hashtag_hijack_risk",

@@ -93,6 +93,7 @@ class Lexicon:
                 self._add_form(form, entry, prefix=bool(raw.get("prefix")))
         self._prefix_tuple = tuple(self.prefixes)
         self._forms = frozenset(self.words)
+        self._hidden: re.Pattern[str] | None = None
         self._by_length: dict[int, list[tuple[str, Entry]]] = {}
         for form, entry in self.words.items():
             self._by_length.setdefault(len(form), []).append((form, entry))
@@ -166,14 +167,20 @@ class Lexicon:
         hits.sort(key=lambda h: h.start)
         return hits
 
-    def hidden_in(self, word: str, severity: str = "high", shortest: int = 4) -> str | None:
-        """A term of `severity` that `word` (a glued hashtag) contains but is not, if any."""
-        if word in self.words or word.startswith(self._prefix_tuple or ("\0",)):
+    def hidden_in(self, word: str) -> str | None:
+        """A high-severity term (4+ letters) that `word`, a glued hashtag, contains but is not."""
+        if word in self.words or (self._prefix_tuple and word.startswith(self._prefix_tuple)):
             return None
-        for form, entry in (*self.words.items(), *self.prefixes.items()):
-            if entry.severity == severity and len(form) >= shortest and form in word:
-                return form
-        return None
+        if self._hidden is None:
+            forms = [
+                f
+                for f, e in (*self.words.items(), *self.prefixes.items())
+                if e.severity == "high" and len(f) >= 4
+            ]
+            body = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
+            self._hidden = re.compile(body or r"(?!)")
+        match = self._hidden.search(word)
+        return match.group() if match else None
 
     def _prefix_entry(self, word: str) -> Entry:
         return next(e for p, e in self.prefixes.items() if word.startswith(p))
