@@ -19,7 +19,13 @@ from workflows.risk.context import Context
 from workflows.risk.models import Finding
 from workflows.risk.text import PreparedText
 
-X_URL_WEIGHT = 23
+X_URL_WEIGHT = 23  # X and Mastodon count every link as 23 characters
+_NAMES = {
+    "threads": "Threads",
+    "linkedin": "LinkedIn",
+    "instagram": "Instagram",
+    "facebook": "Facebook",
+}
 # Code points that X counts as 1 (twitter-text v3 "ranges"); everything else counts 2.
 _LIGHT = "\u0000-\u10ff\u2000-\u200d\u2010-\u201f\u2032-\u2037"
 _ALL_LIGHT = re.compile(rf"[{_LIGHT}]*\Z")
@@ -217,8 +223,8 @@ def find(ctx: Context) -> list[Finding]:
                 "length.bluesky_bytes",
             )
     elif platform == "mastodon":
-        if len(text) > limit:
-            spans = [(u.start, u.end) for u in prepared.urls if u.scheme]
+        spans = [(u.start, u.end) for u in prepared.urls if u.scheme]
+        if len(text) + X_URL_WEIGHT * len(spans) > limit:
             total, cut = _overflow(text, spans, limit, len, _char_segments)
             _add_over(
                 ctx,
@@ -234,7 +240,7 @@ def find(ctx: Context) -> list[Finding]:
         _add_over(
             ctx,
             findings,
-            platform.capitalize(),
+            _NAMES[platform],
             len(text),
             limit,
             limit,
