@@ -354,3 +354,12 @@ def test_glued_hashtags_that_read_as_something_else() -> None:
     allowed = RiskConfig(allow_terms=["Scunthorpe"])
     assert [f.excerpt for f in check("Ready for the #Scunthorpe10k", config=allowed).findings] == []
     assert "hashtag_hijack_risk" not in cats("#classicassessment #cocktail #milano")
+
+
+def test_friendly_phrases_are_not_scolding() -> None:
+    for text in (
+        "Come detto ieri, il negozio apre alle 9!",
+        "Avresti dovuto esserci: che festa alla Acme Run!",
+        "Sunday hangover? A slow 5k fixes everything.",
+    ):
+        assert "shouting_or_tone" not in cats(text), text

@@ -16,15 +16,16 @@ _SCOLD = re.compile(
     r"description|terms)|(?:it'?s|that'?s) your (?:own )?fault|not our (?:problem|fault)|"
     r"you should have (?:read|checked|known)|calm down|learn to read|"
     r"obviously you didn'?t|"
-    r"come (?:gi[aà] )?(?:detto|scritto|spiegato)|come abbiamo gi[aà] (?:detto|scritto|spiegato)|"
+    r"come gi[aà] (?:detto|scritto|spiegato)|come abbiamo gi[aà] (?:detto|scritto|spiegato)|"
     r"legg(?:i|a|ete) (?:bene )?(?:le|la|il) (?:faq|istruzioni|descrizione|manuale|condizioni)|"
     r"(?:[eè]|la) colpa (?:[eè] )?(?:tua|sua|vostra)|non [eè] (?:un )?(?:nostro problema|"
-    r"colpa nostra)|avresti dovuto|dovevi (?:leggere|controllare)|si calmi|calmati|"
+    r"colpa nostra)|avresti dovuto (?:leggere|controllare|guardare)|dovevi (?:leggere|controllare)|"
+    r"si calmi|calmati|"
     r"stia calm[oa]|impar(?:a|i) a leggere|evidentemente non ha(?:i)? letto)\b"
 )
 _PERSONAL = re.compile(
     r"\b(?:my (?:wife|husband|boyfriend|girlfriend|ex|mom|mum|dad|boss)|i'?m (?:so )?(?:drunk|"
-    r"hungover|wasted)|hangover|lol my|omg my|date night with|"
+    r"hungover|wasted)|lol my|omg my|date night with|"
     r"mia moglie|mio marito|il mio ragazzo|la mia ragazza|la mia ex|il mio ex|mia madre|"
     r"mio padre|il mio capo|sono (?:ubriac[oa]|sbronz[oa])|postumi della sbornia|"
     r"stasera esco con)\b"
@@ -49,9 +50,6 @@ _SCOLD_WORDS = frozenset(
         "learn",
         "obviously",
         "gia",
-        "detto",
-        "scritto",
-        "spiegato",
         "istruzioni",
         "descrizione",
         "manuale",
@@ -83,7 +81,6 @@ _PERSONAL_WORDS = frozenset(
         "drunk",
         "hungover",
         "wasted",
-        "hangover",
         "lol",
         "omg",
         "date",
