@@ -214,12 +214,21 @@ def _emails(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+# Numbers that look like phones but follow a label saying what they are.
+_NOT_A_PHONE = re.compile(
+    r"(?:p\.?\s?iva|partita iva|vat(?: no\.?| number)?|c\.?f\.?|ordine|order|n\.|no\.|"
+    r"codice|cod\.|code|isbn|ean|sku|art\.|tracking|fattura|invoice|rea)\W{0,3}$"
+)
+
+
 def _phone(
     ctx: Context,
     run: re.Match[str],
     own: set[str],
     add: Callable[[int, int, Severity, str, str], None],
 ) -> None:
+    if _NOT_A_PHONE.search(ctx.prepared.lower, max(0, run.start() - 16), run.start()):
+        return
     value = run.group().strip("().-/ ")
     if run.start() > 0 and ctx.prepared.text[run.start() - 1] == "+":
         value = "+" + value
