@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import random
 import statistics
@@ -142,9 +143,13 @@ def main() -> None:
     config = RiskConfig(competitors=["Nike", "Decathlon"], own_contacts=["assistenza@acme.it"])
     profanity.load_censor_words()
     lengths = sorted(len(t) for t, _ in posts)
-    print(f"Python {platform.python_version()} on {platform.machine()}, "
-          f"{len(posts)} posts, {lengths[0]}-{lengths[-1]} chars "
-          f"(median {lengths[len(lengths) // 2]})\n")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"{os.cpu_count()} cores, load average {load} (figures are only fair near 0)")
+    print(
+        f"Python {platform.python_version()} on {platform.machine()}, "
+        f"{len(posts)} posts, {lengths[0]}-{lengths[-1]} chars "
+        f"(median {lengths[len(lengths) // 2]})\n"
+    )
 
     results = {
         "greenlight check (all rules)": timed(lambda t, p: check(t, p, config), posts),
@@ -156,15 +161,21 @@ def main() -> None:
     baseline = results["better-profanity 0.6.1 contains_profanity"]["posts_per_s"]
     print(f"{'':44} {'posts/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs b-p':>7}")
     for name, r in results.items():
-        print(f"{name:44} {r['posts_per_s']:9.0f} {r['p50_ms']:8.3f} {r['p99_ms']:8.3f} "
-              f"{r['posts_per_s'] / baseline:6.1f}x")
+        print(
+            f"{name:44} {r['posts_per_s']:9.0f} {r['p50_ms']:8.3f} {r['p99_ms']:8.3f} "
+            f"{r['posts_per_s'] / baseline:6.1f}x"
+        )
 
     starts = sorted(float(fresh(FIRST_CHECK)) for _ in range(args.starts))
     memory = json.loads(fresh(MEMORY))
-    print(f"\nfirst check in a fresh process (imports + lexicons): median "
-          f"{starts[len(starts) // 2] * 1000:.0f} ms, worst {starts[-1] * 1000:.0f} ms")
-    print(f"risk checker memory (tracemalloc, after first check): {memory['traced_mb']:.1f} MB "
-          f"(peak {memory['traced_peak_mb']:.1f} MB); RSS delta {memory['rss_delta_mb']:.1f} MB")
+    print(
+        f"\nfirst check in a fresh process (imports + lexicons): median "
+        f"{starts[len(starts) // 2] * 1000:.0f} ms, worst {starts[-1] * 1000:.0f} ms"
+    )
+    print(
+        f"risk checker memory (tracemalloc, after first check): {memory['traced_mb']:.1f} MB "
+        f"(peak {memory['traced_peak_mb']:.1f} MB); RSS delta {memory['rss_delta_mb']:.1f} MB"
+    )
 
 
 if __name__ == "__main__":
