@@ -86,6 +86,8 @@ def load_config(path: str) -> RiskConfig:
 
 def read_text(value: str) -> str:
     if value == "-":
+        if sys.stdin.isatty():
+            print("Type or paste the draft, then Ctrl-D.", file=sys.stderr)
         try:
             text = sys.stdin.buffer.read().decode("utf-8")
         except UnicodeDecodeError as exc:
