@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from workflows.risk import RiskConfig, check
 
@@ -368,3 +370,44 @@ def test_friendly_phrases_are_not_scolding() -> None:
         "Sunday hangover? A slow 5k fixes everything.",
     ):
         assert "shouting_or_tone" not in cats(text), text
+
+
+# --- any text at all ----------------------------------------------------------------------
+
+_PIECES = st.sampled_from(
+    [
+        "ciao ",
+        "f*ck ",
+        "s.h.i.t ",
+        "#AskAcme ",
+        "@brand ",
+        "https://acme.it/x ",
+        "bit.ly/a ",
+        "+39 347 555 0192 ",
+        "IT60X0542811101000000123456 ",
+        "è ",
+        "🏃‍♀️",
+        "e\u0301",
+        "\r\n",
+        "[insert link] ",
+        "TERREMOTO10 ",
+        "20% off ",
+        "WOW ",
+        "!!! ",
+        "a@b.it ",
+        "\ud800",
+    ]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.one_of(st.text(max_size=400), st.lists(_PIECES, max_size=60).map("".join)),
+    st.sampled_from([None, "x", "bluesky", "mastodon", "threads", "linkedin", "instagram"]),
+)
+def test_any_text_gives_consistent_findings(text: str, platform: str | None) -> None:
+    report = check(text, platform, RiskConfig(limits={"x": 40, "bluesky": 30, "threads": 60}))
+    for finding in report.findings:
+        assert 0 <= finding.start <= finding.end <= len(text)
+        assert finding.excerpt == text[finding.start : finding.end]
+    assert report.severity in ("none", "low", "medium", "high")

@@ -209,9 +209,10 @@ def find(ctx: Context) -> list[Finding]:
             _add_over(
                 ctx, findings, "Bluesky", total, limit, cut, "graphemes", "length.bluesky_graphemes"
             )
-        size = len(text.encode("utf-8"))
+        size = len(text.encode("utf-8", "surrogatepass"))
         if size > limits.bluesky_bytes:
-            cut = len(text.encode("utf-8")[: limits.bluesky_bytes].decode("utf-8", "ignore"))
+            raw = text.encode("utf-8", "surrogatepass")
+            cut = len(raw[: limits.bluesky_bytes].decode("utf-8", "ignore"))
             _add_over(
                 ctx,
                 findings,
