@@ -411,3 +411,8 @@ def test_any_text_gives_consistent_findings(text: str, platform: str | None) -> 
         assert 0 <= finding.start <= finding.end <= len(text)
         assert finding.excerpt == text[finding.start : finding.end]
     assert report.severity in ("none", "low", "medium", "high")
+
+
+def test_italian_abbreviation_ass_dot_is_not_profanity() -> None:
+    assert "profanity" not in cats("Grazie all'Ass. Sportiva Dilettantistica Runners Bergamo!")
+    assert "profanity" in cats("This hill kicked my ass.")

@@ -25,7 +25,9 @@ import yaml
 
 from workflows.risk.text import PreparedText
 
-_ENTRY_KEYS = frozenset({"term", "severity", "lang", "inflect", "forms", "prefix", "kind"})
+_ENTRY_KEYS = frozenset(
+    {"term", "severity", "lang", "inflect", "forms", "prefix", "kind", "abbreviation"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +35,8 @@ class Entry:
     term: str
     severity: str
     kind: str = ""
+    # Also a capitalised abbreviation when a dot follows ("Ass. Sportiva" = Associazione).
+    abbreviation: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +88,7 @@ class Lexicon:
                 term=raw["term"],
                 severity=raw.get("severity", "medium"),
                 kind=raw.get("kind", ""),
+                abbreviation=bool(raw.get("abbreviation")),
             )
             if entry.severity not in ("low", "medium", "high"):
                 raise ValueError(f"bad severity for {entry.term!r}")
@@ -143,6 +148,12 @@ class Lexicon:
 
         def add(entry: Entry, spelling: str, obfuscated: bool) -> None:
             for start, end in prepared.locate(spelling):
+                if (
+                    entry.abbreviation
+                    and prepared.text[start].isupper()
+                    and prepared.text.startswith(".", end)
+                ):
+                    continue
                 if not any(s <= start < e for s, e in covered):
                     hits.append(Hit(entry, start, end, obfuscated))
 
