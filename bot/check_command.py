@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -53,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False))
     else:
-        print(render(text, report))
+        colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        print(render(text, report, colour=colour))
     if args.fail_on and at_least(report.severity, args.fail_on):
         return 1
     return 0
@@ -84,6 +86,8 @@ def load_config(path: str) -> RiskConfig:
 
 def read_text(value: str) -> str:
     if value == "-":
+        if sys.stdin.isatty():
+            print("Type or paste the draft, then Ctrl-D.", file=sys.stderr)
         try:
             text = sys.stdin.buffer.read().decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -95,25 +99,35 @@ def read_text(value: str) -> str:
     return text
 
 
-def render(text: str, report: RiskReport) -> str:
-    """Human-readable report: each finding with its line, the risky part between » «."""
+_COLOURS = {"high": "\033[1;31m", "medium": "\033[1;33m", "low": "\033[1;36m"}
+_RESET = "\033[0m"
+
+
+def render(text: str, report: RiskReport, colour: bool = False) -> str:
+    """Human-readable report: each finding with its line, the risky part between » «.
+
+    With `colour` (a terminal, and NO_COLOR unset) the risky part is also coloured by severity.
+    """
     if not report.findings:
         return "Risk: none. No warnings."
-    lines = [f"Risk: {report.severity} ({len(report.findings)} warnings)"]
+    count = len(report.findings)
+    lines = [f"Risk: {report.severity} ({count} warning{'s' if count > 1 else ''})"]
     for finding in report.findings:
         line_start = text.rfind("\n", 0, finding.start) + 1
         line_end = text.find("\n", finding.end)
         line_end = len(text) if line_end == -1 else line_end
         line_no = text.count("\n", 0, finding.start) + 1
+        on, off = (_COLOURS[finding.severity], _RESET) if colour else ("", "")
+        excerpt = finding.excerpt
+        if len(excerpt) > 100:
+            excerpt = excerpt[:60] + " … " + excerpt[-30:]
+        before = text[line_start : finding.start]
+        after = text[finding.end : line_end]
         context = (
-            text[line_start : finding.start]
-            + "»"
-            + text[finding.start : finding.end]
-            + "«"
-            + text[finding.end : line_end]
-        )
-        if len(context) > 160:
-            context = "…" + context[max(0, finding.start - line_start - 60) :][:160] + "…"
+            ("…" + before[-60:] if len(before) > 60 else before)
+            + f"»{on}{excerpt}{off}«"
+            + (after[:60] + "…" if len(after) > 60 else after)
+        ).replace("\n", " ⏎ ")
         lines.append(
             f"\n[{finding.severity.upper()}] {finding.category} "
             f"(line {line_no}, chars {finding.start}-{finding.end}, rule {finding.rule})"

@@ -236,9 +236,11 @@ def test_humans_release_held_posts_and_settle_unknown_outcomes(client, team, clo
     targets["blog"].failures.append(PermanentFailure("HTTP 401: bad token"))
     dispatcher.run_due()
     assert engine.post(post_id).state == PostState.FAILED
-    engine.execute(ResolveDelivery("U0ADMIN", post_id, 1, "blog", "retry"))
+    assert isinstance(
+        engine.execute(ResolveDelivery("U0AUTHOR", post_id, 1, "blog", "retry")), Accepted
+    )
     dispatcher.run_due()
     assert engine.post(post_id).state == PostState.PUBLISHED
     assert [len(t.received) for t in targets.values()] == [1, 1]
-    done = engine.execute(ResolveDelivery("U0ADMIN", post_id, 1, "blog", "published"))
-    assert isinstance(done, Refusal) and "nothing to settle" in done.message
+    done = engine.execute(ResolveDelivery("U0AUTHOR", post_id, 1, "blog", "published"))
+    assert isinstance(done, Refusal) and "published: nothing can change it" in done.message

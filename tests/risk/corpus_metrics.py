@@ -35,9 +35,16 @@ def load() -> tuple[RiskConfig, list[dict]]:
     return RiskConfig.model_validate(data["config"]), data["posts"]
 
 
-def score() -> tuple[dict[str, Score], list[tuple[str, set[str], set[str]]]]:
-    """Scores per category, and the posts whose categories differ from their labels."""
+def score(
+    only: str | None = None,
+) -> tuple[dict[str, Score], list[tuple[str, set[str], set[str]]]]:
+    """Scores per category, and the posts whose categories differ from their labels.
+
+    `only="later"` scores only the posts written after the rules (see the corpus header).
+    """
     config, posts = load()
+    if only is not None:
+        posts = [p for p in posts if p.get("set") == only]
     scores = {category: Score() for category in CATEGORIES}
     misses = []
     for post in posts:
@@ -64,9 +71,12 @@ def table(scores: dict[str, Score]) -> str:
 
 if __name__ == "__main__":
     _, posts = load()
-    safe = sum(1 for p in posts if not p["expect"])
-    scores, misses = score()
-    print(f"{len(posts)} posts, {safe} safe\n")
-    print(table(scores))
-    for text, expected, got in misses:
-        print(f"\nMISS expected {sorted(expected)} got {sorted(got)}: {text}")
+    later = [p for p in posts if p.get("set") == "later"]
+    for title, subset, only in (("All", posts, None), ("Written after the rules", later, "later")):
+        safe = sum(1 for p in subset if not p["expect"])
+        scores, misses = score(only)
+        print(f"### {title}: {len(subset)} posts, {safe} safe\n")
+        print(table(scores))
+        print()
+    for text, expected, got in score()[1]:
+        print(f"MISS expected {sorted(expected)} got {sorted(got)}: {text}")

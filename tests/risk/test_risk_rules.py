@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from workflows.risk import RiskConfig, check
 
@@ -214,7 +216,12 @@ def test_own_contacts_are_not_personal_data() -> None:
 
 
 def test_numbers_that_are_not_personal_data() -> None:
-    for text in ("Prezzo 1.299,00 euro, ordine n. 2026-11-26", "Numero verde 800 123 456"):
+    for text in (
+        "Prezzo 1.299,00 euro, ordine n. 2026-11-26",
+        "Numero verde 800 123 456",
+        "Acme S.r.l., P.IVA 01234567890",
+        "Ordine n. 0212345678 spedito",
+    ):
         assert "personal_data" not in cats(text), text
 
 
@@ -314,3 +321,98 @@ def test_competitors_banned_and_allowed_terms() -> None:
         ("OldBrand", "competitor_or_brand_mention", "high"),
         ("cheap", "competitor_or_brand_mention", "high"),
     }
+
+
+# --- lexicon mechanics -------------------------------------------------------------------
+
+
+def test_disguises_are_read_but_numbers_are_not_words() -> None:
+    found = excerpts("F U C K this, a55 and 455 and sh!t and CAZZO2", "profanity")
+    assert found == ["F U C K", "a55", "sh!t", "CAZZO2"]
+
+
+def test_italian_inflections_and_mixed_language_post() -> None:
+    report = check("New drop! Che stronzate i prezzi degli altri, you idiots")
+    assert {(f.category, f.excerpt) for f in report.findings} == {
+        ("profanity", "stronzate"),
+        ("hate_or_harassment", "idiots"),
+    }
+
+
+def test_lexicon_entries_with_unknown_keys_are_rejected() -> None:
+    from workflows.risk.lexicon import Lexicon
+
+    with pytest.raises(ValueError, match="unknown keys"):
+        Lexicon([{"term": "x", "inflet": "it"}])
+
+
+def test_a_plain_date_is_not_a_tragedy() -> None:
+    assert "sensitive_event_or_tragedy" not in cats("Saldi dall'11 settembre, sconti fino al 40%")
+    assert check("9/11 anniversary sale: 20% off").severity == "high"
+
+
+def test_glued_hashtags_that_read_as_something_else() -> None:
+    report = check("Ready for the #Scunthorpe10k and #shitakerisotto?")
+    assert {f.excerpt for f in report.findings if f.rule == "hashtags.hidden_word"} == {
+        "#Scunthorpe10k",
+        "#shitakerisotto",
+    }
+    assert "profanity" not in report.categories
+    allowed = RiskConfig(allow_terms=["Scunthorpe"])
+    assert [f.excerpt for f in check("Ready for the #Scunthorpe10k", config=allowed).findings] == []
+    assert "hashtag_hijack_risk" not in cats("#classicassessment #cocktail #milano")
+
+
+def test_friendly_phrases_are_not_scolding() -> None:
+    for text in (
+        "Come detto ieri, il negozio apre alle 9!",
+        "Avresti dovuto esserci: che festa alla Acme Run!",
+        "Sunday hangover? A slow 5k fixes everything.",
+    ):
+        assert "shouting_or_tone" not in cats(text), text
+
+
+# --- any text at all ----------------------------------------------------------------------
+
+_PIECES = st.sampled_from(
+    [
+        "ciao ",
+        "f*ck ",
+        "s.h.i.t ",
+        "#AskAcme ",
+        "@brand ",
+        "https://acme.it/x ",
+        "bit.ly/a ",
+        "+39 347 555 0192 ",
+        "IT60X0542811101000000123456 ",
+        "è ",
+        "🏃‍♀️",
+        "e\u0301",
+        "\r\n",
+        "[insert link] ",
+        "TERREMOTO10 ",
+        "20% off ",
+        "WOW ",
+        "!!! ",
+        "a@b.it ",
+        "\ud800",
+    ]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.one_of(st.text(max_size=400), st.lists(_PIECES, max_size=60).map("".join)),
+    st.sampled_from([None, "x", "bluesky", "mastodon", "threads", "linkedin", "instagram"]),
+)
+def test_any_text_gives_consistent_findings(text: str, platform: str | None) -> None:
+    report = check(text, platform, RiskConfig(limits={"x": 40, "bluesky": 30, "threads": 60}))
+    for finding in report.findings:
+        assert 0 <= finding.start <= finding.end <= len(text)
+        assert finding.excerpt == text[finding.start : finding.end]
+    assert report.severity in ("none", "low", "medium", "high")
+
+
+def test_italian_abbreviation_ass_dot_is_not_profanity() -> None:
+    assert "profanity" not in cats("Grazie all'Ass. Sportiva Dilettantistica Runners Bergamo!")
+    assert "profanity" in cats("This hill kicked my ass.")

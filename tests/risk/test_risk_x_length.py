@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
+import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from twitter_text import parse_tweet
 
-from workflows.risk.length import x_weighted_length
+from workflows.risk.length import _grapheme_total, x_weighted_length
 from workflows.risk.text import PreparedText
 
 SAMPLES = [
@@ -51,3 +52,30 @@ pieces = st.sampled_from(
 @given(st.lists(pieces, max_size=40).map("".join))
 def test_random_mixes(text: str) -> None:
     assert weighted(text) == parse_tweet(text).weightedLength
+
+
+graphemes = st.sampled_from(
+    [
+        "a",
+        "è",
+        "e\u0301",
+        "👨‍👩‍👧",
+        "🏃‍♀️",
+        "🇮🇹",
+        "👍🏽",
+        "\r\n",
+        "\r",
+        "한",
+        "ᄀ",
+        "ᅡ",
+        "1️⃣",
+        "क्षि",
+        " ",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(graphemes, max_size=60).map("".join))
+def test_bluesky_grapheme_count_matches_full_segmentation(text: str) -> None:
+    assert _grapheme_total(text) == len(regex.findall(r"\X", text))

@@ -63,13 +63,19 @@ def check(
     findings: list[Finding] = []
     for rule in _RULES:
         findings.extend(rule(ctx))
-    if compiled.allow is not None and any(n in ctx.prepared.folded for n in compiled.allow_names):
-        allowed = [(m.start(), m.end()) for m in compiled.allow.finditer(ctx.prepared.folded)]
+    folded = ctx.prepared.folded
+    if compiled.allow is not None and any(n in folded for n in compiled.allow_names):
+        # Never flagged: a finding inside an allowed term, or whose words contain one
+        # (allowing "Scunthorpe" also clears #Scunthorpe10k).
+        allowed = [(m.start(), m.end()) for m in compiled.allow.finditer(folded)]
         findings = [
             f
             for f in findings
             if f.category == "platform_length"
-            or not any(s <= f.start and f.end <= e for s, e in allowed)
+            or not (
+                any(s <= f.start and f.end <= e for s, e in allowed)
+                or any(n in folded[f.start : f.end] for n in compiled.allow_names)
+            )
         ]
     unique = {(f.category, f.rule, f.start, f.end): f for f in findings}
     ordered = sorted(

@@ -105,6 +105,8 @@ def _internal_host(host: str) -> bool:
         return True
     if host.startswith(_INTERNAL_PREFIXES):
         return True
+    if not (host[:1].isdigit() or ":" in host):
+        return False
     try:
         address = ipaddress.ip_address(host)
     except ValueError:

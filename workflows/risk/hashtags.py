@@ -1,8 +1,9 @@
-"""Hashtags that invite hijacking or that belong to a cause or a tragedy.
+"""Hashtags that invite hijacking, belong to a cause or a tragedy, or read as something else.
 
 No list can say what a hashtag means today; these rules pick the kinds that went wrong for
-brands before (#AskX Q&A campaigns, "share your story" tags, causes used for marketing)
-and ask the author to look the hashtag up before posting.
+brands before (#AskX Q&A campaigns, "share your story" tags, causes used for marketing,
+glued words that spell something rude, as #susanalbumparty did) and ask the author to look
+the hashtag up before posting.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import re
 
 from workflows.risk.context import Context
+from workflows.risk.lexicon import load
 from workflows.risk.models import Finding
 
 _CAMPAIGN = re.compile(
@@ -27,8 +29,12 @@ _CAUSE = re.compile(
 
 def find(ctx: Context) -> list[Finding]:
     findings: list[Finding] = []
+    hidden_words: dict[str, str | None] = {}
     for tag, start, end in ctx.prepared.hashtags:
         folded = ctx.prepared.folded[start + 1 : end]
+        if folded not in hidden_words:
+            hidden_words[folded] = _hidden_word(folded)
+        hidden = hidden_words[folded]
         if _CAUSE.fullmatch(folded):
             findings.append(
                 ctx.finding(
@@ -39,6 +45,18 @@ def find(ctx: Context) -> list[Finding]:
                     f"#{tag} belongs to a cause or a tragedy. Using it for a brand message "
                     "reads as hijacking; use it only if the post is about that cause.",
                     "hashtags.cause",
+                )
+            )
+        elif hidden:
+            findings.append(
+                ctx.finding(
+                    "hashtag_hijack_risk",
+                    "low",
+                    start,
+                    end,
+                    f"#{tag} can be read as containing '{hidden}'. Read it in lower case as "
+                    "strangers will, and pick another tag if it reads badly.",
+                    "hashtags.hidden_word",
                 )
             )
         elif _CAMPAIGN.fullmatch(folded) or _CAMPAIGN_CAMEL.match(tag):
@@ -54,3 +72,11 @@ def find(ctx: Context) -> list[Finding]:
                 )
             )
     return findings
+
+
+def _hidden_word(tag: str) -> str | None:
+    for name in ("profanity", "hate"):
+        hidden = load(name).hidden_in(tag)
+        if hidden:
+            return hidden
+    return None

@@ -19,7 +19,13 @@ from workflows.risk.context import Context
 from workflows.risk.models import Finding
 from workflows.risk.text import PreparedText
 
-X_URL_WEIGHT = 23
+X_URL_WEIGHT = 23  # X and Mastodon count every link as 23 characters
+_NAMES = {
+    "threads": "Threads",
+    "linkedin": "LinkedIn",
+    "instagram": "Instagram",
+    "facebook": "Facebook",
+}
 # Code points that X counts as 1 (twitter-text v3 "ranges"); everything else counts 2.
 _LIGHT = "\u0000-\u10ff\u2000-\u200d\u2010-\u201f\u2032-\u2037"
 _ALL_LIGHT = re.compile(rf"[{_LIGHT}]*\Z")
@@ -80,12 +86,45 @@ def _char_segments(piece: str) -> Segments:
     return [(0, len(piece), len(piece))]
 
 
+# Code points that may join a grapheme cluster with a neighbour: CR and everything above
+# Latin Extended-B (combining marks, ZWJ, emoji and their modifiers, regional indicators,
+# Hangul jamo, Indic marks...). Below that, one code point is one grapheme, so only the
+# stretches around these need segmenting.
+_MAYBE_JOINING = re.compile(r"[^\x00-\x0c\x0e-\u02ff]+")
+
+
+def _joining_stretches(piece: str) -> list[tuple[int, int]]:
+    """Stretches around joining code points (one neighbour each side), merged."""
+    stretches: list[tuple[int, int]] = []
+    for match in _MAYBE_JOINING.finditer(piece):
+        start, end = max(0, match.start() - 1), min(len(piece), match.end() + 1)
+        if stretches and start <= stretches[-1][1]:
+            stretches[-1] = (stretches[-1][0], max(end, stretches[-1][1]))
+        else:
+            stretches.append((start, end))
+    return stretches
+
+
 def _grapheme_total(piece: str) -> int:
-    return len(_GRAPHEME.findall(piece))
+    """Number of graphemes; only the stretches around joining code points are segmented."""
+    total = len(piece)
+    for start, end in _joining_stretches(piece):
+        total -= (end - start) - len(_GRAPHEME.findall(piece, start, end))
+    return total
 
 
 def _grapheme_segments(piece: str) -> Segments:
-    return [(m.start(), m.end(), 1) for m in _GRAPHEME.finditer(piece)]
+    """Plain stretches as one segment each, graphemes one by one around joining code points."""
+    segments: Segments = []
+    position = 0
+    for start, end in _joining_stretches(piece):
+        if start > position:
+            segments.append((position, start, start - position))
+        segments += [(m.start(), m.end(), 1) for m in _GRAPHEME.finditer(piece, start, end)]
+        position = end
+    if position < len(piece):
+        segments.append((position, len(piece), len(piece) - position))
+    return segments
 
 
 def _overflow(
@@ -170,9 +209,10 @@ def find(ctx: Context) -> list[Finding]:
             _add_over(
                 ctx, findings, "Bluesky", total, limit, cut, "graphemes", "length.bluesky_graphemes"
             )
-        size = len(text.encode("utf-8"))
+        size = len(text.encode("utf-8", "surrogatepass"))
         if size > limits.bluesky_bytes:
-            cut = len(text.encode("utf-8")[: limits.bluesky_bytes].decode("utf-8", "ignore"))
+            raw = text.encode("utf-8", "surrogatepass")
+            cut = len(raw[: limits.bluesky_bytes].decode("utf-8", "ignore"))
             _add_over(
                 ctx,
                 findings,
@@ -184,8 +224,8 @@ def find(ctx: Context) -> list[Finding]:
                 "length.bluesky_bytes",
             )
     elif platform == "mastodon":
-        if len(text) > limit:
-            spans = [(u.start, u.end) for u in prepared.urls if u.scheme]
+        spans = [(u.start, u.end) for u in prepared.urls if u.scheme]
+        if len(text) + X_URL_WEIGHT * len(spans) > limit:
             total, cut = _overflow(text, spans, limit, len, _char_segments)
             _add_over(
                 ctx,
@@ -201,7 +241,7 @@ def find(ctx: Context) -> list[Finding]:
         _add_over(
             ctx,
             findings,
-            platform.capitalize(),
+            _NAMES[platform],
             len(text),
             limit,
             limit,

@@ -25,14 +25,18 @@ import yaml
 
 from workflows.risk.text import PreparedText
 
+_ENTRY_KEYS = frozenset(
+    {"term", "severity", "lang", "inflect", "forms", "prefix", "kind", "abbreviation"}
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Entry:
     term: str
     severity: str
-    lang: str
-    note: str = ""
     kind: str = ""
+    # Also a capitalised abbreviation when a dot follows ("Ass. Sportiva" = Associazione).
+    abbreviation: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,12 +81,14 @@ class Lexicon:
         self.prefixes: dict[str, Entry] = {}
         self.phrases: list[tuple[frozenset[str], re.Pattern[str], Entry]] = []
         for raw in entries:
+            unknown = set(raw) - _ENTRY_KEYS
+            if unknown:
+                raise ValueError(f"unknown keys {sorted(unknown)} in lexicon entry {raw!r}")
             entry = Entry(
                 term=raw["term"],
                 severity=raw.get("severity", "medium"),
-                lang=raw.get("lang", ""),
-                note=raw.get("note", ""),
                 kind=raw.get("kind", ""),
+                abbreviation=bool(raw.get("abbreviation")),
             )
             if entry.severity not in ("low", "medium", "high"):
                 raise ValueError(f"bad severity for {entry.term!r}")
@@ -92,6 +98,7 @@ class Lexicon:
                 self._add_form(form, entry, prefix=bool(raw.get("prefix")))
         self._prefix_tuple = tuple(self.prefixes)
         self._forms = frozenset(self.words)
+        self._hidden: re.Pattern[str] | None = None
         self._by_length: dict[int, list[tuple[str, Entry]]] = {}
         for form, entry in self.words.items():
             self._by_length.setdefault(len(form), []).append((form, entry))
@@ -108,9 +115,9 @@ class Lexicon:
         elif words:
             self.words[form] = entry
 
-    def add(self, term: str, severity: str, note: str = "") -> None:
+    def add(self, term: str, severity: str) -> None:
         """Add a term at run time (the team's own lists from the config)."""
-        entry = Entry(term=term, severity=severity, lang="", note=note)
+        entry = Entry(term=term, severity=severity)
         form = _fold(term)
         self._add_form(form, entry)
         if form in self.words:
@@ -141,6 +148,12 @@ class Lexicon:
 
         def add(entry: Entry, spelling: str, obfuscated: bool) -> None:
             for start, end in prepared.locate(spelling):
+                if (
+                    entry.abbreviation
+                    and prepared.text[start].isupper()
+                    and prepared.text.startswith(".", end)
+                ):
+                    continue
                 if not any(s <= start < e for s, e in covered):
                     hits.append(Hit(entry, start, end, obfuscated))
 
@@ -164,6 +177,21 @@ class Lexicon:
                 add(entry, spelling, True)
         hits.sort(key=lambda h: h.start)
         return hits
+
+    def hidden_in(self, word: str) -> str | None:
+        """A high-severity term (4+ letters) that `word`, a glued hashtag, contains but is not."""
+        if word in self.words or (self._prefix_tuple and word.startswith(self._prefix_tuple)):
+            return None
+        if self._hidden is None:
+            forms = [
+                f
+                for f, e in (*self.words.items(), *self.prefixes.items())
+                if e.severity == "high" and len(f) >= 4
+            ]
+            body = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
+            self._hidden = re.compile(body or r"(?!)")
+        match = self._hidden.search(word)
+        return match.group() if match else None
 
     def _prefix_entry(self, word: str) -> Entry:
         return next(e for p, e in self.prefixes.items() if word.startswith(p))

@@ -34,11 +34,13 @@ SHORTENERS = frozenset(
         "linktr.ee",
     }
 )
+# The start of a malformed link; the finding then runs to the end of the word.
 _MALFORMED = re.compile(
-    r"\bh?t?tps?:/(?!/)\S*|\bhttps?//\S+|\bhttps?:///+\S*|\bhttps?;//\S*|\bhtps?://\S*"
-    r"|\bhttps?:\\\\\S*|\bhttps?://(?=\s|$)|\bwww,\w\S*|\bwww\.\.+\S*|\bhttps?://[^\s/]*\.\.\S*",
+    r"\bh?t?tps?:/(?!/)|\bhttps?//|\bhttps?:///|\bhttps?;//|\bhtps?://|\bhttps?:\\\\"
+    r"|\bhttps?://(?=\s|$)|\bwww,\w|\bwww\.\.|\bhttps?://[^\s/]{0,60}\.\.",
     re.IGNORECASE,
 )
+_WORD_END = re.compile(r"\S*")
 # Bracketed instructions and lorem ipsum in any case; TBD / TODO / XXX only in capitals
 # (lower-case "todo" is Spanish and Portuguese for "all").
 _PLACEHOLDER = re.compile(
@@ -53,9 +55,8 @@ def find(ctx: Context) -> list[Finding]:
     prepared = ctx.prepared
     findings: list[Finding] = []
     text, lower = prepared.text, prepared.lower
-    maybe_placeholder = any(c in text for c in "[{<") or "lorem" in lower
-    maybe_placeholder = maybe_placeholder or any(w in text for w in ("TBD", "TBC", "TODO", "XXX"))
-    for match in _PLACEHOLDER.finditer(text) if maybe_placeholder else ():
+    spots = prepared.substring_spots(("[", "{{", "<", "tbd", "tbc", "todo", "xxx", "lorem"))
+    for match in prepared.search_near(_PLACEHOLDER, text, spots, before=0, after=100):
         findings.append(
             ctx.finding(
                 "link_problem",
@@ -69,14 +70,17 @@ def find(ctx: Context) -> list[Finding]:
         )
     if ":/" in text or "//" in text or ";//" in text or "www" in lower:
         spots = prepared.substring_spots(("tp", "www"))
-        for match in prepared.search_near(_MALFORMED, text, spots, before=8, after=200):
+        for match in prepared.search_near(_MALFORMED, text, spots, before=8, after=80):
+            word = _WORD_END.match(text, match.end()).group().rstrip(".,;:!?)»”'\"")
+            end = match.end() + len(word)
+            excerpt = text[match.start() : end]
             findings.append(
                 ctx.finding(
                     "link_problem",
                     "medium",
                     match.start(),
-                    match.end(),
-                    f"Malformed link '{match.group()}'. Check the address opens before publishing.",
+                    end,
+                    f"Malformed link '{excerpt}'. Check the address opens before publishing.",
                     "links.malformed",
                 )
             )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 import phonenumbers
 from phonenumbers import PhoneNumberType
@@ -104,9 +105,11 @@ def _phone_key(value: str) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _own(ctx: Context) -> tuple[set[str], set[str], set[str]]:
+@lru_cache(maxsize=64)
+def _own(contacts: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """The brand's own e-mails, '@domains' and phone numbers (E.164), parsed once."""
     emails, domains, phones = set(), set(), set()
-    for contact in ctx.config.own_contacts:
+    for contact in contacts:
         value = contact.lower()
         if value.startswith("@"):
             domains.add(value[1:])
@@ -116,7 +119,7 @@ def _own(ctx: Context) -> tuple[set[str], set[str], set[str]]:
             key = _phone_key(contact)
             if key:
                 phones.add(key)
-    return emails, domains, phones
+    return frozenset(emails), frozenset(domains), frozenset(phones)
 
 
 def find(ctx: Context) -> list[Finding]:
@@ -125,7 +128,7 @@ def find(ctx: Context) -> list[Finding]:
     has_digits = any(d in text for d in "0123456789")
     if not has_digits and "@" not in text:
         return []
-    emails, domains, phones = _own(ctx)
+    emails, domains, phones = _own(tuple(ctx.config.own_contacts))
     findings: list[Finding] = []
     taken: list[tuple[int, int]] = []
 
@@ -214,12 +217,21 @@ def _emails(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+# Numbers that look like phones but follow a label saying what they are.
+_NOT_A_PHONE = re.compile(
+    r"(?:p\.?\s?iva|partita iva|vat(?: no\.?| number)?|c\.?f\.?|ordine|order|n\.|no\.|"
+    r"codice|cod\.|code|isbn|ean|sku|art\.|tracking|fattura|invoice|rea)\W{0,3}$"
+)
+
+
 def _phone(
     ctx: Context,
     run: re.Match[str],
-    own: set[str],
+    own: frozenset[str],
     add: Callable[[int, int, Severity, str, str], None],
 ) -> None:
+    if _NOT_A_PHONE.search(ctx.prepared.lower, max(0, run.start() - 16), run.start()):
+        return
     value = run.group().strip("().-/ ")
     if run.start() > 0 and ctx.prepared.text[run.start() - 1] == "+":
         value = "+" + value

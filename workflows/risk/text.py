@@ -111,17 +111,16 @@ class PreparedText:
     def _words(
         self,
     ) -> tuple[frozenset[str], dict[str, frozenset[str]], tuple[str, ...], tuple[str, ...]]:
-        plain: set[str] = set()
+        chunks = set(self.folded.split())
+        plain = {c for c in chunks if c.isalpha()}
+        rest = chunks - plain
+        stripped = {c.strip(_EDGE_PUNCTUATION) for c in rest}
+        plain |= {c for c in stripped if c.isalpha()}
         aliases: dict[str, set[str]] = {}
         wildcards: list[str] = []
         codes: list[str] = []
-        for chunk in set(self.folded.split()):
-            if chunk.isalpha():
-                plain.add(chunk)
-                continue
-            stripped = chunk.strip(_EDGE_PUNCTUATION)
-            if stripped.isalpha():
-                plain.add(stripped)
+        for chunk in stripped:
+            if chunk.isalpha() or not chunk:
                 continue
             for raw in _PIECE.findall(chunk):
                 if raw.isalpha():
@@ -272,12 +271,11 @@ def _alias(raw: str, aliases: dict[str, set[str]], plain: set[str]) -> None:
 
 def _find_urls(text: str, lower: str) -> Iterable[Url]:
     """Links with a scheme, www. links, and bare domains with a common TLD (acme.it/x)."""
-    anchors: list[int] = []
-    position = lower.find(".")
+    anchors = [m.start() for m in _TLD_AT.finditer(lower)]
+    position = lower.find("www.")
     while position != -1:
-        if _TLD_AT.match(lower, position) or lower.startswith("www.", position - 3):
-            anchors.append(position)
-        position = lower.find(".", position + 1)
+        anchors.append(position + 3)
+        position = lower.find("www.", position + 1)
     position = lower.find("://")
     while position != -1:
         anchors.append(position)

@@ -16,15 +16,16 @@ _SCOLD = re.compile(
     r"description|terms)|(?:it'?s|that'?s) your (?:own )?fault|not our (?:problem|fault)|"
     r"you should have (?:read|checked|known)|calm down|learn to read|"
     r"obviously you didn'?t|"
-    r"come (?:gi[aà] )?(?:detto|scritto|spiegato)|come abbiamo gi[aà] (?:detto|scritto|spiegato)|"
+    r"come gi[aà] (?:detto|scritto|spiegato)|come abbiamo gi[aà] (?:detto|scritto|spiegato)|"
     r"legg(?:i|a|ete) (?:bene )?(?:le|la|il) (?:faq|istruzioni|descrizione|manuale|condizioni)|"
     r"(?:[eè]|la) colpa (?:[eè] )?(?:tua|sua|vostra)|non [eè] (?:un )?(?:nostro problema|"
-    r"colpa nostra)|avresti dovuto|dovevi (?:leggere|controllare)|si calmi|calmati|"
+    r"colpa nostra)|avresti dovuto (?:leggere|controllare|guardare)|dovevi (?:leggere|controllare)|"
+    r"si calmi|calmati|"
     r"stia calm[oa]|impar(?:a|i) a leggere|evidentemente non ha(?:i)? letto)\b"
 )
 _PERSONAL = re.compile(
     r"\b(?:my (?:wife|husband|boyfriend|girlfriend|ex|mom|mum|dad|boss)|i'?m (?:so )?(?:drunk|"
-    r"hungover|wasted)|hangover|lol my|omg my|date night with|"
+    r"hungover|wasted)|lol my|omg my|date night with|"
     r"mia moglie|mio marito|il mio ragazzo|la mia ragazza|la mia ex|il mio ex|mia madre|"
     r"mio padre|il mio capo|sono (?:ubriac[oa]|sbronz[oa])|postumi della sbornia|"
     r"stasera esco con)\b"
@@ -49,9 +50,6 @@ _SCOLD_WORDS = frozenset(
         "learn",
         "obviously",
         "gia",
-        "detto",
-        "scritto",
-        "spiegato",
         "istruzioni",
         "descrizione",
         "manuale",
@@ -83,7 +81,6 @@ _PERSONAL_WORDS = frozenset(
         "drunk",
         "hungover",
         "wasted",
-        "hangover",
         "lol",
         "omg",
         "date",
@@ -105,14 +102,22 @@ _PERSONAL_WORDS = frozenset(
 
 
 def _shouting(ctx: Context) -> list[Finding]:
-    text = ctx.prepared.text
-    shouted = sum(1 for chunk in set(text.split()) if chunk.isupper() and len(chunk) > 1)
-    if shouted < 3:
+    prepared = ctx.prepared
+    text = prepared.text
+    chunks = text.split()
+    upper = {c for c in set(chunks) if c.isupper() and len(c) > 1}
+    if sum(1 for c in chunks if c in upper) < 3:
         return []
-    caps = list(_CAPS_WORD.finditer(text))
+    spots = []
+    for chunk in upper:
+        at = text.find(chunk)
+        while at != -1:
+            spots.append(at)
+            at = text.find(chunk, at + 1)
+    caps = prepared.search_near(_CAPS_WORD, text, spots, before=0, after=40)
     if len(caps) < 3:
         return []
-    words = _WORD.findall(text)
+    words = [c for c in chunks if len(c) > 1]
     run: list[re.Match[str]] = []
     best: list[re.Match[str]] = []
     for match in caps:

@@ -16,7 +16,7 @@ from workflows.risk.models import Finding
 _PERCENT_OFF = re.compile(r"\d+\s?%\s?(?:off|di sconto|sconto|in meno)\b|-\d+\s?%")
 _RIP = re.compile(r"\bR\.?I\.?P\.?(?!\w)")
 _DATE_WORDS = frozenset({"settembre", "september"})
-_DATES = re.compile(r"\b9/11\b|\b11 settembre\b|\bseptember 11\b")
+_DATES = re.compile(r"\b9/11\b|\b11 settembre 2001\b|\bseptember 11(?:th)?,? 2001\b")
 
 
 def _promo(ctx: Context) -> str | None:
