@@ -23,6 +23,7 @@ from workflows.configfile import parse_workflow_file
 from workflows.directory import StaticDirectory
 from workflows.engine import Engine
 from workflows.models import DeliveryStatus, PostState
+from workflows.scheduler import freeze_publishing, unfreeze_publishing
 from workflows.store import WORKSPACES
 
 SECRET = "hook-secret"
@@ -181,3 +182,29 @@ def test_redis_restarting_mid_run_loses_no_approved_post(world, tmp_path):
     keys = {f"gl-{team}-{post_id}-r1-hook" for post_id in ids}
     assert set(world["receiver"].stored) == keys  # every approved post went out
     assert set(world["receiver"].arrivals) == keys  # and nothing else
+
+
+def test_a_freeze_during_a_burst_stops_everything_in_scope(world, client, team, redis_url):
+    receiver = world["receiver"]
+    receiver.latency = 0.05  # a slow integration: each post takes a while
+    ids = approved_posts(client, team, world["config_text"], 200)
+    workers = start_workers(world, redis_url, 2)
+    engine = Engine(
+        client, team, parse_workflow_file(world["config_text"]), StaticDirectory(), keyword_risk
+    )
+    try:
+        wait_for(lambda: len(receiver.arrivals) >= 20, 60)
+        stuck = freeze_publishing(engine.store, "U0ADMIN", "Breaking news", engine.clock())
+        assert stuck == []
+        sent_at_freeze = len(receiver.arrivals)
+        time.sleep(2)
+        assert len(receiver.arrivals) == sent_at_freeze  # nothing after the freeze returned
+        unfreeze_publishing(engine.store, engine.config, "U0ADMIN", engine.clock())
+        time.sleep(1.5)
+        assert len(receiver.arrivals) == sent_at_freeze  # held posts wait for a human
+        posts = engine.store.get_many(ids)
+        states = Counter(p.state for p in posts)
+        assert states == {PostState.PUBLISHED: sent_at_freeze, PostState.HELD: 200 - sent_at_freeze}
+    finally:
+        stop(workers)
+    client.srem(WORKSPACES, team)

@@ -10,7 +10,9 @@ call starts after a freeze was written.
 
 from __future__ import annotations
 
+import json
 import logging
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
@@ -90,7 +92,7 @@ class Dispatcher:
             targets = [d.target for d in ready]
             blackout = blackout_at(self.config, now, targets)
             if blackout:
-                self._hold(post_id, f"due inside a blackout window: {blackout}")
+                self.hold(post_id, f"due inside a blackout window: {blackout}")
                 return []
             new = post.clone()
             for delivery in new.deliveries:
@@ -106,10 +108,10 @@ class Dispatcher:
             if isinstance(result, Frozen):
                 freeze = self.store.freeze_state() or {}
                 by, why = freeze.get("by", "?"), freeze.get("reason", "")
-                self._hold(post_id, f"publishing was frozen by {by}: {why}")
+                self.hold(post_id, f"publishing was frozen by {by}: {why}")
                 return []
 
-    def _hold(self, post_id: str, why: str) -> None:
+    def hold(self, post_id: str, why: str) -> None:
         """A freeze or blackout covers the post: it waits in `held` until a human decides
         (publish now, reschedule or cancel); it never fires by itself afterwards."""
         while True:
@@ -288,3 +290,56 @@ def _event(
         reason=reason,
         target=target,
     )
+
+
+def freeze_publishing(
+    store: Store,
+    actor: str,
+    reason: str,
+    now: datetime,
+    targets: tuple[str, ...] = (),
+    *,
+    wait_seconds: float = 30.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[str]:
+    """Freeze publishing to `targets` (none: all), then wait for the calls already in flight
+    in that scope to finish, so that nothing in scope is published once this returns.
+
+    Returns the posts still being published when `wait_seconds` ran out (their worker is
+    stuck or dead: their lease expiry will mark them for a human)."""
+    store.set_freeze(actor, reason, now, targets)
+    waited = 0.0
+    while True:
+        busy = [
+            post.id
+            for post in store.get_many(store.ids_by_state(PostState.PUBLISHING, limit=1000))
+            if any(
+                d.status == DeliveryStatus.ATTEMPTING and (not targets or d.target in targets)
+                for d in post.deliveries
+            )
+        ]
+        if not busy or waited >= wait_seconds:
+            return busy
+        sleep(0.1)
+        waited += 0.1
+
+
+def unfreeze_publishing(store: Store, config: WorkflowFile, actor: str, now: datetime) -> int:
+    """End the freeze. Posts in its scope whose time came during the freeze are held (not
+    fired): a human chooses publish now, reschedule or cancel. Returns how many were held."""
+    freeze = store.freeze_state()
+    if freeze is None:
+        return 0
+    scope = set(json.loads(freeze.get("targets") or "[]"))
+    dispatcher = Dispatcher(store, config, {}, lambda: now)
+    held = 0
+    # Before the freeze is lifted: what is due, and what a worker claimed but has not started
+    # (its start is refused while the freeze stands, or finds the post held).
+    candidates = dict.fromkeys([*store.ids_due(now, limit=10_000), *store.ids_claimed()])
+    for post in store.get_many(list(candidates)):
+        due = post.revision.scheduled_at or post.updated_at
+        if due <= now and (not scope or scope & set(post.revision.targets)):
+            dispatcher.hold(post.id, f"was due while publishing was frozen: {freeze['reason']}")
+            held += 1
+    store.clear_freeze(actor, now)
+    return held

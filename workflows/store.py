@@ -145,9 +145,9 @@ class Store:
         ms = int(now.timestamp() * 1000)
         return _ids(self.redis.zrangebyscore(self.keys.leases, "-inf", ms, 0, limit))
 
-    def in_flight(self) -> int:
-        """How many posts a worker holds right now."""
-        return int(self.redis.zcard(self.keys.leases))
+    def ids_claimed(self) -> list[str]:
+        """Posts a worker holds a lease on."""
+        return _ids(self.redis.zrange(self.keys.leases, 0, -1))
 
     def requeue(self, post_id: str, due: datetime) -> None:
         self.redis.zadd(self.keys.due, {post_id: due.timestamp()})

@@ -18,6 +18,7 @@ from workflows.commands import Cancel
 from workflows.engine import Engine
 from workflows.models import PostState
 from workflows.outcomes import Refusal
+from workflows.scheduler import freeze_publishing, unfreeze_publishing
 
 COMMAND = "/greenlight"
 
@@ -134,9 +135,15 @@ def _freeze(r: Request) -> None:
             "or `/greenlight freeze TARGET ... reason` for some targets only."
         )
         return
-    r.engine.store.set_freeze(r.user, reason, r.gl.clock(), tuple(targets))
+    stuck = freeze_publishing(r.engine.store, r.user, reason, r.gl.clock(), tuple(targets))
     scope = f"publishing to {', '.join(targets)}" if targets else "all publishing"
-    r.say(f":octagonal_sign: <@{r.user}> froze {scope}: {reason}", public=True)
+    note = (
+        f" Posts {', '.join('#' + s for s in stuck)} were being sent at that moment and may "
+        "have gone out; their cards will say."
+        if stuck
+        else ""
+    )
+    r.say(f":octagonal_sign: <@{r.user}> froze {scope}: {reason}.{note}", public=True)
 
 
 def _unfreeze(r: Request) -> None:
@@ -146,8 +153,14 @@ def _unfreeze(r: Request) -> None:
     if r.engine.store.freeze_state() is None:
         r.say("Publishing is not frozen.")
         return
-    r.engine.store.clear_freeze(r.user, r.gl.clock())
-    r.say(f":large_green_circle: <@{r.user}> unfroze publishing.", public=True)
+    held = unfreeze_publishing(r.engine.store, r.gl.config, r.user, r.gl.clock())
+    note = (
+        f" {held} post(s) whose time came during the freeze are held: publish, reschedule or "
+        "cancel them from their cards."
+        if held
+        else ""
+    )
+    r.say(f":large_green_circle: <@{r.user}> unfroze publishing.{note}", public=True)
 
 
 def _digest(r: Request) -> None:

@@ -132,6 +132,7 @@ class WebhookReceiver:
         self.secret = secret
         self.stored: dict[str, dict[str, Any]] = {}
         self.arrivals: list[str] = []  # every accepted request's idempotency key, in order
+        self.latency = 0.0  # seconds to think before answering, like a slow integration
         self.lock = threading.Lock()
         self.script: list[Reply] = []  # answers to give first, in order
         self.server = LocalServer(self._route)
@@ -145,6 +146,7 @@ class WebhookReceiver:
         if not hmac.compare_digest(request.headers.get("x-greenlight-signature", ""), expected):
             return Reply(401, {"error": "bad signature"})
         key = request.headers.get("idempotency-key", "")
+        time.sleep(self.latency)
         with self.lock:
             self.arrivals.append(key)
             if key not in self.stored:
