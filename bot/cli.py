@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import socket
 import sys
 
 import redis
@@ -47,7 +49,7 @@ def _worker(args: argparse.Namespace) -> int:
     """Publish due posts until SIGTERM; cards are updated as posts go out."""
     from bot.app import load_greenlight, slack_client
     from bot.publishers import MissingSecret
-    from bot.worker import Worker, build_publishers, card_updater
+    from bot.worker import Worker, build_publishers, notifier
 
     try:
         settings = load_settings(require_config=True, require_slack=True)
@@ -71,7 +73,8 @@ def _worker(args: argparse.Namespace) -> int:
         gl.redis,
         gl.config,
         publishers,
-        on_change=card_updater(gl, slack_client(settings)),
+        notify=notifier(gl, slack_client(settings)),
+        name=f"{socket.gethostname()}-{os.getpid()}",
         lease_seconds=args.lease_seconds,
         poll_seconds=args.poll_seconds,
     )

@@ -17,8 +17,7 @@ from bot.views.card import approval_card, card_fallback
 from bot.views.format import mention
 from bot.views.messages import author_notice, step_request, submitted_notice
 from workflows.engine import Engine
-from workflows.models import Post, PostState
-from workflows.outcomes import Accepted, Event
+from workflows.models import Post, PostState, StepStatus
 
 log = logging.getLogger(__name__)
 MAX_DMS_PER_STEP = 25
@@ -32,35 +31,69 @@ class Notifier:
         self.client = client
         self.directory = gl.directory(engine.store.team, client)
 
-    # -- after a command ----------------------------------------------------------------------
+    # -- after a transition (one audit entry each) ------------------------------------------
 
-    def submitted(self, post: Post, reply_to: tuple[str, str] | None = None) -> None:
-        """A new draft: its card, then a word to the author, then the approvers' DMs."""
-        self._start_step(post, tell_author=True, reply_to=reply_to)
+    def handle(self, entries: list[dict[str, str]]) -> None:
+        """Tell people about committed transitions, read from the audit log; each post's cards
+        are refreshed once per batch, whatever the number of its entries."""
+        touched: dict[str, Post] = {}
+        for entry in entries:
+            post = self.store.get(entry["post"]) if entry.get("post") else None
+            if post is None:
+                continue  # workspace-level entries (freeze), or a post that expired
+            touched[post.id] = post
+            self._announce(post, entry)
+        for post in touched.values():
+            self.refresh(post)
 
-    def changed(self, outcome: Accepted, actor: str) -> None:
-        post = outcome.post
-        self.refresh(post)
-        action = outcome.events[0].action
-        if any(e.action == "step_started" for e in outcome.events):
-            self._start_step(post, tell_author=action == "revise", reply_to=_source(post))
-        if action in ("reject", "request_changes") and actor != post.author:
-            reason = outcome.events[0].reason or ""
-            self._dm(post.author, f"Draft #{post.id}", author_notice(post, actor, action, reason))
-        elif post.state == PostState.APPROVED and actor != post.author:
-            self._tell_author(
-                post, f":white_check_mark: Draft #{post.id} is approved.", _source(post)
-            )
+    def _announce(self, post: Post, entry: dict[str, str]) -> None:
+        action, actor = entry["action"], entry["actor"]
+        current = int(entry["revision"]) == post.revision.number
+        if action in ("submit", "revise") and current:
+            if self._started_now(post, after=-1):
+                self._start_step(post, tell_author=True, reply_to=_source(post))
+            elif entry["to"] != "in_review":
+                self._tell_author(
+                    post,
+                    submitted_notice(post, self.gl.findings(post.revision), None),
+                    _source(post),
+                )
+        elif action in ("approve", "override") and current:
+            if entry["to"] == "in_review" and self._started_now(post, int(entry["step"])):
+                self._start_step(post)
+            elif entry["to"] != "in_review" and actor != post.author:
+                self._tell_author(
+                    post, f":white_check_mark: Draft #{post.id} is approved.", _source(post)
+                )
+        elif action in ("reject", "request_changes") and actor != post.author:
+            blocks = author_notice(post, actor, action, entry.get("reason", ""))
+            self._dm(post.author, f"Draft #{post.id}", blocks)
+        elif action in ("publish_failed", "publish_interrupted", "hold") and post.state in (
+            PostState.FAILED,
+            PostState.OUTCOME_UNKNOWN,
+            PostState.HELD,
+        ):
+            self.needs_a_human(post, entry.get("reason"), entry.get("target"))
 
-    def needs_a_human(self, post: Post, event: Event) -> None:
+    @staticmethod
+    def _started_now(post: Post, after: int) -> bool:
+        """Is the post's active step the one that started right after step `after`? (Not when
+        later decisions already moved it on: their own entries start the later step.)"""
+        following = next(
+            (i for i, s in enumerate(post.steps) if i > after and s.status != StepStatus.SKIPPED),
+            None,
+        )
+        return post.state == PostState.IN_REVIEW and following == post.current_step
+
+    def needs_a_human(self, post: Post, reason: str | None, target: str | None) -> None:
         """Publishing stopped where only a person can decide: say so to the author."""
         what = {
             PostState.FAILED: ":warning: could not be published",
             PostState.OUTCOME_UNKNOWN: ":grey_question: may or may not have gone out",
             PostState.HELD: ":double_vertical_bar: is held",
         }[post.state]
-        detail = event.reason or post.closing_reason or ""
-        where = f" to {event.target}" if event.target else ""
+        detail = reason or post.closing_reason or ""
+        where = f" to {target}" if target else ""
         self._tell_author(
             post,
             f"Draft #{post.id}{where} {what}: {detail}. The card has the buttons to publish, "

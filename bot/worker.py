@@ -1,5 +1,6 @@
-"""`greenlight worker`: publishes due posts of every workspace. Run as many as you like; they
-share the work through Redis claims. SIGTERM finishes the posts in hand, then exits."""
+"""`greenlight worker`: publishes due posts of every workspace and tells people what happened
+(cards, DMs), from the audit log. Run as many as you like: they share the work through Redis
+(claims for posts, a consumer group for the audit log). SIGTERM finishes the work in hand."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import signal
 import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from functools import partial
 
 import redis
 from slack_sdk import WebClient
@@ -21,8 +21,6 @@ from bot.runtime import Greenlight
 from bot.settings import Settings
 from workflows.config import WorkflowFile
 from workflows.engine import utc_now
-from workflows.models import Post, PostState
-from workflows.outcomes import Event
 from workflows.publishing import Publisher
 from workflows.scheduler import Dispatcher
 from workflows.store import WORKSPACES, Store
@@ -41,7 +39,8 @@ class Worker:
         poll_seconds: float = 0.5,
         batch: int = 20,
         lease_seconds: float = 60.0,
-        on_change: Callable[[str, Post, Event], None] | None = None,
+        notify: Callable[[str, list[dict[str, str]]], None] | None = None,
+        name: str = "worker",
     ) -> None:
         self.client = client
         self.config = config
@@ -50,7 +49,8 @@ class Worker:
         self.poll_seconds = poll_seconds
         self.batch = batch
         self.lease_seconds = lease_seconds
-        self.on_change = on_change
+        self.notify = notify
+        self.name = name
         self.stopping = threading.Event()
 
     def tick(self) -> int:
@@ -65,10 +65,15 @@ class Worker:
                 self.publishers,
                 self.clock,
                 lease_seconds=self.lease_seconds,
-                on_change=partial(self.on_change, team) if self.on_change else None,
             )
             dispatcher.reap()
             claimed += dispatcher.run_due(self.batch)
+            if self.notify:
+                entries = store.unread_audit(self.name)
+                if entries:
+                    self.notify(team, entries)
+                    store.ack_audit([e["id"] for e in entries])
+                    claimed += len(entries)
         return claimed
 
     def run(self) -> None:
@@ -104,14 +109,10 @@ def build_publishers(config: WorkflowFile, settings: Settings) -> dict[str, Publ
     }
 
 
-def card_updater(gl: Greenlight, client: WebClient) -> Callable[[str, Post, Event], None]:
-    """After each publishing step: update the post's cards; tell the author when a human is
-    needed (a failure, an unknown outcome, a hold)."""
+def notifier(gl: Greenlight, client: WebClient) -> Callable[[str, list[dict[str, str]]], None]:
+    """Turns audit entries into cards, DMs and thread replies (see `bot.notify`)."""
 
-    def changed(team: str, post: Post, event: Event) -> None:
-        notifier = Notifier(gl, gl.engine(team, client), client)
-        notifier.refresh(post)
-        if post.state in (PostState.FAILED, PostState.OUTCOME_UNKNOWN, PostState.HELD):
-            notifier.needs_a_human(post, event)
+    def notify(team: str, entries: list[dict[str, str]]) -> None:
+        Notifier(gl, gl.engine(team, client), client).handle(entries)
 
-    return changed
+    return notify

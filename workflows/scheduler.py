@@ -50,7 +50,6 @@ class Dispatcher:
         *,
         lease_seconds: float = 60.0,
         max_attempts: int = 5,
-        on_change: Callable[[Post, Event], None] | None = None,
     ) -> None:
         self.store = store
         self.config = config
@@ -58,7 +57,6 @@ class Dispatcher:
         self.clock = clock
         self.lease_seconds = lease_seconds
         self.max_attempts = max_attempts
-        self.on_change = on_change  # e.g. update the cards; never part of the transition
 
     def run_due(self, limit: int = 20) -> int:
         """Claim and publish up to `limit` due posts; returns how many were claimed."""
@@ -102,7 +100,7 @@ class Dispatcher:
                     delivery.next_attempt_at, delivery.updated_at = None, now
             new.state, new.updated_at = PostState.PUBLISHING, now
             event = _event(post, new, "publish_started", now, target=", ".join(targets))
-            result = self._commit(post, new, event, starts_publishing=tuple(targets))
+            result = self.store.commit(post, new, event, starts_publishing=tuple(targets))
             if isinstance(result, Committed):
                 return targets
             if isinstance(result, Frozen):
@@ -122,7 +120,7 @@ class Dispatcher:
             new = post.clone()
             new.state, new.updated_at, new.closing_reason = PostState.HELD, now, why
             event = _event(post, new, "hold", now, reason=new.closing_reason)
-            if not isinstance(self._commit(post, new, event), Conflict):
+            if not isinstance(self.store.commit(post, new, event), Conflict):
                 return
 
     def _deliver(self, post_id: str, token: int, target: str) -> None:
@@ -203,7 +201,7 @@ class Dispatcher:
                 action, reason = "publish_retry", f"{outcome.message} (next try in {wait:.0f} s)"
             new.state, new.updated_at = overall_state(new), now
             event = _event(post, new, action, now, reason=reason, target=target)
-            if isinstance(self._commit(post, new, event), Committed):
+            if isinstance(self.store.commit(post, new, event), Committed):
                 return
 
     def _commit(
@@ -262,7 +260,7 @@ class Dispatcher:
             new.state, new.updated_at = overall_state(new), now
             targets = ", ".join(d.target for d in interrupted)
             event = _event(post, new, "publish_interrupted", now, target=targets)
-            if isinstance(self._commit(post, new, event), Committed):
+            if isinstance(self.store.commit(post, new, event), Committed):
                 return
 
 

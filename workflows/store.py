@@ -37,6 +37,8 @@ _CLAIM = files("workflows").joinpath("claim.lua").read_text(encoding="utf-8")
 #: Every workspace that ever had a post: workers walk it to find due posts. (The one key
 #: outside a workspace's hash tag.)
 WORKSPACES = "gl:workspaces"
+#: The consumer group that turns audit entries into chat notifications (cards, DMs).
+NOTIFIERS = "notifiers"
 
 
 class Keys:
@@ -116,7 +118,40 @@ class Store:
         pipe = self.redis.pipeline(transaction=False)
         pipe.incr(self.keys.seq)
         pipe.sadd(WORKSPACES, self.team)
-        return str(pipe.execute()[0])
+        # Before the workspace's first audit entry, so notifiers see every one of them.
+        pipe.xgroup_create(self.keys.audit, NOTIFIERS, id="$", mkstream=True)
+        replies = pipe.execute(raise_on_error=False)
+        if isinstance(replies[2], Exception) and "BUSYGROUP" not in str(replies[2]):
+            raise replies[2]
+        return str(replies[0])
+
+    # -- notifications: audit entries consumed by workers ------------------------------------
+
+    def unread_audit(
+        self, consumer: str, count: int = 100, reclaim_after_ms: int = 60_000
+    ) -> list[dict[str, str]]:
+        """Audit entries no notifier has handled: first those a dead consumer left pending
+        for `reclaim_after_ms`, then new ones. Call `ack_audit` once handled."""
+        k = self.keys
+        try:
+            reclaimed = self.redis.xautoclaim(
+                k.audit, NOTIFIERS, consumer, reclaim_after_ms, "0-0", count=count
+            )[1]
+            fresh = self.redis.xreadgroup(NOTIFIERS, consumer, {k.audit: ">"}, count=count)
+        except redis.ResponseError as exc:
+            if "NOGROUP" in str(exc):
+                return []  # a workspace from before notifications existed, or none yet
+            raise
+        rows = list(reclaimed) + [row for _, entries in fresh for row in entries]
+        return [
+            {"id": _text(i), **{_text(f): _text(v) for f, v in fields.items()}}
+            for i, fields in rows
+            if fields
+        ]
+
+    def ack_audit(self, entry_ids: list[str]) -> None:
+        if entry_ids:
+            self.redis.xack(self.keys.audit, NOTIFIERS, *entry_ids)
 
     # -- claims (the scheduler) ----------------------------------------------------------------
 

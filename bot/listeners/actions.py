@@ -5,7 +5,6 @@ from __future__ import annotations
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.notify import Notifier
 from bot.payloads import BadPayload, PostRef, parse
 from bot.runtime import Greenlight
 from bot.views.card import (
@@ -46,7 +45,6 @@ def register(app: App, gl: Greenlight) -> None:
         if isinstance(outcome, Refusal):
             respond(text=refusal_text(outcome), response_type="ephemeral", replace_original=False)
             return
-        Notifier(gl, engine, client).changed(outcome, user)
 
     def ask_reason(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
         ack()
@@ -118,7 +116,6 @@ def register(app: App, gl: Greenlight) -> None:
         if isinstance(outcome, Refusal):
             respond(text=refusal_text(outcome), response_type="ephemeral", replace_original=False)
             return
-        Notifier(gl, engine, client).changed(outcome, user)
 
     app.action(APPROVE)(approve)
     for action_id in (PUBLISH_NOW, CANCEL, MARK_PUBLISHED, RETRY):

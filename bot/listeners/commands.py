@@ -9,7 +9,6 @@ from datetime import timedelta
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.notify import Notifier
 from bot.runtime import Greenlight
 from bot.views.card import approval_card
 from bot.views.messages import HELP, config_text, history_text, post_list, refusal_text
@@ -116,7 +115,6 @@ def _cancel(r: Request, post_id: str) -> None:
     if isinstance(outcome, Refusal):
         r.say(refusal_text(outcome))
         return
-    Notifier(r.gl, r.engine, r.client).changed(outcome, r.user)
     r.say(f":x: Draft #{post.id} is cancelled.")
 
 

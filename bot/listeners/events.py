@@ -7,7 +7,6 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.listeners.home import publish_home
-from bot.notify import Notifier
 from bot.runtime import Greenlight
 from bot.views.messages import refusal_text
 from workflows.commands import Revise, Submit, Withdraw
@@ -61,8 +60,6 @@ def _new_draft(gl: Greenlight, team: str, client: WebClient, channel: str, event
     )
     if isinstance(outcome, Refusal):
         client.chat_postMessage(channel=channel, thread_ts=ts, text=refusal_text(outcome))
-    elif not outcome.replayed:
-        Notifier(gl, engine, client).submitted(outcome.post, reply_to=(channel, ts))
 
 
 def _edited(gl: Greenlight, team: str, client: WebClient, channel: str, message: dict) -> None:
@@ -75,11 +72,9 @@ def _edited(gl: Greenlight, team: str, client: WebClient, channel: str, message:
     outcome = engine.execute(
         Revise(user, post.id, post.revision.number, text=message.get("text") or "")
     )
-    if isinstance(outcome, Refusal):
-        if outcome.code != RefusalCode.NOTHING_CHANGED:  # a replayed edit changes nothing
-            client.chat_postEphemeral(channel=channel, user=user, text=refusal_text(outcome))
-        return
-    Notifier(gl, engine, client).changed(outcome, user)
+    if isinstance(outcome, Refusal) and outcome.code != RefusalCode.NOTHING_CHANGED:
+        # (a replayed edit changes nothing and needs no answer)
+        client.chat_postEphemeral(channel=channel, user=user, text=refusal_text(outcome))
 
 
 def _deleted(gl: Greenlight, team: str, client: WebClient, channel: str, previous: dict) -> None:
@@ -88,6 +83,4 @@ def _deleted(gl: Greenlight, team: str, client: WebClient, channel: str, previou
     post = engine.post(post_id) if post_id else None
     if post is None or post.finished:
         return
-    outcome = engine.execute(Withdraw(post.author, post.id, post.revision.number))
-    if not isinstance(outcome, Refusal):
-        Notifier(gl, engine, client).changed(outcome, post.author)
+    engine.execute(Withdraw(post.author, post.id, post.revision.number))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.notify import Notifier
 from bot.runtime import Greenlight
 from bot.views.messages import refusal_text
 from workflows.commands import Submit
@@ -36,7 +35,5 @@ def register(app: App, gl: Greenlight) -> None:
             respond(
                 text=f"That message is already draft #{outcome.post.id}.", response_type="ephemeral"
             )
-        else:
-            Notifier(gl, engine, client).submitted(outcome.post)
 
     app.shortcut(SEND_FOR_APPROVAL)(send_for_approval)

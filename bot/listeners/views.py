@@ -5,7 +5,6 @@ from __future__ import annotations
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.notify import Notifier
 from bot.payloads import (
     BadPayload,
     DraftInput,
@@ -49,8 +48,6 @@ def register(app: App, gl: Greenlight) -> None:
         )
         if isinstance(outcome, Refusal):
             client.chat_postMessage(channel=user, text=refusal_text(outcome))
-            return
-        Notifier(gl, engine, client).submitted(outcome.post)
 
     def save_edit(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
         values = draft_input(view["state"]["values"])
@@ -78,7 +75,6 @@ def register(app: App, gl: Greenlight) -> None:
         if isinstance(outcome, Refusal):
             client.chat_postMessage(channel=user, text=refusal_text(outcome))
             return
-        Notifier(gl, engine, client).changed(outcome, user)
 
     def give_reason(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
         reason = reason_input(view["state"]["values"])
@@ -102,7 +98,6 @@ def register(app: App, gl: Greenlight) -> None:
         if isinstance(outcome, Refusal):
             client.chat_postMessage(channel=user, text=refusal_text(outcome))
             return
-        Notifier(gl, engine, client).changed(outcome, user)
 
     app.view(DRAFT)(submit_draft)
     app.view(EDIT)(save_edit)

@@ -153,9 +153,15 @@ def live_server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         "LOG_LEVEL": "warning",
     }
     log = Path(tmp_path_factory.mktemp("logs")) / "greenlight.log"
-    with log.open("wb") as out:
+    with log.open("wb") as out:  # the Procfile's two processes
         process = subprocess.Popen(
             [sys.executable, "-m", "bot.cli", "run"], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "worker", "--poll-seconds", "0.05"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -169,9 +175,18 @@ def live_server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
             process.kill()
             raise RuntimeError(f"greenlight run did not start:\n{log.read_text()}")
         time.sleep(0.1)
-    yield {"slack": slack, "base": base, "redis_url": redis_url, "process": process, "log": log}
-    process.terminate()
-    process.wait(timeout=20)
+    yield {
+        "slack": slack,
+        "base": base,
+        "redis_url": redis_url,
+        "process": process,
+        "worker": worker,
+        "log": log,
+    }
+    for proc in (process, worker):
+        proc.terminate()
+    for proc in (process, worker):
+        proc.wait(timeout=20)
     slack.stop()
     _clear(redis_url)
 
@@ -192,5 +207,6 @@ def live(live_server: dict) -> Iterator[Live]:
     live = Live(slack, sender, live_server["base"], Store(client, TEAM))
     live.settle()
     yield live
-    assert live_server["process"].poll() is None, live_server["log"].read_text()
+    for name in ("process", "worker"):
+        assert live_server[name].poll() is None, live_server["log"].read_text()
     client.close()

@@ -28,19 +28,18 @@ def test_draft_in_intake_goes_through_two_steps_to_approved(live: Live):
     brand_card = live.eventually(lambda: live.card(post_id, "U0BRAND"))
     assert brand_card is not None
     assert live.sender.click("U0BRAND", "U0BRAND", brand_card.ts, "gl_approve").status == 200
-    live.eventually(lambda: live.store.get(post_id).state == PostState.APPROVED)
-    # every copy of the card is updated in place and loses its buttons
-    live.eventually(lambda: live.card_says(post_id, "Approved"))
-    buttons = [
-        e["action_id"]
-        for b in live.card(post_id).blocks
-        if b["type"] == "actions"
-        for e in b["elements"]
-    ]
-    assert buttons == ["gl_cancel"]  # no more decisions; it can still be stopped
-    assert live.eventually(lambda: live.card_says(post_id, "Approved", "U0ANNA"))
+    # approved, then published by the worker: exactly the approved text, once
+    live.eventually(lambda: live.store.get(post_id).state == PostState.PUBLISHED)
+    published = [m for m in live.slack.messages("C0ANNOUNCE") if "spring collection" in m.text]
+    assert [m.text for m in published] == ["Our spring collection is here 🌸"]
+    # every copy of the card is updated in place, loses its buttons and links the post
+    live.eventually(lambda: live.card_says(post_id, "Published"))
+    card = live.card(post_id)
+    assert not [b for b in card.blocks if b["type"] == "actions"]
+    assert "/archives/C0ANNOUNCE/" in rendered(card)
+    assert live.eventually(lambda: live.card_says(post_id, "Published", "U0ANNA"))
     actions = [e["action"] for e in live.store.history(post_id)]
-    assert actions == ["submit", "approve", "approve"]
+    assert actions == ["submit", "approve", "approve", "publish_started", "published"]
 
 
 def test_a_member_who_left_is_reported_to_the_author(live: Live):
