@@ -57,6 +57,8 @@ class Worker:
         """One pass over every workspace; returns how many posts were claimed."""
         claimed = 0
         for raw in sorted(self.client.smembers(WORKSPACES)):
+            if self.stopping.is_set():
+                break
             team = raw.decode() if isinstance(raw, bytes) else raw
             store = Store(self.client, team, retention_days=self.config.retention_days)
             dispatcher = Dispatcher(
@@ -69,7 +71,7 @@ class Worker:
             dispatcher.reap()
             claimed += dispatcher.run_due(self.batch)
             if self.notify:
-                entries = store.unread_audit(self.name)
+                entries = store.unread_audit(self.name, count=self.batch)
                 if entries:
                     self.notify(team, entries)
                     store.ack_audit([e["id"] for e in entries])

@@ -76,6 +76,17 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def private_redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A redis-server of this test session's own, for tests that run worker processes: they
+    serve every workspace in their Redis, so they must not share one with other sessions."""
+    if shutil.which("redis-server") is None:
+        pytest.exit("redis-server is not installed (Debian: apt install redis-server)", 2)
+    server = RedisServer(tmp_path_factory.mktemp("private-redis")).start()
+    yield server.url
+    server.stop()
+
+
 @pytest.fixture
 def client(redis_url: str) -> Iterator[redis.Redis]:
     connection = redis.Redis.from_url(redis_url)

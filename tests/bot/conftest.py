@@ -125,6 +125,12 @@ def _get(url: str) -> tuple[int, dict]:
 
 
 @pytest.fixture(scope="session")
+def redis_url(private_redis_url: str) -> str:
+    """The Slack app's tests run a worker process: they get a Redis of their own."""
+    return private_redis_url
+
+
+@pytest.fixture(scope="session")
 def live_server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     _clear(redis_url)  # post ids then stay unique for the whole session, like cards
     workspace = Workspace()
