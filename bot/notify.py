@@ -103,8 +103,11 @@ class Notifier:
 
     def refresh(self, post: Post) -> None:
         """Update every message showing the post: cards lose their buttons when it is decided."""
+        messages = self.store.messages(post.id)
+        if not messages:
+            return  # nothing shows it (e.g. created by an integration): nothing to render
         blocks = approval_card(post, self.gl.findings(post.revision), self.store.freeze_state())
-        for channel, ts in self.store.messages(post.id):
+        for channel, ts in messages:
             try:
                 self.client.chat_update(
                     channel=channel, ts=ts, text=card_fallback(post), blocks=blocks

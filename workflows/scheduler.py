@@ -60,25 +60,29 @@ class Dispatcher:
 
     def run_due(self, limit: int = 20) -> int:
         """Claim and publish up to `limit` due posts; returns how many were claimed."""
-        claims = self.store.claim_due(self.clock(), limit, self.lease_seconds)
+        claimed_at = self.clock()
+        claims = self.store.claim_due(claimed_at, limit, self.lease_seconds)
         for post_id, token in claims:
             try:
-                started = self._start(post_id, token)
-                for target in started:
-                    self._deliver(post_id, token, target)
+                post, targets = self._start(post_id, token)
+                for target in targets:
+                    if post is None:
+                        break
+                    post = self._deliver(post, token, target, claimed_at)
             finally:
                 self.store.release(post_id, token)
         return len(claims)
 
     # -- one post -------------------------------------------------------------------------
 
-    def _start(self, post_id: str, token: int) -> list[str]:
-        """Record the attempt (or hold the post when frozen); returns the targets to call."""
+    def _start(self, post_id: str, token: int) -> tuple[Post | None, list[str]]:
+        """Record the attempt (or hold the post when frozen); returns the post as committed
+        and the targets to call."""
         while True:
             now = self.clock()
             post = self.store.get(post_id)
             if post is None or post.state not in (PostState.APPROVED, PostState.SCHEDULED):
-                return []  # cancelled, held or published since it became due
+                return None, []  # cancelled, held or published since it became due
             ready = [
                 d
                 for d in post.deliveries
@@ -86,12 +90,12 @@ class Dispatcher:
                 and (d.next_attempt_at is None or d.next_attempt_at <= now)
             ]
             if not ready:
-                return []
+                return None, []
             targets = [d.target for d in ready]
             blackout = blackout_at(self.config, now, targets)
             if blackout:
                 self.hold(post_id, f"due inside a blackout window: {blackout}")
-                return []
+                return None, []
             new = post.clone()
             for delivery in new.deliveries:
                 if delivery.target in targets:
@@ -102,12 +106,12 @@ class Dispatcher:
             event = _event(post, new, "publish_started", now, target=", ".join(targets))
             result = self.store.commit(post, new, event, starts_publishing=tuple(targets))
             if isinstance(result, Committed):
-                return targets
+                return new, targets
             if isinstance(result, Frozen):
                 freeze = self.store.freeze_state() or {}
                 by, why = freeze.get("by", "?"), freeze.get("reason", "")
                 self.hold(post_id, f"publishing was frozen by {by}: {why}")
-                return []
+                return None, []
 
     def hold(self, post_id: str, why: str) -> None:
         """A freeze or blackout covers the post: it waits in `held` until a human decides
@@ -123,55 +127,58 @@ class Dispatcher:
             if not isinstance(self.store.commit(post, new, event), Conflict):
                 return
 
-    def _deliver(self, post_id: str, token: int, target: str) -> None:
-        post = self.store.get(post_id)
-        delivery = _delivery(post, target) if post else None
-        if (
-            post is None
-            or delivery is None
-            or delivery.token != token
-            or (delivery.status != DeliveryStatus.ATTEMPTING)
-        ):
-            return  # our claim was taken over (fencing): never call the target after that
+    def _deliver(self, post: Post, token: int, target: str, claimed_at: datetime) -> Post | None:
+        """Call one target and record the outcome; returns the post as now stored (None when
+        the claim was taken over)."""
+        if self.clock() - claimed_at > timedelta(seconds=self.lease_seconds / 2):
+            # Long enough for the lease to be in doubt: only call if the attempt is still ours.
+            fresh = self.store.get(post.id)
+            delivery = _delivery(fresh, target) if fresh else None
+            if (
+                fresh is None
+                or delivery is None
+                or delivery.token != token
+                or (delivery.status != DeliveryStatus.ATTEMPTING)
+            ):
+                return None  # taken over (fencing): never call the target after that
+            post = fresh
         publisher = self.publishers.get(target)
         outcome: Published | PermanentFailure | TemporaryFailure
         if publisher is None:
-            outcome = PermanentFailure(
-                f"no publisher for target {target!r}: check the workflow file"
-            )
+            outcome = PermanentFailure(f"no publisher for target {target!r}: see the workflow file")
         else:
             try:
                 outcome = publisher.publish(Publication.of(self.store.team, post, target))
             except (PermanentFailure, TemporaryFailure) as failure:
                 outcome = failure
             except Exception as exc:
-                log.exception("publisher %s failed on post %s", target, post_id)
+                log.exception("publisher %s failed on post %s", target, post.id)
                 outcome = TemporaryFailure(f"unexpected error: {exc!r}")
-        self._record(post_id, token, target, outcome)
+        return self._record(post, token, target, outcome)
 
     def _record(
         self,
-        post_id: str,
+        known: Post,
         token: int,
         target: str,
         outcome: Published | PermanentFailure | TemporaryFailure,
-    ) -> None:
-        """Write what the call did, unless the attempt was taken over (fencing)."""
+    ) -> Post | None:
+        """Write what the call did, unless the attempt was taken over (fencing). `known` is the
+        post as this worker last wrote it: read again only when someone else changed it."""
+        post: Post | None = known
         while True:
             now = self.clock()
-            post = self.store.get(post_id)
             delivery = _delivery(post, target) if post else None
             if (
                 post is None
                 or delivery is None
                 or delivery.token != token
-                or delivery.status
-                not in (DeliveryStatus.ATTEMPTING, DeliveryStatus.OUTCOME_UNKNOWN)
+                or (delivery.status not in _RECORDABLE)
             ):
                 log.warning(
-                    "attempt %s on %s/%s was taken over; outcome dropped", token, post_id, target
+                    "attempt %s on %s/%s was taken over; outcome dropped", token, known.id, target
                 )
-                return
+                return None
             new = post.clone()
             changed = _delivery(new, target)
             assert changed is not None
@@ -202,7 +209,8 @@ class Dispatcher:
             new.state, new.updated_at = overall_state(new), now
             event = _event(post, new, action, now, reason=reason, target=target)
             if isinstance(self.store.commit(post, new, event), Committed):
-                return
+                return new
+            post = self.store.get(known.id)
 
     def _commit(
         self, old: Post, new: Post, event: Event, starts_publishing: tuple[str, ...] = ()

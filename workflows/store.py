@@ -34,6 +34,12 @@ from workflows.outcomes import Event
 
 _TRANSITION = files("workflows").joinpath("transition.lua").read_text(encoding="utf-8")
 _CLAIM = files("workflows").joinpath("claim.lua").read_text(encoding="utf-8")
+_RELEASE = """
+if redis.call('HGET', KEYS[2], ARGV[1]) == ARGV[2] then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  redis.call('HDEL', KEYS[2], ARGV[1])
+end
+"""  # KEYS: leases, lease tokens; ARGV: post id, token
 #: Every workspace that ever had a post: workers walk it to find due posts. (The one key
 #: outside a workspace's hash tag.)
 WORKSPACES = "gl:workspaces"
@@ -111,6 +117,7 @@ class Store:
         self.retention_seconds = retention_days * 86400
         self._transition = client.register_script(_TRANSITION)
         self._claim = client.register_script(_CLAIM)
+        self._release = client.register_script(_RELEASE)
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -169,12 +176,8 @@ class Store:
         return None if value is None else int(value)
 
     def release(self, post_id: str, token: int) -> None:
-        """Drop our lease, unless another claim replaced it meanwhile."""
-        if self.lease_token(post_id) == token:
-            pipe = self.redis.pipeline(transaction=True)
-            pipe.zrem(self.keys.leases, post_id)
-            pipe.hdel(self.keys.lease_tokens, post_id)
-            pipe.execute()
+        """Drop our lease, unless another claim replaced it meanwhile (one round trip)."""
+        self._release(keys=[self.keys.leases, self.keys.lease_tokens], args=[post_id, token])
 
     def expired_leases(self, now: datetime, limit: int = 100) -> list[str]:
         ms = int(now.timestamp() * 1000)
