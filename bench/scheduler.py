@@ -160,6 +160,10 @@ def create_posts(client: redis.Redis, team: str, config_text: str, count: int) -
         approved = engine.execute(Approve("U0ANNA", post.id, 1, 0)).post
         assert approved.state == PostState.APPROVED, approved.state
         publications.append(Publication.of(team, approved, TARGET))
+    # In production the drafts' cards went out when they were submitted and approved, long
+    # before they fall due: mark those notifications handled so the burst measures publishing.
+    while entries := engine.store.unread_audit("bench-setup", count=1000):
+        engine.store.ack_audit([e["id"] for e in entries])
     return publications
 
 

@@ -21,6 +21,8 @@ from workflows.models import Post, PostState, StepStatus
 
 log = logging.getLogger(__name__)
 MAX_DMS_PER_STEP = 25
+#: Audit actions that only change what a card shows: nobody else needs telling.
+_REFRESH_ONLY = frozenset({"publish_started", "published", "publish_retry", "reschedule"})
 
 
 class Notifier:
@@ -38,9 +40,13 @@ class Notifier:
         are refreshed once per batch, whatever the number of its entries."""
         touched: dict[str, Post] = {}
         for entry in entries:
-            post = self.store.get(entry["post"]) if entry.get("post") else None
+            if not entry.get("post") or (
+                entry["action"] in _REFRESH_ONLY and not self.store.messages(entry["post"])
+            ):
+                continue  # workspace-level (freeze), or only a card nobody shows to refresh
+            post = self.store.get(entry["post"])
             if post is None:
-                continue  # workspace-level entries (freeze), or a post that expired
+                continue  # expired
             touched[post.id] = post
             self._announce(post, entry)
         for post in touched.values():
