@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint bench setup clean
+.PHONY: run worker test lint bench setup clean
 
 $(BIN)/greenlight: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,9 @@ setup: $(BIN)/greenlight
 
 run: setup
 	$(BIN)/greenlight run
+
+worker: setup
+	$(BIN)/greenlight worker
 
 test: setup
 	$(BIN)/ruff check .

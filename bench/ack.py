@@ -270,6 +270,20 @@ def greenlight_command() -> list[str]:
     return [sys.executable, "-m", "bot.cli", "run"]
 
 
+@contextmanager
+def greenlight_worker(env: dict[str, str]) -> Iterator[None]:
+    """The Procfile's second process: it posts the cards and DMs the web process no longer
+    sends (its CPU is not charged to the acknowledgements)."""
+    with tempfile.TemporaryFile() as log:
+        command = [sys.executable, "-m", "bot.cli", "worker", "--poll-seconds", "0.05"]
+        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=log)
+        try:
+            yield
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
 def bare_command(args: argparse.Namespace, port: str) -> list[str]:
     """gunicorn with the options `bot.server.GunicornServer` sets."""
     return [
@@ -525,6 +539,7 @@ def main(argv: list[str] | None = None) -> int:
                 serve("bare", bare_command(args, bare_env["PORT"]), bare_env, "/healthz")
             ),
         }
+        stack.enter_context(greenlight_worker(env))
         print(f"  creating {per_server} drafts through the bot", flush=True)
         create_drafts(slack, servers["greenlight"], per_server, args.clients)
         slack.ask("slow_down", args.slack_latency)

@@ -40,10 +40,13 @@ workflows:
 """
 
 
-@pytest.fixture(scope="session")
-def redis_url(private_redis_url: str) -> str:
-    """Worker processes serve every workspace of their Redis: give them one of their own."""
-    return private_redis_url
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory):
+    """Worker processes serve every workspace of their Redis: these tests get one of their
+    own, shared with no other test module."""
+    server = RedisServer(tmp_path_factory.mktemp("workers-redis")).start()
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture

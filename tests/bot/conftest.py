@@ -22,7 +22,7 @@ from bot.sandbox.emulator import SlackEmulator
 from bot.sandbox.signing import SlackRequestSender
 from bot.sandbox.workspace import Message, Workspace
 from tests.redis_servers import free_port
-from workflows.store import Store
+from workflows.store import WORKSPACES, Store
 
 SECRET = "e2e-signing-secret"
 #: One workspace per test session, so parallel runs on one Redis never share keys.
@@ -201,6 +201,7 @@ def _clear(redis_url: str) -> None:
     client = redis.Redis.from_url(redis_url)
     for key in client.scan_iter(match=f"gl:{{{TEAM}}}:*", count=1000):
         client.delete(key)
+    client.srem(WORKSPACES, TEAM)
     client.close()
 
 
