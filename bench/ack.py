@@ -475,10 +475,29 @@ def create_drafts(slack: EmulatorProcess, greenlight: Server, count: int, client
         time.sleep(0.5)
 
 
-def approved_posts(redis_url: str, team: str) -> int:
+#: States a post reaches once its chain is complete (the worker may already have published it).
+PAST_APPROVAL = (
+    PostState.APPROVED,
+    PostState.SCHEDULED,
+    PostState.PUBLISHING,
+    PostState.PUBLISHED,
+    PostState.FAILED,
+    PostState.OUTCOME_UNKNOWN,
+    PostState.HELD,
+)
+
+
+def approved_posts(redis_url: str, team: str, expected: int, timeout: float = 30.0) -> int:
+    """Posts the clicks approved, once the engine work after the acks has caught up."""
     client = redis.Redis.from_url(redis_url)
+    store = Store(client, team)
+    deadline = time.monotonic() + timeout
     try:
-        return len(Store(client, team).ids_by_state(PostState.APPROVED, limit=1_000_000))
+        while True:
+            count = sum(len(store.ids_by_state(s, limit=1_000_000)) for s in PAST_APPROVAL)
+            if count >= expected or time.monotonic() > deadline:
+                return count
+            time.sleep(0.2)
     finally:
         client.close()
 
@@ -548,7 +567,7 @@ def main(argv: list[str] | None = None) -> int:
         clicks = slack.ask("approvals")
         results |= measure(slack, servers, "approve", clicks, args)
         slack.settle(args.settle)
-        approved = approved_posts(args.redis, team)
+        approved = approved_posts(args.redis, team, len(clicks))
         print(f"  posts approved by the clicks: {approved} of {len(clicks)}")
     report(results, args.clients)
     failed = sum(run.errors for run in results.values())
