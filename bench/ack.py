@@ -272,8 +272,9 @@ def greenlight_command() -> list[str]:
 
 @contextmanager
 def greenlight_worker(env: dict[str, str]) -> Iterator[None]:
-    """The Procfile's second process: it posts the cards and DMs the web process no longer
-    sends (its CPU is not charged to the acknowledgements)."""
+    """The Procfile's second process: it posts the cards and DMs (the web process sends none).
+    It runs while the drafts are created, so their cards exist; the measured phases are the
+    web process's alone (in production the worker runs beside it, on its own cores or not)."""
     with tempfile.TemporaryFile() as log:
         command = [sys.executable, "-m", "bot.cli", "worker", "--poll-seconds", "0.05"]
         process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=log)
@@ -558,9 +559,9 @@ def main(argv: list[str] | None = None) -> int:
                 serve("bare", bare_command(args, bare_env["PORT"]), bare_env, "/healthz")
             ),
         }
-        stack.enter_context(greenlight_worker(env))
         print(f"  creating {per_server} drafts through the bot", flush=True)
-        create_drafts(slack, servers["greenlight"], per_server, args.clients)
+        with greenlight_worker(env):  # it posts the cards; stopped before measuring
+            create_drafts(slack, servers["greenlight"], per_server, args.clients)
         slack.ask("slow_down", args.slack_latency)
         results = measure(slack, servers, "command", slack.ask("commands", per_server), args)
         # The same clicks go to both: Greenlight approves each post, the bare app only acks.

@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 
 import redis
 
-from workflows.commands import Approve, Command, PostCommand, Submit
+from workflows.commands import Command, PostCommand, Submit
 from workflows.config import WorkflowFile
 from workflows.directory import Directory
 from workflows.models import Post, PostState
 from workflows.outcomes import Accepted, Outcome, Refusal, RefusalCode
-from workflows.rules import Context, RiskAssessor, apply, submit
+from workflows.rules import Context, RiskAssessor, apply, decision_refusal, submit
 from workflows.store import Committed, Conflict, Duplicate, Store
 
 #: Enough for every contender in a burst of clicks to be re-judged; a loop beyond it is a bug.
@@ -108,8 +108,7 @@ class Engine:
         index = post.current_step
         if post.state != PostState.IN_REVIEW or index is None:
             return False
-        probe = Approve(actor=user, post_id=post.id, revision=post.revision.number, step=index)
-        return not isinstance(apply(post, probe, self._context()), Refusal)
+        return decision_refusal(post, user, index, self._context()) is None
 
     def judge(self, command: PostCommand) -> Refusal | None:
         """Would `command` be refused now? Nothing is written. Lets the chat side say no before

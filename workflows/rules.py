@@ -132,53 +132,9 @@ def _decide(post: Post, cmd: Decision, ctx: Context) -> Accepted | Refusal:
     if reason is not None and not reason.strip():
         what = "a reason for rejecting" if isinstance(cmd, Reject) else "what should change"
         return Refusal(RefusalCode.INVALID, f"Please write {what}; the author will read it.")
-    if not 0 <= cmd.step < len(post.steps):
-        return Refusal(RefusalCode.INVALID, f"Post {post.id} has no step {cmd.step + 1}.")
-    step = post.steps[cmd.step]
-    if post.state != PostState.IN_REVIEW or post.current_step != cmd.step:
-        return Refusal(RefusalCode.ALREADY_DECIDED, _already_decided(post, cmd.step))
-    workflow = _workflow_of(post, ctx.config)
-    if cmd.actor == post.author and not (workflow and workflow.allow_self_approval):
-        return Refusal(
-            RefusalCode.AUTHOR_CANNOT_APPROVE,
-            f"You wrote post {post.id}, and authors do not decide their own posts here. "
-            f"{_who_can(step)} can decide step “{step.name}”; to pull the post, withdraw it.",
-            _can_act(step),
-        )
-    if not _is_approver(cmd.actor, step, ctx.directory):
-        other = next(
-            (s for s in post.steps if s is not step and _is_approver(cmd.actor, s, ctx.directory)),
-            None,
-        )
-        code = RefusalCode.NOT_YOUR_STEP if other else RefusalCode.NOT_AN_APPROVER
-        yours = f" You approve step “{other.name}”, which is not the current one." if other else ""
-        return Refusal(
-            code,
-            f"Post {post.id} waits for step “{step.name}”, which only {_who_can(step)} "
-            f"can decide.{yours}",
-            _can_act(step),
-        )
-    if workflow is None or workflow.distinct_approvers:
-        earlier = next(
-            (s for s in post.steps[: cmd.step] if any(v.actor == cmd.actor for v in s.approvals)),
-            None,
-        )
-        if earlier:
-            return Refusal(
-                RefusalCode.APPROVED_EARLIER_STEP,
-                f"You already approved step “{earlier.name}” of this post, and one person counts "
-                f"in one step only. {_who_can(step)} can decide step “{step.name}”.",
-                _can_act(step),
-            )
-    mine = next((v for v in step.votes if v.actor == cmd.actor), None)
-    if mine:
-        return Refusal(
-            RefusalCode.ALREADY_VOTED,
-            f"You already decided step “{step.name}” ({mine.verdict.replace('_', ' ')}, "
-            f"{mine.at:%Y-%m-%d %H:%M} UTC); "
-            f"it needs {_missing(post, cmd.step, ctx)} more approval(s).",
-        )
-
+    refusal = decision_refusal(post, cmd.actor, cmd.step, ctx)
+    if refusal:
+        return refusal
     new = post.clone()
     run = new.steps[cmd.step]
     verdict = {Approve: "approve", Reject: "reject", RequestChanges: "request_changes"}[type(cmd)]
@@ -195,8 +151,61 @@ def _decide(post: Post, cmd: Decision, ctx: Context) -> Accepted | Refusal:
     if _missing(new, cmd.step, ctx) > 0:
         return _accepted(new, post, verdict, cmd.actor, ctx.now, cmd.step, None)
     run.status, run.decided_at = StepStatus.APPROVED, ctx.now
+    workflow = _workflow_of(post, ctx.config)
     expiry = workflow.expiry if workflow else "hold"
     return _started(new, verdict, cmd.actor, post.state, ctx.now, cmd.step, expiry)
+
+
+def decision_refusal(post: Post, actor: str, index: int, ctx: Context) -> Refusal | None:
+    """Why `actor` may not decide step `index` of `post` now, or None when they may. (Also
+    answers "what waits for me" without building a transition.)"""
+    if not 0 <= index < len(post.steps):
+        return Refusal(RefusalCode.INVALID, f"Post {post.id} has no step {index + 1}.")
+    step = post.steps[index]
+    if post.state != PostState.IN_REVIEW or post.current_step != index:
+        return Refusal(RefusalCode.ALREADY_DECIDED, _already_decided(post, index))
+    workflow = _workflow_of(post, ctx.config)
+    if actor == post.author and not (workflow and workflow.allow_self_approval):
+        return Refusal(
+            RefusalCode.AUTHOR_CANNOT_APPROVE,
+            f"You wrote post {post.id}, and authors do not decide their own posts here. "
+            f"{_who_can(step)} can decide step “{step.name}”; to pull the post, withdraw it.",
+            _can_act(step),
+        )
+    if not _is_approver(actor, step, ctx.directory):
+        other = next(
+            (s for s in post.steps if s is not step and _is_approver(actor, s, ctx.directory)),
+            None,
+        )
+        code = RefusalCode.NOT_YOUR_STEP if other else RefusalCode.NOT_AN_APPROVER
+        yours = f" You approve step “{other.name}”, which is not the current one." if other else ""
+        return Refusal(
+            code,
+            f"Post {post.id} waits for step “{step.name}”, which only {_who_can(step)} "
+            f"can decide.{yours}",
+            _can_act(step),
+        )
+    if workflow is None or workflow.distinct_approvers:
+        earlier = next(
+            (s for s in post.steps[:index] if any(v.actor == actor for v in s.approvals)),
+            None,
+        )
+        if earlier:
+            return Refusal(
+                RefusalCode.APPROVED_EARLIER_STEP,
+                f"You already approved step “{earlier.name}” of this post, and one person counts "
+                f"in one step only. {_who_can(step)} can decide step “{step.name}”.",
+                _can_act(step),
+            )
+    mine = next((v for v in step.votes if v.actor == actor), None)
+    if mine:
+        return Refusal(
+            RefusalCode.ALREADY_VOTED,
+            f"You already decided step “{step.name}” ({mine.verdict.replace('_', ' ')}, "
+            f"{mine.at:%Y-%m-%d %H:%M} UTC); "
+            f"it needs {_missing(post, index, ctx)} more approval(s).",
+        )
+    return None
 
 
 def _reason_of(cmd: Decision) -> str | None:
