@@ -4,7 +4,8 @@ whole team (a freeze)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
@@ -13,7 +14,7 @@ from bot.runtime import Greenlight
 from bot.views.card import approval_card
 from bot.views.messages import HELP, config_text, history_text, post_list, refusal_text
 from bot.views.modals import draft_modal
-from workflows.commands import Cancel
+from workflows.commands import Cancel, Reschedule
 from workflows.engine import Engine
 from workflows.models import PostState
 from workflows.outcomes import Refusal
@@ -118,6 +119,33 @@ def _cancel(r: Request, post_id: str) -> None:
     r.say(f":x: Draft #{post.id} is cancelled.")
 
 
+def _reschedule(r: Request) -> None:
+    """`/greenlight reschedule ID YYYY-MM-DD HH:MM` (the workflow file's time zone), or `now`."""
+    if len(r.args) not in (2, 3):
+        r.say("Usage: `/greenlight reschedule ID 2026-12-01 09:30`, or `... ID now`.")
+        return
+    post = r.engine.post(r.args[0].lstrip("#"))
+    if post is None:
+        r.say(f"There is no draft #{r.args[0].lstrip('#')} (it may have expired).")
+        return
+    at = None
+    if r.args[1].lower() != "now":
+        try:
+            local = datetime.strptime(" ".join(r.args[1:3]), "%Y-%m-%d %H:%M")
+        except ValueError:
+            r.say("Write the time as `2026-12-01 09:30` (the team's time zone), or `now`.")
+            return
+        at = local.replace(tzinfo=ZoneInfo(r.gl.config.timezone))
+    outcome = r.engine.execute(Reschedule(r.user, post.id, post.revision.number, at))
+    if isinstance(outcome, Refusal):
+        r.say(refusal_text(outcome))
+        return
+    when_text = (
+        f"<!date^{int(at.timestamp())}^{{date_short_pretty}} at {{time}}|{at}>" if at else "now"
+    )
+    r.say(f":calendar: Draft #{post.id} goes out {when_text}; no new approval needed.")
+
+
 def _freeze(r: Request) -> None:
     if not r.gl.is_admin(r.user):
         r.say(":no_entry_sign: Only admins listed in the workflow file can freeze publishing.")
@@ -188,6 +216,7 @@ SUBCOMMANDS: dict[str, Callable[[Request], None]] = {
     "status": _with_post(_status),
     "history": _with_post(_history),
     "cancel": _with_post(_cancel),
+    "reschedule": _reschedule,
     "freeze": _freeze,
     "unfreeze": _unfreeze,
     "digest": _digest,

@@ -216,3 +216,35 @@ def test_slack_server_errors_on_card_updates_are_retried(live: Live):
     assert live.eventually(lambda: live.card_says(post_id, "<@U0ANNA> approved"))
     statuses = [c.status for c in live.slack.calls("chat.update")[earlier:]]
     assert statuses[:3] == [503, 503, 200]
+
+
+def test_reschedule_an_approved_post_without_a_new_approval(live: Live):
+    assert (
+        live.sender.command(
+            "/greenlight", "draft", user_id="U0AUTHOR", channel_id="C0DRAFTS"
+        ).status
+        == 200
+    )
+    modal = live.eventually(lambda: live.slack.modal_stack("U0AUTHOR"))[-1]
+    before = set(live.store.ids_by_author("U0AUTHOR", limit=1000))
+    values = {
+        "text": {"text": {"type": "plain_text_input", "value": "Later, please"}},
+        "schedule": {"schedule": {"type": "datetimepicker", "selected_date_time": 4102444800}},
+    }
+    assert live.sender.submit_view("U0AUTHOR", modal.id, values).status == 200
+    (post_id,) = live.eventually(
+        lambda: set(live.store.ids_by_author("U0AUTHOR", limit=1000)) - before
+    )
+    assert "Usage" in command(live, f"reschedule {post_id}", "U0AUTHOR")
+    for user, step in (("U0ANNA", 0), ("U0BRAND", 1)):
+        card = live.eventually(lambda u=user: live.card(post_id, u))
+        live.sender.click(user, user, card.ts, "gl_approve")
+        live.eventually(lambda s=step: live.store.get(post_id).current_step != s)
+    assert live.eventually(lambda: live.store.get(post_id).state == PostState.SCHEDULED)
+    assert "Write the time as" in command(live, f"reschedule {post_id} 1/12 9am", "U0AUTHOR")
+    answer = command(live, f"reschedule {post_id} 2099-12-01 09:30", "U0AUTHOR")
+    assert "goes out" in answer and "no new approval" in answer
+    post = live.store.get(post_id)
+    assert post.state == PostState.SCHEDULED and post.revision.number == 1
+    assert post.revision.scheduled_at.year == 2099
+    assert "Only the author" in command(live, f"reschedule {post_id} now", "U0LUCA")
