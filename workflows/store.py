@@ -18,6 +18,10 @@ multi-key step of one workspace lands in one Redis Cluster slot.
 | `gl:{T}:due` | zset | approved posts by the time they should go out |
 | `gl:{T}:freeze` | hash | who froze publishing, when and why (absent: not frozen) |
 | `gl:{T}:cache:{kind}:{id}` | string | chat-side lookups (user groups, users), short TTL |
+| `gl:{T}:leases` | zset | posts a worker holds, by lease end (ms) |
+| `gl:{T}:lease_tokens` | hash | post id -> fencing token of its current claim |
+| `gl:{T}:fence` | string | last fencing token handed out |
+| `gl:workspaces` | set | workspaces with posts: what workers walk (no hash tag) |
 """
 
 from __future__ import annotations
