@@ -25,7 +25,7 @@ class PostRef(BaseModel):
 
 
 class ReasonMetadata(PostRef):
-    verdict: str = Field(alias="v", pattern="^(reject|request_changes)$")
+    verdict: str = Field(alias="v", pattern="^(approve|reject|request_changes)$")
 
 
 class DraftMetadata(BaseModel):

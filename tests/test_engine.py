@@ -296,3 +296,31 @@ def test_messages_showing_a_post_expire_with_it(engine, client):
     assert client.ttl(key) > 0
     engine.store.remember_message(post_id, "C0LATE", "1700000003.000400")
     assert client.ttl(key) > 0
+
+
+def test_final_approval_of_a_risky_post_needs_a_written_justification(client, team, clock):
+    config = parse_workflow_file(
+        """
+approvals_channel: C0APPROVALS
+targets: {site: {type: slack, channel: C0SITE}}
+workflows:
+  - name: one step
+    targets: [site]
+    steps:
+      - {name: Check, approvers: {users: [U0A]}}
+risk: {require_override_at: high}
+"""
+    )
+    engine = Engine(client, team, config, StaticDirectory(), keyword_risk, clock)
+    calm = draft(engine, "A calm post")
+    assert accepted(engine.execute(Approve("U0A", calm, 1, 0))).post.state == "approved"
+    risky = draft(engine, "RISKY: guaranteed cure")
+    refusal = refused(
+        engine.execute(Approve("U0A", risky, 1, 0)), RefusalCode.JUSTIFICATION_REQUIRED
+    )
+    assert "written justification" in refusal.message
+    assert engine.post(risky).state == PostState.IN_REVIEW
+    done = accepted(engine.execute(Approve("U0A", risky, 1, 0, "Legal checked the claim")))
+    assert done.post.state == PostState.APPROVED
+    last = engine.store.history(risky)[-1]
+    assert (last["action"], last["reason"]) == ("approve", "Legal checked the claim")

@@ -38,6 +38,8 @@ class Approve:
     post_id: str
     revision: int
     step: int
+    #: Required for the final approval of a post at or above `risk.require_override_at`.
+    justification: str | None = None
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ class RefusalCode(StrEnum):
     NOT_ALLOWED = "not_allowed"
     INVALID = "invalid"
     NOTHING_CHANGED = "nothing_changed"
+    JUSTIFICATION_REQUIRED = "justification_required"
 
 
 @dataclass(frozen=True)

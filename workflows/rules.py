@@ -150,10 +150,23 @@ def _decide(post: Post, cmd: Decision, ctx: Context) -> Accepted | Refusal:
         return _accepted(new, post, verdict, cmd.actor, ctx.now, cmd.step, reason)
     if _missing(new, cmd.step, ctx) > 0:
         return _accepted(new, post, verdict, cmd.actor, ctx.now, cmd.step, None)
+    last = not any(s.status == StepStatus.WAITING for s in new.steps[cmd.step + 1 :])
+    threshold = ctx.config.risk.require_override_at
+    justification = (cmd.justification or "").strip()
+    if last and threshold and at_least(post.revision.risk, threshold) and not justification:
+        return Refusal(
+            RefusalCode.JUSTIFICATION_REQUIRED,
+            f"Post {post.id} has risk {post.revision.risk}: its final approval needs a written "
+            "justification, kept in the audit log.",
+        )
     run.status, run.decided_at = StepStatus.APPROVED, ctx.now
+    if justification:
+        run.votes[-1] = run.votes[-1].model_copy(update={"reason": justification})
     workflow = _workflow_of(post, ctx.config)
     expiry = workflow.expiry if workflow else "hold"
-    return _started(new, verdict, cmd.actor, post.state, ctx.now, cmd.step, expiry)
+    return _started(
+        new, verdict, cmd.actor, post.state, ctx.now, cmd.step, expiry, justification or None
+    )
 
 
 def decision_refusal(post: Post, actor: str, index: int, ctx: Context) -> Refusal | None:
@@ -516,6 +529,7 @@ def _started(
     now: datetime,
     step: int | None,
     workflow_expiry: str = "hold",
+    reason: str | None = None,
 ) -> Accepted:
     """Activate the next waiting step, or approve the post when none is left."""
     following = next((i for i, s in enumerate(new.steps) if s.status == StepStatus.WAITING), None)
@@ -524,7 +538,7 @@ def _started(
     else:
         new.steps[following].status = StepStatus.ACTIVE
         new.steps[following].started_at = now
-    main = _event(new, action, actor, before, now, step, None)
+    main = _event(new, action, actor, before, now, step, reason)
     if following is None:
         return Accepted(new, (main,))
     started = _event(new, "step_started", actor, new.state, now, following, None)

@@ -28,7 +28,7 @@ from workflows.commands import (
     ResolveDelivery,
 )
 from workflows.models import REVISABLE
-from workflows.outcomes import Refusal
+from workflows.outcomes import Refusal, RefusalCode
 
 #: Stands in for the reason while judging whether the clicker may decide at all.
 _PENDING_REASON = "(reason to be written)"
@@ -42,6 +42,13 @@ def register(app: App, gl: Greenlight) -> None:
             return
         user, engine = body["user"]["id"], gl.engine(body["team"]["id"], client)
         outcome = engine.execute(Approve(user, ref.post_id, ref.revision, ref.step))
+        if isinstance(outcome, Refusal) and outcome.code == RefusalCode.JUSTIFICATION_REQUIRED:
+            post = engine.post(ref.post_id)
+            if post is not None:  # ask for it; the approval happens on submit
+                client.views_open(
+                    trigger_id=body["trigger_id"], view=reason_modal(post, ref.step, "approve")
+                )
+            return
         if isinstance(outcome, Refusal):
             respond(text=refusal_text(outcome), response_type="ephemeral", replace_original=False)
             return

@@ -18,7 +18,7 @@ from bot.payloads import (
 from bot.runtime import Greenlight
 from bot.views.messages import refusal_text
 from bot.views.modals import DRAFT, EDIT, REASON
-from workflows.commands import KEEP, Reject, RequestChanges, Revise, Submit
+from workflows.commands import KEEP, Approve, Reject, RequestChanges, Revise, Submit
 from workflows.outcomes import Refusal
 
 
@@ -89,11 +89,13 @@ def register(app: App, gl: Greenlight) -> None:
         ack()
         user, engine = body["user"]["id"], gl.engine(body["team"]["id"], client)
         step = meta.step or 0
-        command = (
-            Reject(user, meta.post_id, meta.revision, step, reason)
-            if meta.verdict == "reject"
-            else RequestChanges(user, meta.post_id, meta.revision, step, reason)
-        )
+        command = {
+            "approve": lambda: Approve(user, meta.post_id, meta.revision, step, reason),
+            "reject": lambda: Reject(user, meta.post_id, meta.revision, step, reason),
+            "request_changes": lambda: RequestChanges(
+                user, meta.post_id, meta.revision, step, reason
+            ),
+        }[meta.verdict]()
         outcome = engine.execute(command)
         if isinstance(outcome, Refusal):
             client.chat_postMessage(channel=user, text=refusal_text(outcome))

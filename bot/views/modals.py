@@ -89,13 +89,22 @@ def edit_modal(config: WorkflowFile, post: Post) -> View:
     )
 
 
+_REASON_TEXTS = {  # verdict: title, submit, question
+    "reject": ("Reject draft", "Reject", "Why is it rejected?"),
+    "request_changes": ("Request changes", "Send to author", "What should change?"),
+    "approve": ("Approve a risky post", "Approve", "Why is it fine to publish despite the risk?"),
+}
+
+
 def reason_modal(post: Post, step: int, verdict: str) -> View:
-    rejecting = verdict == "reject"
+    """Asks for the reason of a Reject / Request changes, or the written justification that
+    the final approval of a high-risk post needs (`risk.require_override_at`)."""
+    title, submit, question = _REASON_TEXTS[verdict]
     return View(
         type="modal",
         callback_id=REASON,
-        title="Reject draft" if rejecting else "Request changes",
-        submit="Reject" if rejecting else "Send to author",
+        title=title,
+        submit=submit,
         close="Cancel",
         private_metadata=_metadata(
             {"p": post.id, "r": post.revision.number, "s": step, "v": verdict}
@@ -114,8 +123,8 @@ def reason_modal(post: Post, step: int, verdict: str) -> View:
             ),
             InputBlock(
                 block_id="reason",
-                label="Why is it rejected?" if rejecting else "What should change?",
-                hint="The author reads this; it is kept in the audit log.",
+                label=question,
+                hint="It is kept in the audit log.",
                 element=PlainTextInputElement(
                     action_id="reason", multiline=True, max_length=TEXT_LIMIT, min_length=1
                 ),

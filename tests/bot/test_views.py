@@ -84,6 +84,9 @@ def test_modals_validate_and_carry_what_the_submission_needs(engine, config):
     reason = reason_modal(post, 0, "reject")
     reason.validate_json()
     assert json.loads(reason.private_metadata) == {"p": post.id, "r": 1, "s": 0, "v": "reject"}
+    justify = reason_modal(post, 0, "approve")
+    justify.validate_json()
+    assert "despite the risk" in json.dumps(justify.to_dict())
 
 
 def test_home_lists_validate_and_mark_overdue(engine, clock):
