@@ -46,6 +46,7 @@ workflows:
       - name: Legal
         when: {risk_at_least: high}
         approvers: {users: [U0LEGAL]}
+risk: {require_override_at: high}
 """
 
 

@@ -256,3 +256,40 @@ def test_malformed_and_unknown_interactions_get_4xx(live: Live):
         ]
     )
     assert reply
+
+
+def test_a_risky_draft_gets_legal_review_and_a_justified_final_approval(live: Live):
+    post_id = live.draft("Our new cream cures cancer, clinically proven!")
+    shown = rendered(live.card(post_id))
+    assert "legal or medical claim" in shown and "cures cancer" in shown  # the warning, quoted
+    for user in ("U0ANNA", "U0BRAND"):
+        card = live.eventually(lambda u=user: live.card(post_id, u))
+        assert live.sender.click(user, user, card.ts, "gl_approve").status == 200
+        live.eventually(
+            lambda u=user: (
+                live.card(post_id, u)
+                and live.store.get(post_id).steps[["U0ANNA", "U0BRAND"].index(u)].status
+                == "approved"
+            )
+        )
+    legal = live.eventually(lambda: live.card(post_id, "U0LEGAL"))
+    assert live.sender.click("U0LEGAL", "U0LEGAL", legal.ts, "gl_approve").status == 200
+    modal = live.eventually(lambda: live.slack.modal_stack("U0LEGAL"))[-1]
+    assert live.store.get(post_id).state == PostState.IN_REVIEW  # nothing until justified
+    values = {
+        "reason": {
+            "reason": {
+                "type": "plain_text_input",
+                "value": "Claim removed? No: approved by counsel, ref. 2026-114",
+            }
+        }
+    }
+    assert live.sender.submit_view("U0LEGAL", modal.id, values).status == 200
+    live.eventually(
+        lambda: (
+            live.store.get(post_id).state
+            in (PostState.APPROVED, PostState.PUBLISHING, PostState.PUBLISHED)
+        )
+    )
+    approval = next(e for e in live.store.history(post_id) if e["actor"] == "U0LEGAL")
+    assert approval["reason"].endswith("ref. 2026-114")
