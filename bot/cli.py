@@ -15,22 +15,34 @@ from bot.settings import SettingsError, load_settings
 from workflows.configfile import ConfigError, load_workflow_file
 
 
+def _start_up_problem(exc: Exception, redis_url: str | None) -> int:
+    """Print why the process cannot start, in words an operator can act on; exit code 2."""
+    from bot.publishers import MissingSecret
+
+    if isinstance(exc, SettingsError):
+        print(exc, file=sys.stderr)
+        print("Copy .env.example to .env and fill it in (README: Configuration).", file=sys.stderr)
+    elif isinstance(exc, ConfigError):
+        print(f"The workflow file has problems:\n{exc}", file=sys.stderr)
+    elif isinstance(exc, MissingSecret):
+        print(f"Cannot publish: {exc}", file=sys.stderr)
+    else:
+        print(f"Redis at {redis_url} does not answer: {exc}", file=sys.stderr)
+    return 2
+
+
+_START_UP_ERRORS = (SettingsError, ConfigError, redis.RedisError)
+
+
 def _run(args: argparse.Namespace) -> int:
     """Check everything a start needs, then serve: Socket Mode with an app token, else HTTP."""
+    settings = None
     try:
         settings = load_settings(require_config=True, require_slack=True)
         load_workflow_file(settings.config_path)  # type: ignore[arg-type]
         redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2).ping()
-    except SettingsError as exc:
-        print(exc, file=sys.stderr)
-        print("Copy .env.example to .env and fill it in (README: Configuration).", file=sys.stderr)
-        return 2
-    except ConfigError as exc:
-        print(f"The workflow file has problems:\n{exc}", file=sys.stderr)
-        return 2
-    except redis.RedisError as exc:
-        print(f"Redis at {settings.redis_url} does not answer: {exc}", file=sys.stderr)
-        return 2
+    except _START_UP_ERRORS as exc:
+        return _start_up_problem(exc, settings and settings.redis_url)
     logging.basicConfig(level=settings.log_level.upper())
     if settings.slack_app_token:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -51,23 +63,14 @@ def _worker(args: argparse.Namespace) -> int:
     from bot.publishers import MissingSecret
     from bot.worker import Worker, build_publishers, notifier
 
+    settings = None
     try:
         settings = load_settings(require_config=True, require_slack=True)
         gl = load_greenlight(settings)
         publishers = build_publishers(gl.config, settings)
         gl.redis.ping()
-    except SettingsError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    except ConfigError as exc:
-        print(f"The workflow file has problems:\n{exc}", file=sys.stderr)
-        return 2
-    except MissingSecret as exc:
-        print(f"Cannot publish: {exc}", file=sys.stderr)
-        return 2
-    except redis.RedisError as exc:
-        print(f"Redis at {settings.redis_url} does not answer: {exc}", file=sys.stderr)
-        return 2
+    except (*_START_UP_ERRORS, MissingSecret) as exc:
+        return _start_up_problem(exc, settings and settings.redis_url)
     logging.basicConfig(level=settings.log_level.upper())
     worker = Worker(
         gl.redis,

@@ -31,6 +31,10 @@ def _parse_quorum(value: Any) -> int | str:
 
 
 Quorum = Annotated[int | str, BeforeValidator(_parse_quorum)]
+#: A list that a comms lead may also write as a single value (`campaign: spring`).
+OneOrMany = Annotated[
+    list[str], BeforeValidator(lambda value: [value] if isinstance(value, str) else value)
+]
 SLACK_ID_PATTERN = r"^[A-Z0-9][A-Z0-9_-]+$"
 ENV_VAR_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 SlackId = Annotated[str, Field(min_length=2, pattern=SLACK_ID_PATTERN)]
@@ -52,12 +56,7 @@ class StepCondition(StrictModel):
 
     risk_at_least: Severity | None = None
     targets: list[str] | None = Field(None, description="any of these targets is on the post")
-    campaign: list[str] | None = Field(None, description="the post's campaign is one of these")
-
-    @field_validator("campaign", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
+    campaign: OneOrMany | None = Field(None, description="the post's campaign is one of these")
 
 
 class Step(StrictModel):
@@ -73,12 +72,7 @@ class WorkflowMatch(StrictModel):
 
     channels: list[SlackId] = []
     targets: list[str] = []
-    campaign: list[str] = []
-
-    @field_validator("campaign", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
+    campaign: OneOrMany = []
 
 
 class Workflow(StrictModel):

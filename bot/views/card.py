@@ -27,7 +27,7 @@ APPROVE, REQUEST_CHANGES, REJECT, EDIT_DRAFT = (
     "gl_reject",
     "gl_edit_draft",
 )
-PUBLISH_NOW, CANCEL, RESCHEDULE = "gl_publish_now", "gl_cancel", "gl_reschedule"
+PUBLISH_NOW, CANCEL = "gl_publish_now", "gl_cancel"
 MARK_PUBLISHED, RETRY = "gl_mark_published", "gl_retry"
 DELIVERY_ICONS = {
     DeliveryStatus.PENDING: ":hourglass:",
@@ -36,7 +36,6 @@ DELIVERY_ICONS = {
     DeliveryStatus.FAILED: ":warning:",
     DeliveryStatus.OUTCOME_UNKNOWN: ":grey_question:",
 }
-DECISION_ACTIONS = (APPROVE, REQUEST_CHANGES, REJECT)
 MAX_TEXT_BLOCKS = 10
 MAX_FINDINGS = 8
 

@@ -17,6 +17,13 @@ def command(live: Live, text: str, user: str = "U0ANNA") -> str:
     return posts[0].body.get("text", "")
 
 
+def open_draft_modal(live: Live, user: str = "U0AUTHOR"):
+    """`/greenlight draft`: the modal the bot opened for `user`."""
+    delivery = live.sender.command("/greenlight", "draft", user_id=user, channel_id="C0DRAFTS")
+    assert delivery.status == 200
+    return live.eventually(lambda: live.slack.modal_stack(user))[-1]
+
+
 def test_help_and_unknown_subcommands(live: Live):
     assert "/greenlight queue" in command(live, "help")
     unknown = command(live, "launch rockets")
@@ -38,13 +45,7 @@ def test_queue_status_history_and_config(live: Live):
 
 
 def test_draft_modal_creates_a_scheduled_draft(live: Live):
-    assert (
-        live.sender.command(
-            "/greenlight", "draft", user_id="U0AUTHOR", channel_id="C0DRAFTS"
-        ).status
-        == 200
-    )
-    modal = live.eventually(lambda: live.slack.modal_stack("U0AUTHOR"))[-1]
+    modal = open_draft_modal(live)
     before = set(live.store.ids_by_author("U0AUTHOR", limit=1000))
     past = {
         "text": {"text": {"type": "plain_text_input", "value": "Launch"}},
@@ -219,13 +220,7 @@ def test_slack_server_errors_on_card_updates_are_retried(live: Live):
 
 
 def test_reschedule_an_approved_post_without_a_new_approval(live: Live):
-    assert (
-        live.sender.command(
-            "/greenlight", "draft", user_id="U0AUTHOR", channel_id="C0DRAFTS"
-        ).status
-        == 200
-    )
-    modal = live.eventually(lambda: live.slack.modal_stack("U0AUTHOR"))[-1]
+    modal = open_draft_modal(live)
     before = set(live.store.ids_by_author("U0AUTHOR", limit=1000))
     values = {
         "text": {"text": {"type": "plain_text_input", "value": "Later, please"}},
