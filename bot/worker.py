@@ -8,7 +8,7 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 import redis
@@ -27,6 +27,10 @@ from workflows.store import WORKSPACES, Store
 
 log = logging.getLogger(__name__)
 
+#: Periodic work a worker does for one workspace on each pass (digests, reminders): given the
+#: workspace's store, it does what is due and returns how much it did (0: nothing was due).
+Job = Callable[[Store], int]
+
 
 class Worker:
     def __init__(
@@ -40,6 +44,7 @@ class Worker:
         batch: int = 20,
         lease_seconds: float = 60.0,
         notify: Callable[[str, list[dict[str, str]]], None] | None = None,
+        jobs: Sequence[Job] = (),
         name: str = "worker",
     ) -> None:
         self.client = client
@@ -50,11 +55,12 @@ class Worker:
         self.batch = batch
         self.lease_seconds = lease_seconds
         self.notify = notify
+        self.jobs = tuple(jobs)
         self.name = name
         self.stopping = threading.Event()
 
     def tick(self) -> int:
-        """One pass over every workspace; returns how many posts were claimed."""
+        """One pass over every workspace; returns how much work it did (0: nothing was due)."""
         claimed = 0
         for raw in sorted(self.client.smembers(WORKSPACES)):
             if self.stopping.is_set():
@@ -76,6 +82,8 @@ class Worker:
                     self.notify(team, entries)
                     store.ack_audit([e["id"] for e in entries])
                     claimed += len(entries)
+            for job in self.jobs:
+                claimed += job(store)
         return claimed
 
     def run(self) -> None:
