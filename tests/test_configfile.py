@@ -49,7 +49,8 @@ def test_typo_in_a_key_is_an_error_with_the_path_and_the_right_spellings():
     found = problems(GOOD.replace("quorum: 2", "quorom: 2"))
     assert found == [
         "flow.yaml:10: workflows[0].steps[0].quorom: unknown key 'quorom' "
-        "(allowed here: name, approvers, quorum, when, channel)"
+        "(allowed here: name, approvers, quorum, when, channel, remind_after, remind_every, "
+        "escalate_after, escalate_to)"
     ]
 
 

@@ -30,6 +30,7 @@ class Submit:
     channel: str | None = None  # the intake channel, for `match.channels`
     source: Source | None = None
     source_key: str | None = None  # e.g. the chat event id: a replay returns the same post
+    urgent: bool = False  # reminders ignore quiet hours
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class Revise:
     targets: tuple[str, ...] | Keep = KEEP
     scheduled_at: datetime | Keep | None = KEEP
     campaign: str | Keep | None = KEEP
+    urgent: bool | Keep = KEEP
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,17 @@ class ResolveDelivery:
     outcome: str  # "published" | "retry"
 
 
+@dataclass(frozen=True)
+class Escalate:
+    """The step waited its `escalate_after`: its `escalate_to` people may now decide it.
+    Given by a worker (actor "greenlight") when the time comes."""
+
+    actor: str
+    post_id: str
+    revision: int
+    step: int
+
+
 Decision = Approve | Reject | RequestChanges
 PostCommand = (
     Approve
@@ -128,5 +141,6 @@ PostCommand = (
     | Cancel
     | Reschedule
     | ResolveDelivery
+    | Escalate
 )
 Command = Submit | PostCommand

@@ -7,14 +7,23 @@ and all problems at once, lives in `workflows.configfile`.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+    model_validator,
+)
 
 from workflows.risk.config import PLATFORMS, RiskConfig
 from workflows.risk.models import Severity
+from workflows.timing import Duration, parse_window
 
 #: Step quorum: a number of approvals, or "all" of the step's approvers.
 QUORUM_ALL = "all"
@@ -65,6 +74,31 @@ class Step(StrictModel):
     quorum: Quorum = 1
     when: StepCondition | None = None
     channel: SlackId | None = None
+    remind_after: Duration | None = Field(None, description="first reminder, after the start")
+    remind_every: Duration | None = Field(None, description="further reminders, this often")
+    escalate_after: Duration | None = Field(None, description="escalate, after the start")
+    escalate_to: Approvers | None = Field(None, description="who may decide once escalated")
+
+    @model_validator(mode="after")
+    def _reminders_make_sense(self) -> Step:
+        if self.remind_every and not self.remind_after:
+            raise ValueError(
+                "remind_every needs remind_after (when the first reminder goes), "
+                "e.g. remind_after: 2h"
+            )
+        if self.escalate_to and not self.escalate_after:
+            raise ValueError(
+                "escalate_to needs escalate_after (how long the step waits before it "
+                "escalates), e.g. escalate_after: 1d"
+            )
+        if self.escalate_after and not self.escalate_to:
+            raise ValueError(
+                "escalate_after needs escalate_to (the users or usergroups who may then "
+                "decide the step)"
+            )
+        if self.escalate_to and not (self.escalate_to.users or self.escalate_to.usergroups):
+            raise ValueError("escalate_to lists nobody: add users or usergroups")
+        return self
 
 
 class WorkflowMatch(StrictModel):
@@ -171,6 +205,14 @@ class Blackout(StrictModel):
         return value
 
 
+#: A daily window such as "20:00-08:00" (it may wrap past midnight).
+QuietWindow = Annotated[
+    tuple[time, time],
+    BeforeValidator(parse_window),
+    PlainSerializer(lambda w: f"{w[0]:%H:%M}-{w[1]:%H:%M}", return_type=str),
+]
+
+
 class Intake(StrictModel):
     channels: list[SlackId] = []
 
@@ -187,6 +229,10 @@ class WorkflowFile(StrictModel):
     retention_days: int = Field(
         90, ge=1, description="days a finished post and its audit trail are kept"
     )
+    quiet_hours: QuietWindow | None = Field(
+        None, description="reminders wait outside this window, in each approver's time zone"
+    )
+    quiet_weekends: bool = Field(False, description="no reminders on Saturdays and Sundays")
 
     @field_validator("timezone")
     @classmethod

@@ -57,7 +57,14 @@ class Engine:
         return self._change(command)
 
     def _context(self) -> Context:
-        return Context(self.config, self.directory, self.assess_risk, self.clock())
+        now = self.clock()
+        return Context(
+            self.config,
+            self.directory,
+            self.assess_risk,
+            now,
+            away_for=lambda delegate: self.store.absent_for(delegate, now),
+        )
 
     def _submit(self, command: Submit) -> Outcome:
         result = submit(command, self.store.next_id(), self.store.team, self._context())

@@ -7,7 +7,7 @@ never changes who must approve a post already in flight.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
@@ -61,6 +61,23 @@ class Vote(Model):
     verdict: str  # "approve" | "reject" | "request_changes"
     at: datetime
     reason: str | None = None
+    #: The away approver a delegate decided for (`actor` is the delegate who clicked).
+    on_behalf_of: str | None = None
+
+    @property
+    def voter(self) -> str:
+        """Whose vote this is for quorum and the one-person-one-step rule."""
+        return self.on_behalf_of or self.actor
+
+
+class Nudges(Model):
+    """When a step reminds its approvers and escalates, snapshot from the workflow file."""
+
+    remind_after: timedelta | None = None
+    remind_every: timedelta | None = None
+    escalate_after: timedelta | None = None
+    escalate_users: list[str] = []
+    escalate_usergroups: list[str] = []
 
 
 class StepRun(Model):
@@ -75,6 +92,8 @@ class StepRun(Model):
     votes: list[Vote] = []
     started_at: datetime | None = None
     decided_at: datetime | None = None
+    nudges: Nudges | None = None
+    escalated_at: datetime | None = None
 
     @property
     def approvals(self) -> list[Vote]:
@@ -112,6 +131,7 @@ class Revision(Model):
     risk: RiskLevel = "none"
     created_by: str
     created_at: datetime
+    urgent: bool = False  # the crisis path: reminders ignore quiet hours
 
 
 class Source(Model):

@@ -51,6 +51,7 @@ class Event:
     step_name: str | None = None
     reason: str | None = None
     target: str | None = None
+    on_behalf_of: str | None = None  # a delegate acted for this away approver
 
     def audit_fields(self) -> dict[str, str]:
         fields = {
@@ -69,6 +70,8 @@ class Event:
             fields["reason"] = self.reason
         if self.target:
             fields["target"] = self.target
+        if self.on_behalf_of:
+            fields["for"] = self.on_behalf_of
         return fields
 
 

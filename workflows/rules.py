@@ -14,6 +14,7 @@ from workflows.commands import (
     Approve,
     Cancel,
     Decision,
+    Escalate,
     Override,
     PostCommand,
     Reject,
@@ -38,13 +39,19 @@ from workflows.models import (
     Vote,
 )
 from workflows.outcomes import Accepted, Event, Refusal, RefusalCode
+from workflows.reminders import escalation_due_at, nudges_of
 from workflows.risk.models import ReportSeverity as RiskLevel
 from workflows.risk.models import at_least
+from workflows.timing import format_duration
 
 #: Rates a revision's text for its targets; feeds `when: {risk_at_least: ...}`.
 RiskAssessor = Callable[[str, tuple[str, ...]], RiskLevel]
 
 _CANCELLABLE = REVISABLE | {PostState.FAILED, PostState.OUTCOME_UNKNOWN}
+
+
+def _nobody_away(delegate: str) -> tuple[str, ...]:
+    return ()
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,19 @@ class Context:
     directory: Directory
     assess_risk: RiskAssessor
     now: datetime
+    #: The approvers who are away now and named this person their delegate. Asked only when
+    #: someone who is not otherwise an approver of the step decides it (off the hot path).
+    away_for: Callable[[str], tuple[str, ...]] = _nobody_away
+
+
+@dataclass(frozen=True)
+class _Standing:
+    """Why someone may decide a step: as an approver, an escalation approver, or a delegate
+    (`principal` is the away approver whose vote they cast)."""
+
+    voter: str
+    escalation: bool = False
+    principal: str | None = None
 
 
 def submit(cmd: Submit, post_id: str, team: str, ctx: Context) -> Accepted | Refusal:
@@ -77,6 +97,7 @@ def submit(cmd: Submit, post_id: str, team: str, ctx: Context) -> Accepted | Ref
         risk=ctx.assess_risk(cmd.text, targets),
         created_by=cmd.actor,
         created_at=ctx.now,
+        urgent=cmd.urgent,
     )
     post = Post(
         id=post_id,
@@ -122,6 +143,8 @@ def apply(post: Post, cmd: PostCommand, ctx: Context) -> Accepted | Refusal:
             return _reschedule(post, cmd, ctx)
         case ResolveDelivery():
             return _settle(post, cmd, ctx)
+        case Escalate():
+            return _escalate(post, cmd, ctx)
 
 
 # -- decisions -------------------------------------------------------------------------------
@@ -132,24 +155,28 @@ def _decide(post: Post, cmd: Decision, ctx: Context) -> Accepted | Refusal:
     if reason is not None and not reason.strip():
         what = "a reason for rejecting" if isinstance(cmd, Reject) else "what should change"
         return Refusal(RefusalCode.INVALID, f"Please write {what}; the author will read it.")
-    refusal = decision_refusal(post, cmd.actor, cmd.step, ctx)
-    if refusal:
-        return refusal
+    standing = _judge(post, cmd.actor, cmd.step, ctx)
+    if isinstance(standing, Refusal):
+        return standing
+    principal = standing.principal
     new = post.clone()
     run = new.steps[cmd.step]
     verdict = {Approve: "approve", Reject: "reject", RequestChanges: "request_changes"}[type(cmd)]
-    run.votes.append(Vote(actor=cmd.actor, verdict=verdict, at=ctx.now, reason=reason))
+    run.votes.append(
+        Vote(actor=cmd.actor, verdict=verdict, at=ctx.now, reason=reason, on_behalf_of=principal)
+    )
     new.updated_at = ctx.now
     if isinstance(cmd, Reject):
         run.status, run.decided_at = StepStatus.REJECTED, ctx.now
         new.state, new.closing_reason = PostState.REJECTED, reason
-        return _accepted(new, post, verdict, cmd.actor, ctx.now, cmd.step, reason)
+        return _accepted(new, post, verdict, cmd.actor, ctx.now, cmd.step, reason, principal)
     if isinstance(cmd, RequestChanges):
         run.status, run.decided_at = StepStatus.CHANGES_REQUESTED, ctx.now
         new.state = PostState.DRAFT
-        return _accepted(new, post, verdict, cmd.actor, ctx.now, cmd.step, reason)
-    if _missing(new, cmd.step, ctx) > 0:
-        return _accepted(new, post, verdict, cmd.actor, ctx.now, cmd.step, None)
+        return _accepted(new, post, verdict, cmd.actor, ctx.now, cmd.step, reason, principal)
+    # After an escalation, an escalation approver's approval decides the step outright.
+    if not standing.escalation and _missing(new, cmd.step, ctx) > 0:
+        return _accepted(new, post, verdict, cmd.actor, ctx.now, cmd.step, None, principal)
     last = not any(s.status == StepStatus.WAITING for s in new.steps[cmd.step + 1 :])
     threshold = ctx.config.risk.require_override_at
     justification = (cmd.justification or "").strip()
@@ -165,13 +192,27 @@ def _decide(post: Post, cmd: Decision, ctx: Context) -> Accepted | Refusal:
     workflow = _workflow_of(post, ctx.config)
     expiry = workflow.expiry if workflow else "hold"
     return _started(
-        new, verdict, cmd.actor, post.state, ctx.now, cmd.step, expiry, justification or None
+        new,
+        verdict,
+        cmd.actor,
+        post.state,
+        ctx.now,
+        cmd.step,
+        expiry,
+        justification or None,
+        principal,
     )
 
 
 def decision_refusal(post: Post, actor: str, index: int, ctx: Context) -> Refusal | None:
     """Why `actor` may not decide step `index` of `post` now, or None when they may. (Also
     answers "what waits for me" without building a transition.)"""
+    judged = _judge(post, actor, index, ctx)
+    return judged if isinstance(judged, Refusal) else None
+
+
+def _judge(post: Post, actor: str, index: int, ctx: Context) -> _Standing | Refusal:
+    """In what capacity `actor` may decide step `index` now, or why they may not."""
     if not 0 <= index < len(post.steps):
         return Refusal(RefusalCode.INVALID, f"Post {post.id} has no step {index + 1}.")
     step = post.steps[index]
@@ -185,7 +226,10 @@ def decision_refusal(post: Post, actor: str, index: int, ctx: Context) -> Refusa
             f"{_who_can(step)} can decide step “{step.name}”; to pull the post, withdraw it.",
             _can_act(step),
         )
-    if not _is_approver(actor, step, ctx.directory):
+    standing = _standing(post, actor, step, ctx)
+    if isinstance(standing, Refusal):
+        return standing
+    if standing is None:
         other = next(
             (s for s in post.steps if s is not step and _is_approver(actor, s, ctx.directory)),
             None,
@@ -198,27 +242,58 @@ def decision_refusal(post: Post, actor: str, index: int, ctx: Context) -> Refusa
             f"can decide.{yours}",
             _can_act(step),
         )
+    people = {actor, standing.voter}  # a delegate and the approver they stand in for
     if workflow is None or workflow.distinct_approvers:
         earlier = next(
-            (s for s in post.steps[:index] if any(v.actor == actor for v in s.approvals)),
+            (
+                s
+                for s in post.steps[:index]
+                if any(people & {v.actor, v.voter} for v in s.approvals)
+            ),
             None,
         )
         if earlier:
+            who = "You" if standing.principal is None else f"You or {standing.principal}"
             return Refusal(
                 RefusalCode.APPROVED_EARLIER_STEP,
-                f"You already approved step “{earlier.name}” of this post, and one person counts "
-                f"in one step only. {_who_can(step)} can decide step “{step.name}”.",
+                f"{who} already approved step “{earlier.name}” of this post, and one person "
+                f"counts in one step only. {_who_can(step)} can decide step “{step.name}”.",
                 _can_act(step),
             )
-    mine = next((v for v in step.votes if v.actor == actor), None)
+    mine = next((v for v in step.votes if v.voter == standing.voter), None)
     if mine:
+        whose = "You" if standing.principal is None else f"{standing.principal}'s vote"
         return Refusal(
             RefusalCode.ALREADY_VOTED,
-            f"You already decided step “{step.name}” ({mine.verdict.replace('_', ' ')}, "
+            f"{whose} already decided step “{step.name}” ({mine.verdict.replace('_', ' ')}, "
             f"{mine.at:%Y-%m-%d %H:%M} UTC); "
             f"it needs {_missing(post, index, ctx)} more approval(s).",
         )
-    return None
+    return standing
+
+
+def _standing(post: Post, actor: str, step: StepRun, ctx: Context) -> _Standing | Refusal | None:
+    """`actor` decides `step` as its approver, as an escalation approver once it escalated, or
+    as the delegate of an away approver who has not voted; None: in no capacity."""
+    if _is_approver(actor, step, ctx.directory):
+        return _Standing(actor)
+    if step.escalated_at and step.nudges and _is_escalation_approver(actor, step, ctx.directory):
+        return _Standing(actor, escalation=True)
+    voted = {v.voter for v in step.votes}
+    principals = [
+        p for p in ctx.away_for(actor) if p not in voted and _is_approver(p, step, ctx.directory)
+    ]
+    workflow = _workflow_of(post, ctx.config)
+    if post.author in principals and not (workflow and workflow.allow_self_approval):
+        principals.remove(post.author)
+        if not principals:
+            return Refusal(
+                RefusalCode.AUTHOR_CANNOT_APPROVE,
+                f"You stand in for {post.author}, who wrote post {post.id}, and authors do not "
+                f"decide their own posts here. {_who_can(step)} can decide step “{step.name}”.",
+                _can_act(step),
+            )
+    return _Standing(principals[0], principal=principals[0]) if principals else None
 
 
 def _reason_of(cmd: Decision) -> str | None:
@@ -240,8 +315,8 @@ def _missing(post: Post, index: int, ctx: Context) -> int:
         eligible.discard(post.author)
     if workflow is None or workflow.distinct_approvers:
         for earlier in post.steps[:index]:
-            eligible -= {v.actor for v in earlier.approvals}
-    approved = {v.actor for v in step.approvals}
+            eligible -= {v.voter for v in earlier.approvals}
+    approved = {v.voter for v in step.approvals}
     # "all" means everyone eligible now, and at least one person.
     return max(len(eligible - approved), 0 if approved else 1)
 
@@ -284,6 +359,7 @@ def _revise(post: Post, cmd: Revise, ctx: Context) -> Accepted | Refusal:
     targets = tuple(old.targets) if cmd.targets is KEEP else tuple(cmd.targets)
     scheduled_at = old.scheduled_at if cmd.scheduled_at is KEEP else cmd.scheduled_at
     campaign = old.campaign if cmd.campaign is KEEP else cmd.campaign
+    urgent = old.urgent if cmd.urgent is KEEP else cmd.urgent
     if not text.strip():
         return Refusal(RefusalCode.INVALID, "The new text is empty: write the text of the post.")
     bad_targets = _target_problem(targets, ctx.config)
@@ -292,11 +368,12 @@ def _revise(post: Post, cmd: Revise, ctx: Context) -> Accepted | Refusal:
     blackout = scheduled_at and blackout_at(ctx.config, scheduled_at, list(targets))
     if blackout:
         return Refusal(RefusalCode.INVALID, f"That time is in a blackout window: {blackout}.")
-    if (text, list(targets), scheduled_at, campaign) == (
+    if (text, list(targets), scheduled_at, campaign, urgent) == (
         old.text,
         old.targets,
         old.scheduled_at,
         old.campaign,
+        old.urgent,
     ):
         return Refusal(
             RefusalCode.NOTHING_CHANGED,
@@ -318,6 +395,7 @@ def _revise(post: Post, cmd: Revise, ctx: Context) -> Accepted | Refusal:
         risk=ctx.assess_risk(text, targets),
         created_by=cmd.actor,
         created_at=ctx.now,
+        urgent=urgent,
     )
     new = post.clone()
     new.revisions.append(revision)
@@ -441,6 +519,36 @@ def _settle(post: Post, cmd: ResolveDelivery, ctx: Context) -> Accepted | Refusa
     )
 
 
+def _escalate(post: Post, cmd: Escalate, ctx: Context) -> Accepted | Refusal:
+    """Record that the step waited too long: its escalation approvers may now decide it."""
+    if post.state != PostState.IN_REVIEW or post.current_step != cmd.step:
+        return Refusal(RefusalCode.ALREADY_DECIDED, _already_decided(post, cmd.step))
+    run = post.steps[cmd.step]
+    due = escalation_due_at(run)
+    if due is None:
+        escalated = f"escalated {run.escalated_at:%Y-%m-%d %H:%M} UTC" if run.escalated_at else ""
+        return Refusal(
+            RefusalCode.ALREADY_DECIDED if escalated else RefusalCode.INVALID,
+            f"Step “{run.name}” of post {post.id} "
+            + (f"was already {escalated}." if escalated else "has no escalation."),
+        )
+    if ctx.now < due:
+        return Refusal(
+            RefusalCode.NOT_ALLOWED,
+            f"Step “{run.name}” of post {post.id} escalates at {due:%Y-%m-%d %H:%M} UTC.",
+        )
+    new = post.clone()
+    new.steps[cmd.step].escalated_at = ctx.now
+    new.updated_at = ctx.now
+    waited = (
+        format_duration(run.nudges.escalate_after)
+        if run.nudges and run.nudges.escalate_after
+        else ""
+    )
+    reason = f"no decision after {waited}"
+    return _accepted(new, post, "escalate", cmd.actor, ctx.now, cmd.step, reason)
+
+
 def _author_or_admin(post: Post, actor: str, ctx: Context, what: str) -> Refusal | None:
     if actor == post.author or actor in ctx.config.admins:
         return None
@@ -487,6 +595,7 @@ def _chain(workflow: Workflow, revision: Revision) -> list[StepRun]:
             quorum=step.quorum,
             channel=step.channel,
             status=StepStatus.WAITING if _applies(step, revision) else StepStatus.SKIPPED,
+            nudges=nudges_of(step),
         )
         for step in workflow.steps
     ]
@@ -530,6 +639,7 @@ def _started(
     step: int | None,
     workflow_expiry: str = "hold",
     reason: str | None = None,
+    on_behalf_of: str | None = None,
 ) -> Accepted:
     """Activate the next waiting step, or approve the post when none is left."""
     following = next((i for i, s in enumerate(new.steps) if s.status == StepStatus.WAITING), None)
@@ -538,7 +648,7 @@ def _started(
     else:
         new.steps[following].status = StepStatus.ACTIVE
         new.steps[following].started_at = now
-    main = _event(new, action, actor, before, now, step, reason)
+    main = _event(new, action, actor, before, now, step, reason, on_behalf_of=on_behalf_of)
     if following is None:
         return Accepted(new, (main,))
     started = _event(new, "step_started", actor, new.state, now, following, None)
@@ -553,8 +663,10 @@ def _accepted(
     now: datetime,
     step: int | None,
     reason: str | None,
+    on_behalf_of: str | None = None,
 ) -> Accepted:
-    return Accepted(new, (_event(new, action, actor, old.state, now, step, reason),))
+    event = _event(new, action, actor, old.state, now, step, reason, on_behalf_of=on_behalf_of)
+    return Accepted(new, (event,))
 
 
 def _event(
@@ -566,6 +678,7 @@ def _event(
     step: int | None,
     reason: str | None,
     target: str | None = None,
+    on_behalf_of: str | None = None,
 ) -> Event:
     return Event(
         action=action,
@@ -579,6 +692,7 @@ def _event(
         step_name=post.steps[step].name if step is not None else None,
         reason=reason,
         target=target,
+        on_behalf_of=on_behalf_of,
     )
 
 
@@ -627,6 +741,14 @@ def _workflow_of(post: Post, config: WorkflowFile) -> Workflow | None:
 
 def _is_approver(actor: str, step: StepRun, directory: Directory) -> bool:
     return actor in step.users or any(actor in directory.members(g) for g in step.usergroups)
+
+
+def _is_escalation_approver(actor: str, step: StepRun, directory: Directory) -> bool:
+    plan = step.nudges
+    return plan is not None and (
+        actor in plan.escalate_users
+        or any(actor in directory.members(g) for g in plan.escalate_usergroups)
+    )
 
 
 def _resolve(step: StepRun, directory: Directory) -> set[str]:

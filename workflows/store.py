@@ -21,6 +21,10 @@ multi-key step of one workspace lands in one Redis Cluster slot.
 | `gl:{T}:leases` | zset | posts a worker holds, by lease end (ms) |
 | `gl:{T}:lease_tokens` | hash | post id -> fencing token of its current claim |
 | `gl:{T}:fence` | string | last fencing token handed out |
+| `gl:{T}:nudges` | zset | posts in review by when a worker next reminds or escalates |
+| `gl:{T}:post:{id}:reminded` | hash | `revision:step:user` -> last reminder round sent |
+| `gl:{T}:away` | hash | user -> JSON `{until, ends_at, delegate}` while away |
+| `gl:{T}:reported:{what}` | string | a problem already told to admins (expires) |
 | `gl:workspaces` | set | workspaces with posts: what workers walk (no hash tag) |
 """
 
@@ -28,13 +32,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from importlib.resources import files
 
 import redis
 
 from workflows.models import FINISHED, Post, PostState
 from workflows.outcomes import Event
+from workflows.reminders import first_nudge_at
 
 _TRANSITION = files("workflows").joinpath("transition.lua").read_text(encoding="utf-8")
 _CLAIM = files("workflows").joinpath("claim.lua").read_text(encoding="utf-8")
@@ -44,6 +49,25 @@ if redis.call('HGET', KEYS[2], ARGV[1]) == ARGV[2] then
   redis.call('HDEL', KEYS[2], ARGV[1])
 end
 """  # KEYS: leases, lease tokens; ARGV: post id, token
+_CLAIM_NUDGES = """
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], ARGV[3], id) end
+return ids
+"""  # KEYS: nudges; ARGV: now, how many, lease end: due posts move to the lease end
+_RESCORE_NUDGE = """
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not score or tonumber(score) ~= tonumber(ARGV[2]) then return 0 end
+if ARGV[3] == '' then redis.call('ZREM', KEYS[1], ARGV[1])
+else redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1]) end
+return 1
+"""  # KEYS: nudges; ARGV: post id, lease end of our claim, next score ('' : none)
+_CLAIM_REMINDER = """
+local sent = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if sent >= tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return 1
+"""  # KEYS: reminded hash; ARGV: revision:step:user, round, ttl
 #: Every workspace that ever had a post: workers walk it to find due posts. (The one key
 #: outside a workspace's hash tag.)
 WORKSPACES = "gl:workspaces"
@@ -65,6 +89,8 @@ class Keys:
         self.leases = self.prefix + "leases"
         self.lease_tokens = self.prefix + "lease_tokens"
         self.fence = self.prefix + "fence"
+        self.nudges = self.prefix + "nudges"
+        self.away = self.prefix + "away"
 
     def post(self, post_id: str) -> str:
         return f"{self.prefix}post:{post_id}"
@@ -89,6 +115,12 @@ class Keys:
 
     def waiting(self, approver: str) -> str:
         return f"{self.prefix}waiting:{approver}"
+
+    def reminded(self, post_id: str) -> str:
+        return f"{self.prefix}post:{post_id}:reminded"
+
+    def reported(self, what: str) -> str:
+        return f"{self.prefix}reported:{what}"
 
 
 @dataclass(frozen=True)
@@ -122,6 +154,9 @@ class Store:
         self._transition = client.register_script(_TRANSITION)
         self._claim = client.register_script(_CLAIM)
         self._release = client.register_script(_RELEASE)
+        self._claim_nudges = client.register_script(_CLAIM_NUDGES)
+        self._rescore_nudge = client.register_script(_RESCORE_NUDGE)
+        self._claim_reminder = client.register_script(_CLAIM_REMINDER)
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -215,11 +250,12 @@ class Store:
             ["zrem", position[key], new.id] for key in before if key not in after
         ]
         # A post keeps its score in a set it stays in (the time it entered that state, step or
-        # authorship); only the due time can move while the post stays due.
+        # authorship); only the due time can move while the post stays due, and the next nudge
+        # when the step changes (otherwise workers re-score it as they remind).
         ops += [
             ["zadd", position[key], repr(score), new.id]
             for key, score in after.items()
-            if key not in before or (key == k.due and before[key] != score)
+            if key not in before or (key in (k.due, k.nudges) and before[key] != score)
         ]
         finished = new.state in FINISHED
         if finished:
@@ -299,6 +335,79 @@ class Store:
 
     def cache_set(self, kind: str, item: str, value: str, ttl_seconds: int) -> None:
         self.redis.set(self.keys.cache(kind, item), value, ex=ttl_seconds)
+
+    # -- reminders, escalation and delegation ------------------------------------------------
+
+    def claim_nudges(
+        self, now: datetime, limit: int, lease_seconds: float
+    ) -> tuple[list[str], float]:
+        """Posts whose next reminder or escalation is due, taken for `lease_seconds`: they move
+        to the lease's end, so no other worker takes them meanwhile. Returns the ids and the
+        lease end, which `rescore_nudge` needs."""
+        lease_end = now.timestamp() + lease_seconds
+        ids = self._claim_nudges(keys=[self.keys.nudges], args=[now.timestamp(), limit, lease_end])
+        return _ids(ids), lease_end
+
+    def rescore_nudge(self, post_id: str, lease_end: float, when: datetime | None) -> bool:
+        """Set the post's next nudge (None: none left), unless a transition moved it since our
+        claim (a new step has its own first nudge; a decided step has none)."""
+        score = repr(when.timestamp()) if when else ""
+        return bool(
+            self._rescore_nudge(keys=[self.keys.nudges], args=[post_id, repr(lease_end), score])
+        )
+
+    def nudge_at(self, post_id: str) -> datetime | None:
+        score = self.redis.zscore(self.keys.nudges, post_id)
+        return None if score is None else datetime.fromtimestamp(score, UTC)
+
+    def claim_reminder(
+        self, post_id: str, revision: int, step: int, user: str, round_: int
+    ) -> bool:
+        """True once per person and reminder round of a step (then send it): however many
+        workers try, and however often quiet hours deferred it."""
+        field = f"{revision}:{step}:{user}"
+        return bool(
+            self._claim_reminder(
+                keys=[self.keys.reminded(post_id)],
+                args=[field, round_, self.retention_seconds],
+            )
+        )
+
+    def report_once(self, what: str, ttl_seconds: int = 86400) -> bool:
+        """True the first time a problem is reported within `ttl_seconds` (tell admins once)."""
+        return bool(self.redis.set(self.keys.reported(what), "1", nx=True, ex=ttl_seconds))
+
+    def set_away(
+        self, user: str, until: str, ends_at: datetime, delegate: str | None, at: datetime
+    ) -> str:
+        """`user` is away until the end of day `until` (`ends_at`, UTC); audited."""
+        state = {"until": until, "ends_at": ends_at.isoformat(), "delegate": delegate}
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(self.keys.away, user, json.dumps(state))
+        reason = f"until {until}" + (f", delegate {delegate}" if delegate else "")
+        fields = {"action": "away", "actor": user, "at": at.isoformat(), "reason": reason}
+        pipe.xadd(self.keys.audit, fields)
+        return _text(pipe.execute()[-1])
+
+    def clear_away(self, user: str, at: datetime) -> bool:
+        """`user` is back; False when they were not away. Audited."""
+        if not self.redis.hdel(self.keys.away, user):
+            return False
+        self.redis.xadd(self.keys.audit, {"action": "back", "actor": user, "at": at.isoformat()})
+        return True
+
+    def away(self, now: datetime) -> dict[str, dict[str, str | None]]:
+        """Who is away at `now`: user -> `{until, ends_at, delegate}` (one round trip)."""
+        result = {}
+        for user, raw in self.redis.hgetall(self.keys.away).items():
+            state = json.loads(raw)
+            if datetime.fromisoformat(state["ends_at"]) > now:
+                result[_text(user)] = state
+        return result
+
+    def absent_for(self, delegate: str, now: datetime) -> tuple[str, ...]:
+        """The approvers away at `now` who named `delegate` to decide for them."""
+        return tuple(sorted(u for u, s in self.away(now).items() if s.get("delegate") == delegate))
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -384,6 +493,9 @@ def _index_entries(post: Post, k: Keys) -> dict[str, float]:
             entries[k.waiting(approver)] = since
     if post.state in (PostState.APPROVED, PostState.SCHEDULED):
         entries[k.due] = _due_at(post).timestamp()
+    nudge = first_nudge_at(post)
+    if nudge is not None:
+        entries[k.nudges] = nudge.timestamp()
     return entries
 
 
