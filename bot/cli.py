@@ -58,9 +58,11 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    """Publish due posts until SIGTERM; cards are updated as posts go out."""
+    """Publish due posts, send reminders and escalations until SIGTERM; cards are updated as
+    posts go out."""
     from bot.app import load_greenlight, slack_client
     from bot.publishers import MissingSecret
+    from bot.reminders import reminders_job
     from bot.worker import Worker, build_publishers, notifier
 
     settings = None
@@ -72,11 +74,13 @@ def _worker(args: argparse.Namespace) -> int:
     except (*_START_UP_ERRORS, MissingSecret) as exc:
         return _start_up_problem(exc, settings and settings.redis_url)
     logging.basicConfig(level=settings.log_level.upper())
+    client = slack_client(settings)
     worker = Worker(
         gl.redis,
         gl.config,
         publishers,
-        notify=notifier(gl, slack_client(settings)),
+        notify=notifier(gl, client),
+        jobs=[reminders_job(gl, client)],
         name=f"{socket.gethostname()}-{os.getpid()}",
         lease_seconds=args.lease_seconds,
         poll_seconds=args.poll_seconds,

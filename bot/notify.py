@@ -12,6 +12,7 @@ import logging
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.reminders import Nudger
 from bot.runtime import Greenlight
 from bot.views.card import approval_card, card_fallback
 from bot.views.format import mention
@@ -74,6 +75,8 @@ class Notifier:
         elif action in ("reject", "request_changes") and actor != post.author:
             blocks = author_notice(post, actor, action, entry.get("reason", ""))
             self._dm(post.author, f"Draft #{post.id}", blocks)
+        elif action == "escalate" and current:
+            Nudger(self.gl, self.engine, self.client).escalated(post, int(entry["step"]))
         elif action in ("publish_failed", "publish_interrupted", "hold") and post.state in (
             PostState.FAILED,
             PostState.OUTCOME_UNKNOWN,

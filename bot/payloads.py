@@ -41,6 +41,7 @@ class DraftInput(BaseModel):
     scheduled_at: datetime | None
     campaign: str | None
     workflow: str | None
+    urgent: bool = False
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -67,6 +68,9 @@ def draft_input(state_values: dict[str, Any]) -> DraftInput:
         scheduled_at=datetime.fromtimestamp(moment, UTC) if moment else None,
         campaign=(value("campaign").get("value") or "").strip() or None,
         workflow=(value("workflow").get("selected_option") or {}).get("value"),
+        urgent=any(
+            o.get("value") == "urgent" for o in value("urgent").get("selected_options") or []
+        ),
     )
 
 

@@ -3,9 +3,10 @@ whole team (a freeze)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
@@ -18,6 +19,7 @@ from workflows.commands import Cancel, Reschedule
 from workflows.engine import Engine
 from workflows.models import PostState
 from workflows.outcomes import Refusal
+from workflows.reminders import away_ends_at
 from workflows.scheduler import freeze_publishing, unfreeze_publishing
 
 COMMAND = "/greenlight"
@@ -203,6 +205,86 @@ def _digest(r: Request) -> None:
     r.say(text[:3000])
 
 
+_USER = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^@?([UW][A-Z0-9]{2,})$")
+_AWAY_USAGE = (
+    "Usage: `/greenlight away until 2026-08-20` or "
+    "`/greenlight away until 2026-08-20 delegate @someone` (away to the end of that day)."
+)
+
+
+def _away(r: Request) -> None:
+    """`/greenlight away until YYYY-MM-DD [delegate @user]`; without arguments: the status."""
+    store, now = r.engine.store, r.gl.clock()
+    if not r.args:
+        state = store.away(now).get(r.user)
+        if state is None:
+            r.say(f"You are not away. {_AWAY_USAGE}")
+        else:
+            r.say(_away_text(state["until"], state.get("delegate")))
+        return
+    words = [w.lower() if i % 2 == 0 else w for i, w in enumerate(r.args)]
+    if (
+        len(words) not in (2, 4)
+        or words[0] != "until"
+        or (len(words) == 4 and words[2] != "delegate")
+    ):
+        r.say(_AWAY_USAGE)
+        return
+    try:
+        last_day = date.fromisoformat(words[1])
+    except ValueError:
+        r.say(f"Write the date as 2026-08-20. {_AWAY_USAGE}")
+        return
+    delegate = None
+    if len(words) == 4:
+        match = _USER.match(words[3])
+        delegate = match and (match.group(1) or match.group(2))
+        if not delegate:
+            r.say(f"Name the delegate with an @mention. {_AWAY_USAGE}")
+            return
+        if delegate == r.user:
+            r.say("Your delegate must be someone else.")
+            return
+    ends_at = away_ends_at(last_day, _zone_of(r, r.user))
+    if ends_at <= now:
+        r.say(f"{last_day.isoformat()} has already ended; pick a later day.")
+        return
+    store.set_away(r.user, last_day.isoformat(), ends_at, delegate, now)
+    r.say(_away_text(last_day.isoformat(), delegate))
+
+
+def _away_text(until: str, delegate: str | None) -> str:
+    if delegate:
+        return (
+            f":palm_tree: You are away until the end of {until}. <@{delegate}> may decide for "
+            "you and gets your reminders; the audit log and cards say they acted for you. "
+            "`/greenlight back` ends it sooner."
+        )
+    return (
+        f":palm_tree: You are away until the end of {until}: no reminders for you meanwhile, "
+        "and nobody decides for you (name one with `delegate @someone`). "
+        "`/greenlight back` ends it sooner."
+    )
+
+
+def _back(r: Request) -> None:
+    if r.engine.store.clear_away(r.user, r.gl.clock()):
+        r.say(":wave: Welcome back: you decide and get reminders yourself again.")
+    else:
+        r.say("You were not away.")
+
+
+def _zone_of(r: Request, user: str) -> ZoneInfo:
+    """The user's time zone from Slack, else the workflow file's."""
+    profile = r.gl.directory(r.command["team_id"], r.client).user(user) or {}
+    for name in (profile.get("tz"), r.gl.config.timezone):
+        try:
+            return ZoneInfo(name or "")
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+    return ZoneInfo("UTC")
+
+
 def _config(r: Request) -> None:
     r.say(config_text(r.gl.config))
 
@@ -219,6 +301,8 @@ SUBCOMMANDS: dict[str, Callable[[Request], None]] = {
     "reschedule": _reschedule,
     "freeze": _freeze,
     "unfreeze": _unfreeze,
+    "away": _away,
+    "back": _back,
     "digest": _digest,
     "config": _config,
 }

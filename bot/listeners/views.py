@@ -44,6 +44,7 @@ def register(app: App, gl: Greenlight) -> None:
                 campaign=values.campaign,
                 workflow=values.workflow,
                 channel=channel,
+                urgent=values.urgent,
             )
         )
         if isinstance(outcome, Refusal):
@@ -70,6 +71,7 @@ def register(app: App, gl: Greenlight) -> None:
                 targets=values.targets if values.targets is not None else KEEP,
                 scheduled_at=values.scheduled_at,
                 campaign=values.campaign,
+                urgent=values.urgent,
             )
         )
         if isinstance(outcome, Refusal):

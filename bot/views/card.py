@@ -18,7 +18,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.views.format import approvers, chunks, clip, escape, mention, when
+from bot.views.format import approvers, chunks, clip, escape, mention, mentions, when
 from workflows.models import DeliveryStatus, Post, PostState, StepRun, StepStatus
 
 APPROVE, REQUEST_CHANGES, REJECT, EDIT_DRAFT = (
@@ -213,6 +213,8 @@ def _status_line(post: Post) -> str:
         number = active.index(post.steps[step]) + 1
         run = post.steps[step]
         label += f": step {number} of {len(active)}, *{escape(run.name)}*, for {approvers(run)}"
+    if post.revision.urgent and not post.finished:
+        label = f":rotating_light: *Urgent* · {label}"
     return clip(f"{label} · by {mention(post.author)} · workflow {escape(post.workflow)}", 3000)
 
 
@@ -279,5 +281,13 @@ def _step_detail(run: StepRun) -> str:
         return "overridden by an admin"
     quorum = "all of" if run.quorum == "all" else f"{run.quorum} of"
     detail = f"{quorum} {approvers(run)}"
-    votes = [f"{mention(v.actor)} {PAST_TENSE[v.verdict]} {when(v.at)}" for v in run.votes]
+    if run.escalated_at and run.nudges:
+        to = mentions([*run.nudges.escalate_users, *run.nudges.escalate_usergroups])
+        detail += f"; :rotating_light: escalated to {to} {when(run.escalated_at)}"
+    votes = [
+        f"{mention(v.actor)} {PAST_TENSE[v.verdict]}"
+        + (f" for {mention(v.on_behalf_of)}" if v.on_behalf_of else "")
+        + f" {when(v.at)}"
+        for v in run.votes
+    ]
     return detail + ("; " + "; ".join(votes) if votes else "")

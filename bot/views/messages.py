@@ -34,6 +34,8 @@ HELP = """*Greenlight* keeps drafts from going public before the right people ap
 `/greenlight reschedule ID 2026-12-01 09:30` (or `now`) · move an approved post
 `/greenlight freeze [TARGET ...] REASON` · stop publishing now, or to some targets (admins)
 `/greenlight unfreeze` · end the freeze (admins)
+`/greenlight away until 2026-08-20 [delegate @someone]` · your delegate decides for you
+`/greenlight back` · end your away time now
 `/greenlight digest` · preview today's digest
 `/greenlight config` · the approval chains in words
 `/greenlight help` · this text"""
@@ -95,8 +97,9 @@ def history_text(post_id: str, entries: Sequence[dict[str, str]]) -> str:
         at = datetime.fromisoformat(entry["at"])
         step = f" · {escape(entry['step_name'])}" if entry.get("step_name") else ""
         reason = f": “{escape(clip(entry['reason'], 200))}”" if entry.get("reason") else ""
+        behalf = f" for {mention(entry['for'])}" if entry.get("for") else ""
         lines.append(
-            f"{when(at)} · {mention(entry['actor'])} · {entry['action'].replace('_', ' ')} "
+            f"{when(at)} · {mention(entry['actor'])}{behalf} · {entry['action'].replace('_', ' ')} "
             f"(revision {entry['revision']}{step}) → {entry['to'].replace('_', ' ')}{reason}"
         )
     return clip("\n".join(lines), 3000)

@@ -6,6 +6,7 @@ import json
 from datetime import datetime
 
 from slack_sdk.models.blocks import (
+    CheckboxesElement,
     ContextBlock,
     DateTimePickerElement,
     InputBlock,
@@ -36,7 +37,9 @@ def _option(name: str) -> Option:
 
 def draft_modal(config: WorkflowFile, channel: str | None, text: str = "") -> View:
     """`/greenlight draft` and the "Send for approval" shortcut (prefilled with the message)."""
-    blocks = _content_inputs(config, text=text, targets=(), scheduled_at=None, campaign=None)
+    blocks = _content_inputs(
+        config, text=text, targets=(), scheduled_at=None, campaign=None, urgent=False
+    )
     if len(config.workflows) > 1:
         blocks.append(
             InputBlock(
@@ -76,6 +79,7 @@ def edit_modal(config: WorkflowFile, post: Post) -> View:
             targets=tuple(revision.targets),
             scheduled_at=revision.scheduled_at,
             campaign=revision.campaign,
+            urgent=revision.urgent,
         ),
     ]
     return View(
@@ -140,8 +144,10 @@ def _content_inputs(
     targets: tuple[str, ...],
     scheduled_at: datetime | None,
     campaign: str | None,
+    urgent: bool,
 ) -> list:
     options = [_option(name) for name in config.targets][:100]
+    urgent_option = Option(text="Urgent: reminders ignore quiet hours", value="urgent")
     inputs: list = [
         InputBlock(
             block_id="text",
@@ -169,6 +175,17 @@ def _content_inputs(
             optional=True,
             element=PlainTextInputElement(
                 action_id="campaign", max_length=150, initial_value=campaign or None
+            ),
+        ),
+        InputBlock(
+            block_id="urgent",
+            label="Urgency",
+            optional=True,
+            hint="For a crisis: approvers are reminded even at night and at weekends.",
+            element=CheckboxesElement(
+                action_id="urgent",
+                options=[urgent_option],
+                initial_options=[urgent_option] if urgent else None,
             ),
         ),
     ]

@@ -1,0 +1,230 @@
+"""Reminders and escalations, sent by workers.
+
+Each worker pass claims the posts whose next reminder or escalation is due (the `nudges`
+index; a claim is a lease, so no two workers work on one post at a time), does what is due and
+re-scores the post to its next time. Escalation is an audited transition (`Escalate`); the
+notifier then DMs the escalation approvers from its audit entry. A reminder is a DM with the
+approval card; each person gets each reminder round at most once (`Store.claim_reminder`), and
+one who is in their quiet hours gets it when those end, unless the post is urgent. Away
+approvers' reminders go to their delegate. People who cannot be reached are reported to the
+workflow file's admins, once a day per post and person; the rest still get theirs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.runtime import Greenlight
+from bot.views.reminders import (
+    Unreachable,
+    escalation_blocks,
+    escalation_text,
+    reminder_blocks,
+    reminder_text,
+    unreachable_text,
+)
+from workflows.commands import Escalate
+from workflows.engine import Engine
+from workflows.models import Post, PostState
+from workflows.reminders import (
+    GREENLIGHT,
+    QuietHours,
+    escalation_due_at,
+    next_nudge_at,
+    reminder_round,
+)
+from workflows.rules import Context, decision_refusal
+from workflows.store import Store
+
+log = logging.getLogger(__name__)
+#: How long a worker holds a claimed post before another may take it over.
+LEASE_SECONDS = 120.0
+#: Slack errors that mean the person cannot be messaged at all (retrying will not help).
+UNREACHABLE = frozenset({"user_not_found", "account_inactive", "cannot_dm_bot", "user_disabled"})
+
+
+def reminders_job(gl: Greenlight, client: WebClient, batch: int = 20) -> Callable[[Store], int]:
+    """The worker's job (`bot.worker.Job`): the reminders and escalations due in a workspace."""
+
+    def run(store: Store) -> int:
+        return Nudger(gl, gl.engine(store.team, client), client).run_due(batch)
+
+    return run
+
+
+class Nudger:
+    def __init__(self, gl: Greenlight, engine: Engine, client: WebClient) -> None:
+        self.gl = gl
+        self.engine = engine
+        self.store = engine.store
+        self.client = client
+        self.directory = engine.directory
+        self.quiet = QuietHours.of(gl.config)
+
+    def run_due(self, limit: int, lease_seconds: float = LEASE_SECONDS) -> int:
+        now = self.gl.clock()
+        ids, lease_end = self.store.claim_nudges(now, limit, lease_seconds)
+        for post_id in ids:
+            try:
+                following = self._nudge(post_id, now)
+            except Exception:  # one broken post must not stop the others; retried after the lease
+                log.exception("reminders for post #%s failed", post_id)
+                continue
+            self.store.rescore_nudge(post_id, lease_end, following)
+        return len(ids)
+
+    def _nudge(self, post_id: str, now: datetime) -> datetime | None:
+        """Do what is due for the post; returns when to look at it next (None: never)."""
+        post = self.store.get(post_id)
+        if post is None or post.state != PostState.IN_REVIEW or post.current_step is None:
+            return None
+        index = post.current_step
+        due = escalation_due_at(post.steps[index])
+        if due and due <= now:
+            self.engine.execute(Escalate(GREENLIGHT, post.id, post.revision.number, index))
+            post = self.store.get(post_id)  # escalated, or decided meanwhile
+            if post is None or post.state != PostState.IN_REVIEW or post.current_step != index:
+                return None  # the transition that moved it on set its next nudge
+        run = post.steps[index]
+        round_ = reminder_round(run, now)
+        deferred = self._remind(post, index, round_, now) if round_ else []
+        times = [t for t in (next_nudge_at(run, now), *deferred) if t]
+        return min(times) if times else None
+
+    # -- reminders ----------------------------------------------------------------------------
+
+    def _remind(self, post: Post, index: int, round_: int, now: datetime) -> list[datetime]:
+        """Send round `round_` to whoever has not got it; returns when deferred ones are due."""
+        problems: list[Unreachable] = []
+        away = self.store.away(now)
+        recipients: dict[str, str | None] = {}  # person -> the away approver they stand in for
+        for person in self._undecided(post, index, now, problems):
+            state = away.get(person)
+            if state is None:
+                recipients[person] = None
+            elif state.get("delegate") and state["delegate"] != post.author:
+                recipients.setdefault(str(state["delegate"]), person)
+        deferred: list[datetime] = []
+        run = post.steps[index]
+        waited = now - (run.started_at or post.updated_at)
+        for person, principal in recipients.items():
+            zone = self._reachable_zone(person, problems)
+            if zone is None:
+                continue
+            ends = None if post.revision.urgent else self.quiet.ends(now, zone)
+            if ends:
+                deferred.append(ends)
+                continue
+            if not self.store.claim_reminder(post.id, post.revision.number, index, person, round_):
+                continue
+            error = self._dm(
+                person,
+                reminder_text(post, index, waited, principal),
+                reminder_blocks(post, index, waited, principal, self.gl.findings(post.revision)),
+                post,
+            )
+            if error in UNREACHABLE:
+                problems.append(Unreachable(person, error))
+        self._report(post, index, "reminder", problems)
+        return deferred
+
+    def _undecided(
+        self, post: Post, index: int, now: datetime, problems: list[Unreachable]
+    ) -> list[str]:
+        """The step's approvers who could decide it and have not (authors, people who voted or
+        approved an earlier step are left out, by the same rules as a click)."""
+        run = post.steps[index]
+        people = list(dict.fromkeys(run.users))
+        for group in run.usergroups:
+            members = self.directory.members(group)
+            if not members and self._group_deleted(group):
+                problems.append(Unreachable(group, "deleted_group"))
+            people += sorted(members - set(people))
+        context = Context(self.gl.config, self.directory, self.gl.assess_risk, now)
+        return [p for p in people if decision_refusal(post, p, index, context) is None]
+
+    def _reachable_zone(self, person: str, problems: list[Unreachable]) -> ZoneInfo | None:
+        """The person's time zone (Slack's `users.info`, else the file's), or None when they
+        cannot be messaged (recorded in `problems`)."""
+        profile = self.directory.user(person)
+        if profile is None:
+            problems.append(Unreachable(person, "unknown"))
+            return None
+        if profile.get("deleted"):
+            problems.append(Unreachable(person, "left"))
+            return None
+        for name in (profile.get("tz"), self.gl.config.timezone):
+            try:
+                return ZoneInfo(name or "")
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+        return ZoneInfo("UTC")
+
+    def _group_deleted(self, group: str) -> bool:
+        try:
+            self.client.usergroups_users_list(usergroup=group)
+        except SlackApiError as exc:
+            return exc.response.get("error") in ("no_such_subteam", "subteam_not_found")
+        return False
+
+    # -- escalations (from the notifier, after the audited transition) ------------------------
+
+    def escalated(self, post: Post, index: int) -> None:
+        """DM the escalation approvers who may now decide the step."""
+        run = post.steps[index]
+        if post.state != PostState.IN_REVIEW or post.current_step != index or not run.nudges:
+            return
+        problems: list[Unreachable] = []
+        people = list(dict.fromkeys(run.nudges.escalate_users))
+        for group in run.nudges.escalate_usergroups:
+            members = self.directory.members(group)
+            if not members and self._group_deleted(group):
+                problems.append(Unreachable(group, "deleted_group"))
+            people += sorted(members - set(people))
+        context = Context(self.gl.config, self.directory, self.gl.assess_risk, self.gl.clock())
+        blocks = escalation_blocks(post, index, self.gl.findings(post.revision))
+        for person in people:
+            if decision_refusal(post, person, index, context) is not None:
+                continue  # the author, or someone who approved an earlier step
+            if self._reachable_zone(person, problems) is None:
+                continue
+            error = self._dm(person, escalation_text(post, index), blocks, post)
+            if error in UNREACHABLE:
+                problems.append(Unreachable(person, error))
+        self._report(post, index, "escalation", problems)
+
+    # -- Slack --------------------------------------------------------------------------------
+
+    def _dm(self, user: str, text: str, blocks: list, post: Post) -> str | None:
+        """Send a DM showing the post's card; returns Slack's error when it failed (a transient
+        one, after the client's retries, costs this round: the next round comes)."""
+        try:
+            channel = self.client.conversations_open(users=user)["channel"]["id"]
+            reply = self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error"))
+            log.warning("could not DM %s about #%s: %s", user, post.id, error)
+            return error
+        self.store.remember_message(post.id, reply["channel"], reply["ts"])
+        return None
+
+    def _report(self, post: Post, index: int, what: str, problems: list[Unreachable]) -> None:
+        """Tell the admins who could not be reached: once a day per post, person and kind."""
+        fresh = [p for p in problems if self.store.report_once(f"{post.id}:{index}:{what}:{p.who}")]
+        if not fresh:
+            return
+        if not self.gl.config.admins:
+            log.warning("draft #%s: %s unreachable and no admins to tell", post.id, fresh)
+            return
+        text = unreachable_text(post, index, what, fresh)
+        for admin in self.gl.config.admins:
+            try:
+                self.client.chat_postMessage(channel=admin, text=text)
+            except SlackApiError as exc:
+                log.warning("could not tell admin %s: %s", admin, exc.response.get("error"))

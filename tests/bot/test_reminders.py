@@ -1,0 +1,323 @@
+"""Reminders and escalations as people get them: workers (`Worker.tick`, with the reminders job
+`greenlight worker` runs) against a private Redis and the Slack emulator over HTTP, with a clock
+the tests move, across daylight-saving changes in Europe/Rome and America/New_York."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from slack_sdk import WebClient
+
+from bot.reminders import reminders_job
+from bot.runtime import Greenlight
+from bot.sandbox.emulator import SlackEmulator
+from bot.sandbox.workspace import Message, Workspace
+from bot.settings import Settings
+from bot.worker import Worker, notifier
+from tests.conftest import Clock, keyword_risk
+from tests.redis_servers import RedisServer
+from workflows.commands import Approve, Submit
+from workflows.configfile import parse_workflow_file
+from workflows.engine import Engine
+from workflows.models import StepStatus
+from workflows.reminders import away_ends_at
+from workflows.review import RiskReview
+
+FLOW = """
+timezone: Europe/Rome
+admins: [U0ADMIN]
+approvals_channel: C0APPROVALS
+quiet_hours: "20:00-08:00"
+targets: {site: {type: slack, channel: C0SITE}}
+workflows:
+  - name: standard
+    targets: [site]
+    steps:
+      - name: Copy review
+        approvers: {users: [U0ANNA, U0NINA], usergroups: [S0EDITORS]}
+        quorum: all
+        remind_after: 2h
+        remind_every: 1h
+        escalate_after: 5h
+        escalate_to: {users: [U0BOSS], usergroups: [S0CHIEFS]}
+      - name: Brand
+        approvers: {users: [U0BRAND]}
+"""
+MONDAY_MORNING = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # 10:00 in Rome, 04:00 in New York
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory):
+    """Workers serve every workspace of their Redis: these tests get one of their own."""
+    server = RedisServer(tmp_path_factory.mktemp("reminders-redis")).start()
+    yield server.url
+    server.stop()
+
+
+@dataclass
+class World:
+    slack: SlackEmulator
+    gl: Greenlight
+    web: WebClient
+    engine: Engine
+    clock: Clock
+    workers: list[Worker]
+
+    def run(self) -> None:
+        """Let the workers work until nothing is due."""
+        for _ in range(20):
+            if not sum(w.tick() for w in self.workers):
+                return
+        raise AssertionError("the workers never ran out of work")
+
+    def at(self, moment: datetime) -> None:
+        self.clock.now = moment
+        self.run()
+
+    def submit(self, text: str = "Spring sale 🌸", urgent: bool = False) -> str:
+        post_id = self.engine.execute(Submit("U0AUTHOR", text, urgent=urgent)).post.id
+        self.run()  # the step starts: card and first DMs
+        return post_id
+
+    def reminders(self, user: str, post_id: str | None = None) -> list[Message]:
+        return [
+            m
+            for m in self.slack.messages(user)
+            if "Reminder" in sent(m) and (post_id is None or f"#{post_id} " in sent(m))
+        ]
+
+    def dms(self, user: str, words: str) -> list[Message]:
+        return [m for m in self.slack.messages(user) if words in sent(m)]
+
+
+def sent(message: Message) -> str:
+    """The text as sent (cards are updated in place later, text and all)."""
+    return message.edits[0].get("text", "") if message.edits else message.text
+
+
+def buttons(message: Message) -> list[dict]:
+    return [e for b in message.blocks or [] if b["type"] == "actions" for e in b["elements"]]
+
+
+@pytest.fixture
+def world(client, team, redis_url):
+    workspace = Workspace()
+    workspace.add_team(team)
+    with SlackEmulator(workspace) as slack:
+        for user in ("U0ANNA", "U0ED1", "U0BOSS", "U0CHIEF", "U0BRAND", "U0ADMIN", "U0MARA"):
+            slack.add_user(user, tz="Europe/Rome")
+        slack.add_user("U0AUTHOR", tz="Europe/Rome")
+        slack.add_user("U0NINA", tz="America/New_York")
+        slack.add_usergroup("S0EDITORS", ["U0ED1", "U0AUTHOR"])
+        slack.add_usergroup("S0CHIEFS", ["U0CHIEF"])
+        slack.add_channel("C0APPROVALS", "approvals", members=[workspace.teams[team].bot_user_id])
+        config = parse_workflow_file(FLOW, "flow.yaml")
+        settings = Settings.model_validate(
+            {"REDIS_URL": redis_url, "SLACK_BOT_TOKEN": slack.bot_token}
+        )
+        clock = Clock()
+        clock.now = MONDAY_MORNING
+        review = RiskReview(config)
+        gl = Greenlight(settings, config, client, keyword_risk, review.findings, clock)
+        web = WebClient(token=slack.bot_token, base_url=slack.api_url)
+        workers = [
+            Worker(
+                client,
+                config,
+                {},
+                clock=clock,
+                notify=notifier(gl, web),
+                jobs=[reminders_job(gl, web)],
+                name=f"worker-{n}",
+            )
+            for n in range(2)
+        ]
+        yield World(slack, gl, web, gl.engine(team, web), clock, workers)
+
+
+def test_reminders_come_after_remind_after_then_every_remind_every(world: World):
+    post_id = world.submit()
+    assert world.slack.messages("U0ANNA") and not world.reminders("U0ANNA")  # the card
+    world.at(MONDAY_MORNING + timedelta(hours=1, minutes=59))
+    assert not world.reminders("U0ANNA")
+    world.at(MONDAY_MORNING + timedelta(hours=2))
+    (reminder,) = world.reminders("U0ANNA")
+    assert f"draft #{post_id} by <@U0AUTHOR> has waited 2h for your decision" in sent(reminder)
+    assert [b["action_id"] for b in buttons(reminder)] == [
+        "gl_approve",
+        "gl_request_changes",
+        "gl_reject",
+    ]
+    assert json.loads(buttons(reminder)[0]["value"]) == {"p": post_id, "r": 1, "s": 0}
+    assert len(world.reminders("U0ED1")) == 1  # a member of the step's user group
+    assert not world.reminders("U0AUTHOR")  # in the group, but wrote it
+    world.run()
+    assert len(world.reminders("U0ANNA")) == 1  # once per round, however often workers pass
+
+    world.engine.execute(Approve("U0ANNA", post_id, 1, 0))
+    world.at(MONDAY_MORNING + timedelta(hours=3))
+    assert len(world.reminders("U0ANNA")) == 1  # decided: not reminded again
+    assert len(world.reminders("U0ED1")) == 2
+    world.engine.execute(Approve("U0ED1", post_id, 1, 0))
+    world.engine.execute(Approve("U0NINA", post_id, 1, 0))
+    world.at(MONDAY_MORNING + timedelta(hours=9))
+    assert len(world.reminders("U0ED1")) == 2 and not world.reminders("U0BRAND")  # Brand: none
+    assert world.engine.store.nudge_at(post_id) is None
+    # the reminder's card was updated in place when the step was decided: it shows the next
+    # step, with no button left for this one
+    (reminder,) = world.reminders("U0ANNA")
+    now_shown = world.slack.message(reminder.channel, reminder.ts)
+    assert "Brand" in json.dumps(now_shown.blocks)
+    assert all(json.loads(b["value"])["s"] == 1 for b in buttons(now_shown))
+
+
+def test_two_workers_at_once_send_each_reminder_once(world: World):
+    ids = [world.submit(f"Post {n}") for n in range(12)]
+    for hours in (2, 3, 4):
+        world.clock.now = MONDAY_MORNING + timedelta(hours=hours)
+        barrier = threading.Barrier(2)
+
+        def work(worker: Worker, barrier: threading.Barrier = barrier) -> None:
+            barrier.wait()
+            for _ in range(10):
+                worker.tick()
+
+        threads = [threading.Thread(target=work, args=(w,)) for w in world.workers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for post_id in ids:
+            assert len(world.reminders("U0ANNA", post_id)) == hours - 1
+
+
+@pytest.mark.parametrize(
+    ("start", "expected"),
+    [
+        # Rome moves to summer time on 29 March 2026: the morning there is 06:00 UTC, while
+        # it is still afternoon in New York (already on summer time since 8 March)
+        (
+            datetime(2026, 3, 28, 20, 0, tzinfo=UTC),
+            [
+                (datetime(2026, 3, 28, 22, 0, tzinfo=UTC), {"U0NINA"}),
+                (datetime(2026, 3, 29, 6, 0, tzinfo=UTC), {"U0ANNA", "U0ED1"}),
+            ],
+        ),
+        # New York moves to summer time on 8 March 2026: its morning is 12:00 UTC; Rome's
+        # (still winter time) is 07:00 UTC
+        (
+            datetime(2026, 3, 8, 0, 0, tzinfo=UTC),
+            [
+                (datetime(2026, 3, 8, 7, 0, tzinfo=UTC), {"U0ANNA", "U0ED1"}),
+                (datetime(2026, 3, 8, 12, 0, tzinfo=UTC), {"U0NINA"}),
+            ],
+        ),
+        # Rome goes back to winter time on 25 October 2026: 08:00 there is 07:00 UTC
+        (
+            datetime(2026, 10, 24, 21, 0, tzinfo=UTC),
+            [
+                (datetime(2026, 10, 24, 23, 0, tzinfo=UTC), {"U0NINA"}),
+                (datetime(2026, 10, 25, 7, 0, tzinfo=UTC), {"U0ANNA", "U0ED1"}),
+            ],
+        ),
+    ],
+)
+def test_quiet_hours_defer_reminders_to_each_approvers_morning(world: World, start, expected):
+    world.clock.now = start
+    post_id = world.submit()
+    everyone = {"U0ANNA", "U0ED1", "U0NINA"}
+    reminded: set[str] = set()
+    for moment, who in expected:
+        world.at(moment - timedelta(minutes=1))
+        assert {u for u in everyone if world.reminders(u, post_id)} == reminded
+        world.at(moment)
+        reminded |= who
+        assert {u for u in everyone if world.reminders(u, post_id)} == reminded
+        # deferred, not duplicated: one reminder however many rounds the night held
+        assert all(len(world.reminders(u, post_id)) == 1 for u in who)
+
+
+def test_urgent_posts_ignore_quiet_hours(world: World):
+    world.clock.now = datetime(2026, 3, 28, 21, 0, tzinfo=UTC)  # 22:00 in Rome
+    post_id = world.submit("We are aware of the outage", urgent=True)
+    world.at(world.clock.now + timedelta(hours=2))
+    (reminder,) = world.reminders("U0ANNA", post_id)
+    assert sent(reminder).startswith(":rotating_light: *Urgent*")
+    assert "*Urgent*" in json.dumps(reminder.blocks)
+
+
+def test_escalation_is_audited_and_an_escalation_approver_decides(world: World):
+    post_id = world.submit()
+    world.at(MONDAY_MORNING + timedelta(hours=4, minutes=59))
+    assert not world.dms("U0BOSS", "Escalated")
+    world.at(MONDAY_MORNING + timedelta(hours=5))
+    entry = world.engine.store.history(post_id)[-1]
+    assert (entry["action"], entry["actor"], entry["step_name"]) == (
+        "escalate",
+        "greenlight",
+        "Copy review",
+    )
+    for user in ("U0BOSS", "U0CHIEF"):
+        (dm,) = world.dms(user, "Escalated to you")
+        assert f"draft #{post_id}" in sent(dm) and "after 5h" in sent(dm)
+        assert buttons(dm)[0]["action_id"] == "gl_approve"
+    world.run()
+    assert len(world.dms("U0BOSS", "Escalated")) == 1  # once
+    # the chief's approval decides the step, though its quorum is "all"
+    post = world.engine.execute(Approve("U0CHIEF", post_id, 1, 0)).post
+    assert post.steps[0].status == StepStatus.APPROVED and post.current_step == 1
+    world.run()
+    card = world.slack.messages("C0APPROVALS")[0]
+    assert "escalated to <@U0BOSS>, <!subteam^S0CHIEFS>" in json.dumps(card.blocks)
+
+
+def test_reminders_of_an_away_approver_go_to_the_delegate(world: World):
+    last_day = date(2026, 3, 3)
+    ends = away_ends_at(last_day, ZoneInfo("Europe/Rome"))
+    world.engine.store.set_away("U0ANNA", last_day.isoformat(), ends, "U0MARA", world.clock.now)
+    post_id = world.submit()
+    world.at(MONDAY_MORNING + timedelta(hours=2))
+    assert not world.reminders("U0ANNA")
+    (reminder,) = world.reminders("U0MARA")
+    assert "for <@U0ANNA> who is away" in sent(reminder)
+    post = world.engine.execute(Approve("U0MARA", post_id, 1, 0)).post
+    assert post.steps[0].votes[0].on_behalf_of == "U0ANNA"
+    world.at(MONDAY_MORNING + timedelta(hours=3))
+    assert len(world.reminders("U0MARA")) == 1  # Anna's vote is cast: nothing more for Mara
+
+
+LEFT = FLOW.replace(
+    "approvers: {users: [U0ANNA, U0NINA], usergroups: [S0EDITORS]}",
+    "approvers: {users: [U0ANNA, U0GONE, U0NOBODY], usergroups: [S0DELETED]}",
+)
+
+
+def test_people_who_cannot_be_reached_are_reported_to_admins_and_the_rest_reminded(
+    world: World,
+):
+    world.slack.add_user("U0GONE", deleted=True)
+    config = parse_workflow_file(LEFT, "flow.yaml")
+    world.gl.config = config
+    world.engine = world.gl.engine(world.engine.store.team, world.web)
+    for worker in world.workers:
+        worker.config = config
+    post_id = world.submit()
+    world.at(MONDAY_MORNING + timedelta(hours=2))
+    assert len(world.reminders("U0ANNA")) == 1
+    (notice,) = world.dms("U0ADMIN", "could not send the reminder")
+    assert f"draft #{post_id}" in notice.text
+    assert "<@U0GONE> left Slack" in notice.text
+    assert "<@U0NOBODY> is not a user of this workspace" in notice.text
+    assert "<!subteam^S0DELETED> is a user group that no longer exists" in notice.text
+    assert "Fix the workflow file" in notice.text
+    # the next round: Anna's DM fails too; admins hear about her, not again about the others
+    world.slack.fail("chat.postMessage", "account_inactive", times=1)
+    world.at(MONDAY_MORNING + timedelta(hours=3))
+    notices = world.dms("U0ADMIN", "could not send the reminder")
+    assert len(notices) == 2
+    assert "<@U0ANNA> left Slack" in notices[-1].text and "U0GONE>" not in notices[-1].text
