@@ -58,8 +58,9 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    """Publish due posts until SIGTERM; cards are updated as posts go out."""
+    """Publish due posts, update cards and send digests until SIGTERM."""
     from bot.app import load_greenlight, slack_client
+    from bot.digest import digest_jobs
     from bot.publishers import MissingSecret
     from bot.worker import Worker, build_publishers, notifier
 
@@ -72,12 +73,14 @@ def _worker(args: argparse.Namespace) -> int:
     except (*_START_UP_ERRORS, MissingSecret) as exc:
         return _start_up_problem(exc, settings and settings.redis_url)
     logging.basicConfig(level=settings.log_level.upper())
+    name, client = f"{socket.gethostname()}-{os.getpid()}", slack_client(settings)
     worker = Worker(
         gl.redis,
         gl.config,
         publishers,
-        notify=notifier(gl, slack_client(settings)),
-        name=f"{socket.gethostname()}-{os.getpid()}",
+        notify=notifier(gl, client),
+        jobs=digest_jobs(gl, client, name),
+        name=name,
         lease_seconds=args.lease_seconds,
         poll_seconds=args.poll_seconds,
     )
