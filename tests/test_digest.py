@@ -209,3 +209,10 @@ def test_the_digest_shows_each_section_from_indexes(engine, clock, config):
     assert [p.id for p in whole_day.changes_requested.posts] == [ids["sent back"]]
     assert [p.id for p in whole_day.scheduled.posts] == [later]
     assert whole_day.freeze is None
+
+
+def test_a_workspace_from_before_analytics_has_its_history_counted(engine, clock, client):
+    engine.execute(Submit("U0AUTHOR", "Hello"))
+    client.xgroup_destroy(engine.store.keys.audit, analytics.ANALYTICS)
+    assert analytics.ingest(engine.store, lambda post, revision: [], "worker") == 1
+    assert summarize(engine.store.day_counts(week_days(clock()))).submitted == 1

@@ -186,10 +186,11 @@ class Store:
         except redis.ResponseError as exc:
             if "NOGROUP" not in str(exc):
                 raise
-            if group == ANALYTICS and self.redis.exists(k.audit):
-                # A workspace from before analytics existed: count its whole history once.
-                self.redis.xgroup_create(k.audit, ANALYTICS, id="0")
-            return []  # notifiers: a workspace from before notifications, or none yet
+            if group != ANALYTICS or not self.redis.exists(k.audit):
+                return []  # a workspace from before notifications, or none yet
+            # A workspace from before analytics existed: count its whole history once.
+            self.redis.xgroup_create(k.audit, ANALYTICS, id="0")
+            return self.unread_audit(consumer, count, reclaim_after_ms, group)
         rows = list(reclaimed) + [row for _, entries in fresh for row in entries]
         return [
             {"id": _text(i), **{_text(f): _text(v) for f, v in fields.items()}}
@@ -429,8 +430,7 @@ class Store:
             pipe.zrangebyscore(self.keys.state(state), low, high, 0, limit)
         replies = pipe.execute()
         return {
-            state: (replies[2 * i], _ids(replies[2 * i + 1]))
-            for i, (state, _) in enumerate(ranges)
+            state: (replies[2 * i], _ids(replies[2 * i + 1])) for i, (state, _) in enumerate(ranges)
         }
 
     def due_between(self, start: datetime, end: datetime, limit: int) -> tuple[int, list[str]]:

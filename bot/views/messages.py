@@ -34,7 +34,7 @@ HELP = """*Greenlight* keeps drafts from going public before the right people ap
 `/greenlight reschedule ID 2026-12-01 09:30` (or `now`) · move an approved post
 `/greenlight freeze [TARGET ...] REASON` · stop publishing now, or to some targets (admins)
 `/greenlight unfreeze` · end the freeze (admins)
-`/greenlight digest` · preview today's digest
+`/greenlight digest` · the digest as it is now, privately, with a button to post it
 `/greenlight config` · the approval chains in words
 `/greenlight help` · this text"""
 
