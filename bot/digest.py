@@ -76,11 +76,10 @@ class DigestJob:
             if not store.claim_digest(digest.key, due.date, self.worker, CLAIM_SECONDS):
                 continue  # another worker took it a moment ago
             try:
-                outcome = DigestSend(self.gl, self.client, store).send(due, now)
-            except Exception:  # the claim lapses and another pass tries again within the grace
-                log.exception("digest %s of %s failed", digest.key, due.date)
+                DigestSend(self.gl, self.client, store).send(due, now)
+            except Exception:  # before the channel post, the claim lapses and a later pass
+                log.exception("digest %s of %s failed", digest.key, due.date)  # tries again
                 continue
-            store.digest_done(digest.key, due.date, outcome, now)
             sent += 1
         return sent
 
@@ -95,17 +94,18 @@ class DigestSend:
         self.store = store
         self.problems: list[str] = []
 
-    def send(self, due: Occurrence, now: datetime) -> str:
-        """Returns the outcome recorded for the day: `sent`, or the channel's error."""
+    def send(self, due: Occurrence, now: datetime) -> None:
+        """Post the day's digest and record that the day is done before anything else, so a
+        crash later (in the personal DMs) can never post it twice."""
         digest = due.digest
         data = build_digest(
             self.store, self.gl.config, now, self.store.last_digest(digest.key), due.at
         )
         outcome = self.post(digest.channel, data, digest_title(date.fromisoformat(due.date)))
+        self.store.digest_done(digest.key, due.date, outcome, now)
         if digest.personal:
             self.personal(digest, due.date, now)
         self.tell_admins(digest)
-        return outcome
 
     def post(self, channel: str, data: DigestData, title: str) -> str:
         blocks, text = digest_blocks(data, title), digest_fallback(data)
