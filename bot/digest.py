@@ -192,4 +192,5 @@ def preview(gl: Greenlight, store: Store, now: datetime) -> tuple[list, str]:
     zone = gl.config.digest_zone(first) if first else None
     day = now.astimezone(zone).date() if zone else now.date()
     channels = [d.channel for d in gl.config.digest]
-    return digest_blocks(data, digest_title(day), post_to=channels), digest_fallback(data)
+    blocks = digest_blocks(data, digest_title(day), post_to=channels, preview=True)
+    return blocks, digest_fallback(data)

@@ -29,8 +29,10 @@ POST_DIGEST = "gl_digest_post"
 SECTION_ROOM = 2800
 
 
-def digest_blocks(data: DigestData, title: str, post_to: Sequence[str] = ()) -> list[Block]:
-    """The digest message; `post_to` adds a button per channel (the private preview)."""
+def digest_blocks(
+    data: DigestData, title: str, post_to: Sequence[str] = (), preview: bool = False
+) -> list[Block]:
+    """The digest message; a `preview` (private) gets a button per `post_to` channel."""
     blocks: list[Block] = [HeaderBlock(text=clip(title, 150))]
     if data.late and data.due_at is not None:
         blocks.append(
@@ -66,7 +68,14 @@ def digest_blocks(data: DigestData, title: str, post_to: Sequence[str] = ()) -> 
             "waits for you, `/greenlight status ID` opens a card."
         )
     )
-    if post_to:
+    if preview and not post_to:
+        blocks.append(
+            _context(
+                "Only you see this preview. No daily digest is configured: add `digest:` to the "
+                "workflow file to post one to a channel every morning."
+            )
+        )
+    if preview and post_to:
         shown = post_to[:5]
         blocks.append(
             _context(

@@ -62,6 +62,11 @@ def test_digest_preview_is_private_and_its_button_posts_it(live: Live):
     posted = live.eventually(lambda: live.slack.messages("C0SOCIAL")[in_channel:])
     assert f"*#{post_id}*" in rendered(posted[-1]) and "Greenlight digest" in rendered(posted[-1])
     assert "Posted the digest in <#C0SOCIAL>" in "\n".join(live.private_replies("U0ANNA"))
+    forged = {**button, "value": "C0APPROVALS"}  # a button value naming another channel
+    live.sender.block_actions("U0ANNA", [forged], channel_id="C0DRAFTS", message=message)
+    live.eventually(
+        lambda: any("not a digest channel" in r for r in live.private_replies("U0ANNA"))
+    )
 
 
 def test_draft_modal_creates_a_scheduled_draft(live: Live):
