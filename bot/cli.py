@@ -58,9 +58,10 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    """Publish due posts, send reminders and escalations until SIGTERM; cards are updated as
-    posts go out."""
+    """Publish due posts, update cards, send reminders, escalations and digests until
+    SIGTERM."""
     from bot.app import load_greenlight, slack_client
+    from bot.digest import digest_jobs
     from bot.publishers import MissingSecret
     from bot.reminders import reminders_job
     from bot.worker import Worker, build_publishers, notifier
@@ -74,14 +75,14 @@ def _worker(args: argparse.Namespace) -> int:
     except (*_START_UP_ERRORS, MissingSecret) as exc:
         return _start_up_problem(exc, settings and settings.redis_url)
     logging.basicConfig(level=settings.log_level.upper())
-    client = slack_client(settings)
+    name, client = f"{socket.gethostname()}-{os.getpid()}", slack_client(settings)
     worker = Worker(
         gl.redis,
         gl.config,
         publishers,
         notify=notifier(gl, client),
-        jobs=[reminders_job(gl, client)],
-        name=f"{socket.gethostname()}-{os.getpid()}",
+        jobs=[reminders_job(gl, client), *digest_jobs(gl, client, name)],
+        name=name,
         lease_seconds=args.lease_seconds,
         poll_seconds=args.poll_seconds,
     )

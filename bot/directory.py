@@ -22,17 +22,27 @@ class SlackDirectory:
         self.ttl = ttl
 
     def members(self, usergroup: str) -> frozenset[str]:
+        """A deleted group has no members: it approves nothing, and the card still names it."""
+        return frozenset(self._group(usergroup) or ())
+
+    def group_exists(self, usergroup: str) -> bool:
+        return self._group(usergroup) is not None
+
+    def _group(self, usergroup: str) -> list[str] | None:
+        """The group's members; None when Slack says it does not exist (cached as `null`)."""
         cached = self.store.cache_get("usergroup", usergroup)
         if cached is not None:
-            return frozenset(json.loads(cached))
+            return json.loads(cached)
         try:
-            users = self.client.usergroups_users_list(usergroup=usergroup)["users"]
+            users: list[str] | None = sorted(
+                self.client.usergroups_users_list(usergroup=usergroup)["users"]
+            )
         except SlackApiError as exc:
             if exc.response.get("error") != "no_such_subteam":
                 raise
-            users = []  # a deleted group approves nothing; the card still names it
-        self.store.cache_set("usergroup", usergroup, json.dumps(sorted(users)), self.ttl)
-        return frozenset(users)
+            users = None
+        self.store.cache_set("usergroup", usergroup, json.dumps(users), self.ttl)
+        return users
 
     def user(self, user_id: str) -> dict | None:
         """The user's profile (`tz`, `deleted`, ...), or None when Slack does not know them."""

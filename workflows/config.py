@@ -7,7 +7,7 @@ and all problems at once, lives in `workflows.configfile`.
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -23,7 +23,7 @@ from pydantic import (
 
 from workflows.risk.config import PLATFORMS, RiskConfig
 from workflows.risk.models import Severity
-from workflows.timing import Duration, parse_window
+from workflows.timing import ClockTime, Duration, parse_window
 
 #: Step quorum: a number of approvals, or "all" of the step's approvers.
 QUORUM_ALL = "all"
@@ -213,6 +213,50 @@ QuietWindow = Annotated[
 ]
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _known_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not an IANA time zone name such as Europe/Rome") from None
+    return value
+
+
+def _weekday(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().lower()[:3] in WEEKDAYS:
+        return value.strip().lower()[:3]
+    raise ValueError(f"must be a day of the week ({', '.join(WEEKDAYS)}), not {value!r}")
+
+
+ZoneName = Annotated[str, BeforeValidator(_known_zone)]
+Weekday = Annotated[str, BeforeValidator(_weekday)]
+
+
+class Digest(StrictModel):
+    """A daily summary posted to a channel at a local time (see `workflows.digest`)."""
+
+    channel: SlackId = Field(description="where the digest is posted")
+    at: ClockTime = Field(description='local time of day, such as "09:00"')
+    timezone: ZoneName | None = Field(None, description="default: the file's timezone")
+    weekdays: list[Weekday] = Field(list(WEEKDAYS), min_length=1, description="days it is sent")
+    personal: bool = Field(False, description="also DM each approver their own queue")
+    grace: Duration = Field(
+        timedelta(hours=6),
+        description="how late a digest may still go out when no worker ran at its time",
+    )
+
+    @property
+    def key(self) -> str:
+        """Names this digest in Redis: one per channel and time."""
+        return f"{self.channel}-{self.at:%H%M}"
+
+
+def _one_or_many_digests(value: Any) -> Any:
+    return [value] if isinstance(value, dict) else value
+
+
 class Intake(StrictModel):
     channels: list[SlackId] = []
 
@@ -233,17 +277,17 @@ class WorkflowFile(StrictModel):
         None, description="reminders wait outside this window, in each approver's time zone"
     )
     quiet_weekends: bool = Field(False, description="no reminders on Saturdays and Sundays")
+    digest: Annotated[list[Digest], BeforeValidator(_one_or_many_digests)] = Field(
+        [], description="daily digests: one mapping, or a list of them"
+    )
 
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"{value!r} is not an IANA time zone name such as Europe/Rome"
-            ) from None
-        return value
+        return _known_zone(value)
+
+    def digest_zone(self, digest: Digest) -> ZoneInfo:
+        return ZoneInfo(digest.timezone or self.timezone)
 
     def workflow_named(self, name: str) -> Workflow | None:
         return next((w for w in self.workflows if w.name == name), None)

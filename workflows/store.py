@@ -25,6 +25,10 @@ multi-key step of one workspace lands in one Redis Cluster slot.
 | `gl:{T}:post:{id}:reminded` | hash | `revision:step:user` -> last reminder round sent |
 | `gl:{T}:away` | hash | user -> JSON `{until, ends_at, delegate}` while away |
 | `gl:{T}:reported:{what}` | string | a problem already told to admins (expires) |
+| `gl:{T}:stats:{day}` | hash | the day's (UTC) approval counters, see `workflows.analytics` |
+| `gl:{T}:digest:{digest}:{date}` | string | one local date's send: claimed, sent or failed |
+| `gl:{T}:digest:{digest}:{date}:dm:{user}` | string | that day's personal digest went to the user |
+| `gl:{T}:digest:{digest}:last` | string | when the digest last went out ("since the last digest") |
 | `gl:workspaces` | set | workspaces with posts: what workers walk (no hash tag) |
 """
 
@@ -73,6 +77,23 @@ return 1
 WORKSPACES = "gl:workspaces"
 #: The consumer group that turns audit entries into chat notifications (cards, DMs).
 NOTIFIERS = "notifiers"
+#: The consumer group that turns audit entries into approval counters (`workflows.analytics`).
+ANALYTICS = "analytics"
+#: Acknowledge each entry and add its counts in one step, only if this call acknowledged it:
+#: a reclaimed entry another worker already counted adds nothing.
+#: KEYS[1] audit stream, KEYS[2..] day hashes; ARGV[1] group, ARGV[2] ttl seconds,
+#: ARGV[3] JSON [[entry id, key position, {field: n}], ...]
+_COUNT = """
+for _, item in ipairs(cjson.decode(ARGV[3])) do
+  if redis.call('XACK', KEYS[1], ARGV[1], item[1]) == 1 then
+    local key = KEYS[item[2]]
+    for name, n in pairs(item[3]) do redis.call('HINCRBY', key, name, n) end
+    redis.call('EXPIRE', key, ARGV[2])
+  end
+end
+"""
+#: Days of counters kept: enough for a week's numbers and a margin.
+STATS_DAYS = 35
 
 
 class Keys:
@@ -100,6 +121,12 @@ class Keys:
 
     def post_messages(self, post_id: str) -> str:
         return f"{self.prefix}post:{post_id}:messages"
+
+    def stats(self, day: str) -> str:
+        return f"{self.prefix}stats:{day}"
+
+    def digest(self, digest: str, suffix: str) -> str:
+        return f"{self.prefix}digest:{digest}:{suffix}"
 
     def cache(self, kind: str, item: str) -> str:
         return f"{self.prefix}cache:{kind}:{item}"
@@ -157,6 +184,7 @@ class Store:
         self._claim_nudges = client.register_script(_CLAIM_NUDGES)
         self._rescore_nudge = client.register_script(_RESCORE_NUDGE)
         self._claim_reminder = client.register_script(_CLAIM_REMINDER)
+        self._count = client.register_script(_COUNT)
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -164,30 +192,40 @@ class Store:
         pipe = self.redis.pipeline(transaction=False)
         pipe.incr(self.keys.seq)
         pipe.sadd(WORKSPACES, self.team)
-        # Before the workspace's first audit entry, so notifiers see every one of them.
+        # Before the workspace's first audit entry, so the groups see every one of them.
         pipe.xgroup_create(self.keys.audit, NOTIFIERS, id="$", mkstream=True)
+        pipe.xgroup_create(self.keys.audit, ANALYTICS, id="$", mkstream=True)
         replies = pipe.execute(raise_on_error=False)
-        if isinstance(replies[2], Exception) and "BUSYGROUP" not in str(replies[2]):
-            raise replies[2]
+        for reply in replies[2:]:
+            if isinstance(reply, Exception) and "BUSYGROUP" not in str(reply):
+                raise reply
         return str(replies[0])
 
     # -- notifications: audit entries consumed by workers ------------------------------------
 
     def unread_audit(
-        self, consumer: str, count: int = 100, reclaim_after_ms: int = 60_000
+        self,
+        consumer: str,
+        count: int = 100,
+        reclaim_after_ms: int = 60_000,
+        group: str = NOTIFIERS,
     ) -> list[dict[str, str]]:
-        """Audit entries no notifier has handled: first those a dead consumer left pending
+        """Audit entries `group` has not handled: first those a dead consumer left pending
         for `reclaim_after_ms`, then new ones. Call `ack_audit` once handled."""
         k = self.keys
         try:
             reclaimed = self.redis.xautoclaim(
-                k.audit, NOTIFIERS, consumer, reclaim_after_ms, "0-0", count=count
+                k.audit, group, consumer, reclaim_after_ms, "0-0", count=count
             )[1]
-            fresh = self.redis.xreadgroup(NOTIFIERS, consumer, {k.audit: ">"}, count=count)
+            fresh = self.redis.xreadgroup(group, consumer, {k.audit: ">"}, count=count)
         except redis.ResponseError as exc:
-            if "NOGROUP" in str(exc):
-                return []  # a workspace from before notifications existed, or none yet
-            raise
+            if "NOGROUP" not in str(exc):
+                raise
+            if group != ANALYTICS or not self.redis.exists(k.audit):
+                return []  # a workspace from before notifications, or none yet
+            # A workspace from before analytics existed: count its whole history once.
+            self.redis.xgroup_create(k.audit, ANALYTICS, id="0")
+            return self.unread_audit(consumer, count, reclaim_after_ms, group)
         rows = list(reclaimed) + [row for _, entries in fresh for row in entries]
         return [
             {"id": _text(i), **{_text(f): _text(v) for f, v in fields.items()}}
@@ -198,6 +236,53 @@ class Store:
     def ack_audit(self, entry_ids: list[str]) -> None:
         if entry_ids:
             self.redis.xack(self.keys.audit, NOTIFIERS, *entry_ids)
+
+    def count_audit(self, counted: list[tuple[str, str, dict[str, int]]]) -> None:
+        """Acknowledge analytics entries and add their counts: (entry id, UTC day, counts)."""
+        if not counted:
+            return
+        days = sorted({day for _, day, _ in counted})
+        position = {day: i + 2 for i, day in enumerate(days)}
+        items = [[entry_id, position[day], counts or {}] for entry_id, day, counts in counted]
+        self._count(
+            keys=[self.keys.audit, *(self.keys.stats(d) for d in days)],
+            args=[ANALYTICS, STATS_DAYS * 86400, json.dumps(items)],
+        )
+
+    def day_counts(self, days: list[str]) -> list[dict[str, int]]:
+        pipe = self.redis.pipeline(transaction=False)
+        for day in days:
+            pipe.hgetall(self.keys.stats(day))
+        return [{_text(k): int(v) for k, v in h.items()} for h in pipe.execute()]
+
+    # -- digests -----------------------------------------------------------------------------
+
+    def claim_digest(self, digest: str, date: str, worker: str, lease_seconds: float) -> bool:
+        """Take the send of `digest` for local `date`; False when another worker holds it or it
+        was already sent. A claim whose worker died lapses after the lease."""
+        key = self.keys.digest(digest, date)
+        return bool(self.redis.set(key, f"sending {worker}", nx=True, px=int(lease_seconds * 1000)))
+
+    def digest_done(self, digest: str, date: str, outcome: str, at: datetime) -> None:
+        """Record how the day's send ended (`sent`, or what failed): never sent again that day."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.set(self.keys.digest(digest, date), f"{outcome} {at.isoformat()}", ex=8 * 86400)
+        if outcome == "sent":
+            pipe.set(self.keys.digest(digest, "last"), at.isoformat())
+        pipe.execute()
+
+    def digest_status(self, digest: str, date: str) -> str | None:
+        value = self.redis.get(self.keys.digest(digest, date))
+        return None if value is None else _text(value)
+
+    def last_digest(self, digest: str) -> datetime | None:
+        value = self.redis.get(self.keys.digest(digest, "last"))
+        return None if value is None else datetime.fromisoformat(_text(value))
+
+    def claim_personal_digest(self, digest: str, date: str, user: str) -> bool:
+        """Whether the user's personal digest of that date is still to be sent (now claimed)."""
+        key = self.keys.digest(digest, f"{date}:dm:{user}")
+        return bool(self.redis.set(key, "1", nx=True, ex=2 * 86400))
 
     # -- claims (the scheduler) ----------------------------------------------------------------
 
@@ -440,6 +525,30 @@ class Store:
 
     def ids_by_state(self, state: PostState, limit: int = 100) -> list[str]:
         return _ids(self.redis.zrevrange(self.keys.state(state), 0, limit - 1))
+
+    def entered_between(
+        self, ranges: list[tuple[PostState, datetime | None]], end: datetime, limit: int
+    ) -> dict[PostState, tuple[int, list[str]]]:
+        """Per (state, since): how many posts entered the state between `since` (None: ever)
+        and `end`, and the ids of the first `limit` of them, oldest first; one round trip."""
+        high = repr(end.timestamp())
+        pipe = self.redis.pipeline(transaction=False)
+        for state, since in ranges:
+            low = "-inf" if since is None else repr(since.timestamp())
+            pipe.zcount(self.keys.state(state), low, high)
+            pipe.zrangebyscore(self.keys.state(state), low, high, 0, limit)
+        replies = pipe.execute()
+        return {
+            state: (replies[2 * i], _ids(replies[2 * i + 1])) for i, (state, _) in enumerate(ranges)
+        }
+
+    def due_between(self, start: datetime, end: datetime, limit: int) -> tuple[int, list[str]]:
+        """How many posts are due in [start, end], and the first `limit` of them by time."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zcount(self.keys.due, start.timestamp(), end.timestamp())
+        pipe.zrangebyscore(self.keys.due, start.timestamp(), end.timestamp(), 0, limit)
+        count, ids = pipe.execute()
+        return count, _ids(ids)
 
     def ids_by_author(self, user: str, limit: int = 100) -> list[str]:
         return _ids(self.redis.zrevrange(self.keys.author(user), 0, limit - 1))

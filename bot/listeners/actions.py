@@ -1,10 +1,14 @@
-"""Buttons: Approve, Request changes, Reject on approval cards; Edit draft in author notices."""
+"""Buttons: Approve, Request changes, Reject on approval cards; Edit draft in author notices;
+Post to channel under a digest preview."""
 
 from __future__ import annotations
+
+import re
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
+from bot.digest import DigestSend, digest_title
 from bot.payloads import BadPayload, PostRef, parse
 from bot.runtime import Greenlight
 from bot.views.card import (
@@ -17,6 +21,7 @@ from bot.views.card import (
     REQUEST_CHANGES,
     RETRY,
 )
+from bot.views.digest import POST_DIGEST
 from bot.views.messages import refusal_text
 from bot.views.modals import edit_modal, reason_modal
 from workflows.commands import (
@@ -27,6 +32,7 @@ from workflows.commands import (
     Reschedule,
     ResolveDelivery,
 )
+from workflows.digest import build_digest
 from workflows.models import REVISABLE
 from workflows.outcomes import Refusal, RefusalCode
 
@@ -124,6 +130,32 @@ def register(app: App, gl: Greenlight) -> None:
             respond(text=refusal_text(outcome), response_type="ephemeral", replace_original=False)
             return
 
+    def post_digest(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
+        """Post the digest as it is now to a configured digest channel."""
+        ack()
+        channel = body["actions"][0].get("value")
+        if channel not in {d.channel for d in gl.config.digest}:
+            respond(
+                text=":no_entry_sign: That channel is not a digest channel of the workflow file.",
+                response_type="ephemeral",
+                replace_original=False,
+            )
+            return
+        now = gl.clock()
+        digest = next(d for d in gl.config.digest if d.channel == channel)
+        store = gl.store(body["team"]["id"])
+        send = DigestSend(gl, client, store)
+        data = build_digest(store, gl.config, now, store.last_digest(digest.key))
+        day = now.astimezone(gl.config.digest_zone(digest)).date()
+        outcome = send.post(channel, data, digest_title(day))
+        text = (
+            f":white_check_mark: Posted the digest in <#{channel}>."
+            if outcome == "sent"
+            else f":warning: {send.problems[0]}"
+        )
+        respond(text=text, response_type="ephemeral", replace_original=False)
+
+    app.action(re.compile(f"^{POST_DIGEST}_\\d+$"))(post_digest)
     app.action(APPROVE)(approve)
     for action_id in (PUBLISH_NOW, CANCEL, MARK_PUBLISHED, RETRY):
         app.action(action_id)(after_approval)

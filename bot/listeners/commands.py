@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
+from bot.digest import preview
 from bot.runtime import Greenlight
 from bot.views.card import approval_card
 from bot.views.messages import HELP, config_text, history_text, post_list, refusal_text
@@ -192,17 +193,9 @@ def _unfreeze(r: Request) -> None:
 
 
 def _digest(r: Request) -> None:
-    store, now = r.engine.store, r.gl.clock()
-    waiting = store.get_many(store.ids_by_state(PostState.IN_REVIEW, limit=30))
-    waiting.sort(key=lambda p: p.updated_at)
-    approved = store.get_many(store.ids_by_state(PostState.APPROVED, limit=30))
-    text = "\n\n".join(
-        [
-            post_list("Waiting for approval", waiting, now, "Nothing waits."),
-            post_list("Approved, going out", approved, now, "Nothing approved is waiting."),
-        ]
-    )
-    r.say(text[:3000])
+    """The digest as it would go out now, privately, with a button to post it."""
+    blocks, text = preview(r.gl, r.engine.store, r.gl.clock())
+    r.say(text, blocks=blocks)
 
 
 _USER = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^@?([UW][A-Z0-9]{2,})$")

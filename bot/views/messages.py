@@ -36,7 +36,7 @@ HELP = """*Greenlight* keeps drafts from going public before the right people ap
 `/greenlight unfreeze` · end the freeze (admins)
 `/greenlight away until 2026-08-20 [delegate @someone]` · your delegate decides for you
 `/greenlight back` · end your away time now
-`/greenlight digest` · preview today's digest
+`/greenlight digest` · the digest as it is now, privately, with a button to post it
 `/greenlight config` · the approval chains in words
 `/greenlight help` · this text"""
 

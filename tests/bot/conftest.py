@@ -47,6 +47,7 @@ workflows:
         when: {risk_at_least: high}
         approvers: {users: [U0LEGAL]}
 risk: {require_override_at: high}
+digest: {channel: C0SOCIAL, at: "03:00", grace: 1m}
 """
 
 
@@ -142,7 +143,7 @@ def live_server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     slack.add_user("U0GONE", deleted=True)
     slack.add_usergroup("S0EDITORS", [*EDITORS, "U0AUTHOR"])
     members = ["U0AUTHOR", "U0ANNA", "U0LUCA", "U0BRAND", "U0LEGAL", "U0ADMIN", *EDITORS]
-    for channel in ("C0DRAFTS", "C0APPROVALS", "C0ANNOUNCE"):
+    for channel in ("C0DRAFTS", "C0APPROVALS", "C0ANNOUNCE", "C0SOCIAL"):
         slack.add_channel(channel, channel.lower(), members=members)
     workflow = tmp_path_factory.mktemp("config") / "workflow.yaml"
     workflow.write_text(WORKFLOW)

@@ -3,7 +3,9 @@ end through `greenlight run`."""
 
 from __future__ import annotations
 
-from tests.bot.conftest import Live
+import json
+
+from tests.bot.conftest import Live, rendered
 from workflows.models import PostState
 
 
@@ -42,6 +44,31 @@ def test_queue_status_history_and_config(live: Live):
     history = command(live, f"history #{post_id}")
     assert "submit" in history and "<@U0AUTHOR>" in history
     assert "Copy review" in command(live, "config")
+
+
+def test_digest_preview_is_private_and_its_button_posts_it(live: Live):
+    post_id = live.draft("Digest me")
+    before = len(live.slack.response_url_posts())
+    live.sender.command("/greenlight", "digest", user_id="U0ANNA", channel_id="C0DRAFTS")
+    preview = live.eventually(lambda: live.slack.response_url_posts()[before:])[0].body
+    assert preview["response_type"] == "ephemeral"
+    shown = json.dumps(preview["blocks"])
+    assert "Waiting for approval" in shown and f"*#{post_id}*" in shown
+    assert "The last 7 days" in shown
+    (button,) = [e for b in preview["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    in_channel = len(live.slack.messages("C0SOCIAL"))
+    message = {"ts": "1.000001", "text": preview["text"], "blocks": preview["blocks"]}
+    live.sender.block_actions("U0ANNA", [button], channel_id="C0DRAFTS", message=message)
+    posted = live.eventually(lambda: live.slack.messages("C0SOCIAL")[in_channel:])
+    assert f"*#{post_id}*" in rendered(posted[-1]) and "Greenlight digest" in rendered(posted[-1])
+    live.eventually(
+        lambda: any("Posted the digest in <#C0SOCIAL>" in r for r in live.private_replies("U0ANNA"))
+    )
+    forged = {**button, "value": "C0APPROVALS"}  # a button value naming another channel
+    live.sender.block_actions("U0ANNA", [forged], channel_id="C0DRAFTS", message=message)
+    live.eventually(
+        lambda: any("not a digest channel" in r for r in live.private_replies("U0ANNA"))
+    )
 
 
 def test_draft_modal_creates_a_scheduled_draft(live: Live):

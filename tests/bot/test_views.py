@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from slack_sdk.models.blocks import Block
 
 from bot.views.card import APPROVE, approval_card, card_fallback
+from bot.views.digest import digest_blocks
 from bot.views.format import chunks, link_ids, when
 from bot.views.home import home_view
 from bot.views.messages import author_notice, config_text, history_text, post_list
 from bot.views.modals import draft_modal, edit_modal, reason_modal
+from workflows.analytics import WeekNumbers
 from workflows.commands import Approve, Reject, Submit
+from workflows.digest import DigestData, Section
 
 
 @dataclass
@@ -128,3 +132,33 @@ def test_domain_ids_become_mentions(text, expected):
 
 def test_times_render_in_each_readers_zone(clock):
     assert when(clock()) == "<!date^1772355600^{date_short_pretty} at {time}|2026-03-01 09:00 UTC>"
+
+
+def test_digest_preview_offers_a_button_per_digest_channel_or_says_none_is_set():
+    now = datetime(2026, 3, 30, 7, 0, tzinfo=UTC)
+    empty = Section([], 0)
+    data = DigestData(
+        now,
+        now - timedelta(days=1),
+        None,
+        empty,
+        empty,
+        empty,
+        empty,
+        empty,
+        empty,
+        None,
+        [],
+        WeekNumbers(),
+    )
+    scheduled = validate(digest_blocks(data, "Greenlight digest"))
+    assert not [b for b in scheduled if b["type"] == "actions"]
+    assert "Only you see" not in texts(scheduled)
+    one = validate(digest_blocks(data, "Greenlight digest", ["C0SOCIAL"], preview=True))
+    (buttons,) = [b["elements"] for b in one if b["type"] == "actions"]
+    assert [(b["text"]["text"], b["value"]) for b in buttons] == [
+        ("Post in the channel", "C0SOCIAL")
+    ]
+    assert "<#C0SOCIAL>" in texts(one) and "Nothing waits" in texts(one)
+    none = validate(digest_blocks(data, "Greenlight digest", [], preview=True))
+    assert "No daily digest is configured" in texts(none)

@@ -1,0 +1,196 @@
+"""Sending digests: the worker jobs that keep the approval counters current and post each
+configured digest once per local day, and the preview `/greenlight digest` shows.
+
+Once per day whatever the number of workers: a worker claims a day's send in Redis (with a
+lease, so a claim whose worker died lapses) and records how it ended; a restarted worker finds
+the record and does not send again. A digest whose time passed while no worker ran goes out
+when one starts, within its `grace`, marked late.
+
+What cannot be delivered (a channel the bot is not in, an approver who left, a deleted user
+group) is told to the workflow file's admins by DM; the rest still goes out.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import date, datetime
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.runtime import Greenlight
+from bot.views.digest import digest_blocks, digest_fallback, personal_digest
+from bot.views.format import mention
+from workflows import analytics
+from workflows.config import Digest
+from workflows.digest import DigestData, Occurrence, build_digest, due_occurrence
+from workflows.models import Post
+from workflows.store import Store
+
+log = logging.getLogger(__name__)
+#: How long a worker may take to send one digest before another may take over.
+CLAIM_SECONDS = 120.0
+#: Why a channel did not take the digest, in words an admin can act on.
+CHANNEL_PROBLEMS = {
+    "not_in_channel": "I am not a member: invite me with `/invite @Greenlight`",
+    "channel_not_found": "the channel does not exist, or is private and I am not in it",
+    "is_archived": "the channel is archived",
+}
+
+
+def digest_jobs(gl: Greenlight, client: WebClient, worker: str) -> list[Callable[[Store], int]]:
+    """The worker's digest work, counters first so a digest shows the latest numbers."""
+    return [AnalyticsJob(gl, worker), DigestJob(gl, client, worker)]
+
+
+class AnalyticsJob:
+    """Worker job: counts new audit entries into the day counters the digest reads."""
+
+    def __init__(self, gl: Greenlight, worker: str) -> None:
+        self.gl = gl
+        self.worker = worker
+
+    def __call__(self, store: Store) -> int:
+        return analytics.ingest(store, self._categories, self.worker)
+
+    def _categories(self, post: Post, revision: int) -> set[str]:
+        return {f.category for f in self.gl.findings(post.revisions[revision - 1])}
+
+
+class DigestJob:
+    """Worker job: posts each configured digest that is due and not yet sent today."""
+
+    def __init__(self, gl: Greenlight, client: WebClient, worker: str) -> None:
+        self.gl = gl
+        self.client = client
+        self.worker = worker
+
+    def __call__(self, store: Store) -> int:
+        now = self.gl.clock()
+        sent = 0
+        for digest in self.gl.config.digest:
+            due = due_occurrence(self.gl.config, digest, now)
+            if due is None or store.digest_status(digest.key, due.date) is not None:
+                continue
+            if not store.claim_digest(digest.key, due.date, self.worker, CLAIM_SECONDS):
+                continue  # another worker took it a moment ago
+            try:
+                DigestSend(self.gl, self.client, store).send(due, now)
+            except Exception:  # before the channel post, the claim lapses and a later pass
+                log.exception("digest %s of %s failed", digest.key, due.date)  # tries again
+                continue
+            sent += 1
+        return sent
+
+
+class DigestSend:
+    """One digest going out: to its channel, then the personal DMs, then what failed to the
+    admins."""
+
+    def __init__(self, gl: Greenlight, client: WebClient, store: Store) -> None:
+        self.gl = gl
+        self.client = client
+        self.store = store
+        self.problems: list[str] = []
+
+    def send(self, due: Occurrence, now: datetime) -> None:
+        """Post the day's digest and record that the day is done before anything else, so a
+        crash later (in the personal DMs) can never post it twice."""
+        digest = due.digest
+        data = build_digest(
+            self.store, self.gl.config, now, self.store.last_digest(digest.key), due.at
+        )
+        outcome = self.post(digest.channel, data, digest_title(date.fromisoformat(due.date)))
+        self.store.digest_done(digest.key, due.date, outcome, now)
+        if digest.personal:
+            self.personal(digest, due.date, now)
+        self.tell_admins(digest)
+
+    def post(self, channel: str, data: DigestData, title: str) -> str:
+        blocks, text = digest_blocks(data, title), digest_fallback(data)
+        try:
+            self._post(channel, blocks, text)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error"))
+            why = CHANNEL_PROBLEMS.get(error, f"Slack said `{error}`")
+            self.problems.append(f"I could not post the daily digest in <#{channel}>: {why}.")
+            return f"failed {error}"
+        return "sent"
+
+    def _post(self, channel: str, blocks: list, text: str) -> None:
+        try:
+            self.client.chat_postMessage(channel=channel, blocks=blocks, text=text)
+        except SlackApiError as exc:
+            if exc.response.get("error") != "not_in_channel":
+                raise
+            try:  # a public channel the bot can join by itself
+                self.client.conversations_join(channel=channel)
+            except SlackApiError:
+                raise exc from None
+            self.client.chat_postMessage(channel=channel, blocks=blocks, text=text)
+
+    def personal(self, digest: Digest, day: str, now: datetime) -> None:
+        """Each approver named in the workflow file gets their own queue, once that day."""
+        engine = self.gl.engine(self.store.team, self.client)
+        directory = self.gl.directory(self.store.team, self.client)
+        people: set[str] = set()
+        for workflow in self.gl.config.workflows:
+            for step in workflow.steps:
+                people |= set(step.approvers.users)
+                for group in step.approvers.usergroups:
+                    if not directory.group_exists(group):
+                        self.problems.append(
+                            f"The user group {mention(group)} (`{group}`, step “{step.name}” of "
+                            f"workflow “{workflow.name}”) no longer exists: its members get no "
+                            "personal digest and it approves nothing. Fix the workflow file."
+                        )
+                    people |= directory.members(group)
+        for user in sorted(people):
+            profile = directory.user(user)
+            if not profile or profile.get("deleted"):
+                self.problems.append(
+                    f"{mention(user)} (`{user}`) has left the workspace but is still an approver "
+                    "in the workflow file: remove them, or steps may wait for nobody."
+                )
+                continue
+            queue = engine.queue_for(user)
+            if not queue or not self.store.claim_personal_digest(digest.key, day, user):
+                continue
+            try:
+                self.client.chat_postMessage(channel=user, text=personal_digest(queue, now))
+            except SlackApiError as exc:
+                error = exc.response.get("error")
+                self.problems.append(f"I could not DM {mention(user)} their queue: `{error}`.")
+
+    def tell_admins(self, digest: Digest) -> None:
+        if not self.problems:
+            return
+        text = "\n".join(
+            [f":warning: The digest for <#{digest.channel}> needs your attention:"]
+            + [f"• {p}" for p in dict.fromkeys(self.problems)]
+        )
+        if not self.gl.config.admins:
+            log.warning("digest problems and no admins to tell: %s", text)
+        for admin in self.gl.config.admins:
+            try:
+                self.client.chat_postMessage(channel=admin, text=text)
+            except SlackApiError as exc:
+                log.warning("could not tell admin %s: %s", admin, exc.response.get("error"))
+
+
+def digest_title(day: date) -> str:
+    return f"Greenlight digest · {day:%A %-d %B}"
+
+
+def preview(gl: Greenlight, store: Store, now: datetime) -> tuple[list, str]:
+    """The digest as it would be now, for `/greenlight digest`: blocks with a button per
+    configured channel, and the fallback text."""
+    first = gl.config.digest[0] if gl.config.digest else None
+    since = store.last_digest(first.key) if first else None
+    data = build_digest(store, gl.config, now, since)
+    zone = gl.config.digest_zone(first) if first else None
+    day = now.astimezone(zone).date() if zone else now.date()
+    channels = [d.channel for d in gl.config.digest]
+    blocks = digest_blocks(data, digest_title(day), post_to=channels, preview=True)
+    return blocks, digest_fallback(data)

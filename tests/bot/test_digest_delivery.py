@@ -1,0 +1,182 @@
+"""Digests reaching Slack: the worker jobs against the Slack emulator over real HTTP, real
+Redis, the real WebClient; only the clock is moved (across Rome's change to summer time)."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.app import load_greenlight, slack_client
+from bot.digest import DigestJob, digest_jobs
+from bot.runtime import Greenlight
+from bot.sandbox.emulator import SlackEmulator
+from bot.sandbox.workspace import Workspace
+from bot.settings import load_settings
+from tests.bot.conftest import rendered
+from tests.conftest import Clock
+from workflows.commands import Submit
+from workflows.store import Store
+
+WORKFLOW = """
+timezone: Europe/Rome
+admins: [U0ADMIN]
+approvals_channel: C0APPROVALS
+targets:
+  site: {type: slack, channel: C0SITE}
+workflows:
+  - name: standard
+    targets: [site]
+    steps:
+      - name: Copy review
+        approvers: {users: [U0ANNA, U0GONE], usergroups: [S0EDITORS, S0OLD]}
+digest:
+  - {channel: C0SOCIAL, at: "09:00", personal: true}
+  - {channel: C0SECRET, at: "09:00"}
+"""
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackEmulator]:
+    workspace = Workspace()
+    workspace.add_team("T0DIGEST" + uuid.uuid4().hex[:6].upper())
+    emulator = SlackEmulator(workspace).start()
+    for user in ("U0AUTHOR", "U0ANNA", "U0ED1", "U0ADMIN"):
+        emulator.add_user(user, tz="Europe/Rome", tz_offset=3600)
+    emulator.add_user("U0GONE", deleted=True)
+    emulator.add_usergroup("S0EDITORS", ["U0ED1"])
+    emulator.add_channel("C0SOCIAL", "social", members=["U0ANNA"])
+    emulator.add_channel("C0APPROVALS", "approvals")
+    emulator.add_channel("C0SECRET", "secret", is_private=True, bot_member=False)
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def gl(slack: SlackEmulator, redis_url: str, tmp_path: Path, clock: Clock) -> Iterator[Greenlight]:
+    workflow = tmp_path / "workflow.yaml"
+    workflow.write_text(WORKFLOW)
+    settings = load_settings(
+        {
+            "SLACK_BOT_TOKEN": slack.bot_token,
+            "SLACK_SIGNING_SECRET": "digest-secret",
+            "SLACK_API_URL": slack.api_url,
+            "REDIS_URL": redis_url,
+            "GREENLIGHT_CONFIG": str(workflow),
+        },
+        require_config=True,
+        require_slack=True,
+        dotenv=False,
+    )
+    greenlight = load_greenlight(settings)
+    greenlight.clock = clock
+    yield greenlight
+    team = slack.team.id
+    for key in greenlight.redis.scan_iter(match=f"gl:{{{team}}}:*", count=1000):
+        greenlight.redis.delete(key)
+    greenlight.redis.close()
+
+
+@pytest.fixture
+def store(gl: Greenlight, slack: SlackEmulator) -> Store:
+    return gl.store(slack.team.id)
+
+
+def digests(slack: SlackEmulator, channel: str = "C0SOCIAL") -> list[str]:
+    return [rendered(m) for m in slack.messages(channel) if "Greenlight digest" in rendered(m)]
+
+
+def run_workers(gl: Greenlight, store: Store, workers: int = 3) -> None:
+    """One pass of `workers` worker processes' digest jobs, at the same moment."""
+    jobs = [digest_jobs(gl, slack_client(gl.settings), f"worker-{n}") for n in range(workers)]
+    threads = [threading.Thread(target=lambda js=js: [job(store) for job in js]) for js in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def test_the_digest_goes_out_at_nine_rome_time_once_a_day_whatever_the_workers(
+    gl, store, slack, clock
+):
+    engine = gl.engine(store.team, slack_client(gl.settings))
+    clock.now = datetime(2026, 3, 28, 7, 59, tzinfo=UTC)  # 08:59 in Rome (CET)
+    post = engine.execute(Submit("U0AUTHOR", "Spring sale starts Monday")).post
+    run_workers(gl, store)
+    assert digests(slack) == []
+    clock.now = datetime(2026, 3, 28, 8, 0, tzinfo=UTC)
+    run_workers(gl, store)
+    run_workers(gl, store)
+    (first,) = digests(slack)
+    assert "Greenlight digest · Saturday 28 March" in first
+    assert f"*#{post.id}*" in first and "Copy review" in first and "Waiting for approval" in first
+    assert "Late" not in first
+
+    run_workers(gl, store, workers=1)  # a restarted worker does not send it again
+    clock.now = datetime(2026, 3, 29, 6, 59, tzinfo=UTC)  # 08:59 in Rome, now CEST
+    run_workers(gl, store)
+    assert len(digests(slack)) == 1
+    clock.now = datetime(2026, 3, 29, 7, 0, tzinfo=UTC)
+    run_workers(gl, store)
+    assert len(digests(slack)) == 2 and "Sunday 29 March" in digests(slack)[1]
+
+
+def test_a_digest_missed_while_no_worker_ran_goes_out_late_within_its_grace(
+    gl, store, slack, clock
+):
+    clock.now = datetime(2026, 3, 30, 9, 30, tzinfo=UTC)  # 11:30 in Rome: 2 h 30 late
+    run_workers(gl, store)
+    (late,) = digests(slack)
+    assert "Late: this digest was due" in late
+    clock.now = datetime(2026, 3, 31, 13, 1, tzinfo=UTC)  # 15:01: past the 6 h grace
+    run_workers(gl, store)
+    assert len(digests(slack)) == 1
+
+
+def test_what_cannot_be_delivered_is_told_to_admins_and_the_rest_goes_out(gl, store, slack, clock):
+    engine = gl.engine(store.team, slack_client(gl.settings))
+    clock.now = datetime(2026, 3, 30, 7, 0, tzinfo=UTC)
+    post = engine.execute(Submit("U0AUTHOR", "Waiting for Anna")).post
+    run_workers(gl, store)
+    assert len(digests(slack)) == 1  # C0SOCIAL got it; C0SECRET is private without the bot
+    assert digests(slack, "C0SECRET") == []
+    anna = [rendered(m) for m in slack.messages("U0ANNA")]
+    assert any(f"*#{post.id}*" in text and "wait for your decision" in text for text in anna)
+    assert any(f"*#{post.id}*" in rendered(m) for m in slack.messages("U0ED1"))
+    told = "\n".join(rendered(m) for m in slack.messages("U0ADMIN"))
+    assert "<#C0SECRET>" in told and "invite me with `/invite @Greenlight`" in told
+    assert "U0GONE" in told and "has left the workspace" in told
+    assert "S0OLD" in told and "no longer exists" in told
+    run_workers(gl, store)  # the problems are not repeated on every pass
+    assert len(slack.messages("U0ADMIN")) == 2  # one per digest that had problems
+
+
+def test_a_busy_day_stays_inside_slack_limits(gl, store, slack, clock):
+    engine = gl.engine(store.team, slack_client(gl.settings))
+    clock.now = datetime(2026, 3, 30, 5, 30, tzinfo=UTC)
+    for n in range(150):
+        clock.advance(seconds=30)
+        engine.execute(Submit("U0AUTHOR", f"Draft {n} " + "long words " * 40))
+    clock.now = datetime(2026, 3, 30, 7, 0, tzinfo=UTC)
+    DigestJob(gl, slack_client(gl.settings), "worker")(store)
+    (message,) = [m for m in slack.messages("C0SOCIAL") if "Greenlight digest" in rendered(m)]
+    assert len(message.blocks) <= 50
+    texts = [b["text"]["text"] for b in message.blocks if b["type"] == "section"]
+    assert all(len(t) <= 3000 for t in texts)
+    waiting = next(t for t in texts if t.startswith("*Waiting for approval* (150)"))
+    assert "…and 140 more: `/greenlight queue`" in waiting
+
+
+def test_numbers_reach_the_digest(gl, store, slack, clock):
+    engine = gl.engine(store.team, slack_client(gl.settings))
+    clock.now = datetime(2026, 3, 29, 12, 0, tzinfo=UTC)
+    engine.execute(Submit("U0AUTHOR", "Our tea is guaranteed to cure your cold"))
+    clock.now = datetime(2026, 3, 30, 7, 0, tzinfo=UTC)
+    run_workers(gl, store, workers=1)
+    (text,) = digests(slack)
+    assert "The last 7 days" in text and "1 draft(s) in" in text
+    assert "Most frequent risk warnings: legal or medical claim ×1" in text
