@@ -3,7 +3,9 @@ modal inputs. Anything malformed raises `BadPayload` with a message fit for the 
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -45,6 +47,23 @@ class DraftInput(BaseModel):
 
 
 M = TypeVar("M", bound=BaseModel)
+#: Slack's escaped entities in slash-command text: `<@U1|anna>`, `<#C1|general>`,
+#: `<!subteam^S1|@editors>`, `<https://example.com|example.com>`.
+_ENTITY = re.compile(r"<([@#!]?)([^<>|]+)(?:\|([^<>]*))?>")
+
+
+def typed_text(text: str) -> str:
+    """Slash-command text as the person typed it. The app asks Slack to escape commands (so
+    `delegate @anna` arrives as a user id); a draft's text must not carry that markup."""
+
+    def plain(match: re.Match[str]) -> str:
+        sigil, target, label = match.groups()
+        if not sigil:
+            return label or target  # a link, as typed
+        shown = label or target.split("^")[0]
+        return shown if shown.startswith(("@", "#")) else ("#" if sigil == "#" else "@") + shown
+
+    return html.unescape(_ENTITY.sub(plain, text))
 
 
 def parse(model: type[M], raw: str | None) -> M:

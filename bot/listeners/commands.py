@@ -12,6 +12,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.digest import preview
+from bot.payloads import typed_text
 from bot.runtime import Greenlight
 from bot.views.card import approval_card
 from bot.views.messages import HELP, config_text, history_text, post_list, refusal_text
@@ -62,7 +63,9 @@ def _help(r: Request) -> None:
 def _draft(r: Request) -> None:
     r.client.views_open(
         trigger_id=r.command["trigger_id"],
-        view=draft_modal(r.gl.config, r.command.get("channel_id"), text=" ".join(r.args)),
+        view=draft_modal(
+            r.gl.config, r.command.get("channel_id"), text=typed_text(" ".join(r.args))
+        ),
     )
 
 
