@@ -58,12 +58,23 @@ class RedisServer:
         deadline = time.monotonic() + 10
         while True:
             try:
-                client.ping()
-                return self
+                pid = client.info("server")["process_id"]
             except redis.ConnectionError:
                 if time.monotonic() > deadline or self.process.poll() is not None:
                     raise RuntimeError(f"redis-server did not start on port {self.port}") from None
                 time.sleep(0.05)
+                continue
+            finally:
+                client.close()
+            if pid == self.process.pid:
+                return self
+            # Another process took the free port between our check and our start: a test must
+            # never run against someone else's Redis. Try again on a new port.
+            self.stop()
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"port {self.port} is taken by another redis-server")
+            self.port = free_port()
+            return self.start()
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
