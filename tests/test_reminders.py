@@ -206,6 +206,20 @@ def test_an_escalation_approver_decides_the_step_outright(engine, clock):
     assert post.current_step == 1
 
 
+def test_escalated_steps_and_delegations_show_in_the_queue(engine, clock):
+    post_id = submit(engine)
+    assert [p.id for p in engine.queue_for("U0CHIEF")] == []
+    clock.advance(days=1)
+    engine.execute(Escalate(GREENLIGHT, post_id, 1, 0))
+    assert [p.id for p in engine.queue_for("U0CHIEF")] == [post_id]  # via S0CHIEFS
+    assert [p.id for p in engine.queue_for("U0BOSS")] == [post_id]
+    assert engine.queue_for("U0AUTHOR") == []  # listed, but wrote it
+    away(engine, "U0LUCA", "U0MARA")
+    assert [p.id for p in engine.queue_for("U0MARA")] == [post_id]
+    engine.execute(Approve("U0BOSS", post_id, 1, 0))
+    assert engine.queue_for("U0CHIEF") == [] and engine.queue_for("U0MARA") == []
+
+
 def test_an_escalation_approver_who_approved_an_earlier_step_may_not(engine, clock):
     post_id = submit(engine)
     engine.execute(Approve("U0ANNA", post_id, 1, 0))

@@ -100,15 +100,17 @@ class Engine:
         return self.store.get(post_id)
 
     def queue_for(self, user: str, limit: int = 50) -> list[Post]:
-        """Posts waiting for `user`'s decision now, oldest wait first."""
+        """Posts waiting for `user`'s decision now, oldest wait first: as an approver, as an
+        escalation approver of an escalated step, or as the delegate of someone away."""
+        people = {user, *self.store.absent_for(user, self.clock())}
         groups = {
             g
             for w in self.config.workflows
             for s in w.steps
-            for g in s.approvers.usergroups
-            if user in self.directory.members(g)
+            for g in (*s.approvers.usergroups, *(s.escalate_to.usergroups if s.escalate_to else ()))
+            if people & self.directory.members(g)
         }
-        ids = self.store.ids_waiting_for([user, *sorted(groups)], limit)
+        ids = self.store.ids_waiting_for([*sorted(people), *sorted(groups)], limit)
         return [p for p in self.store.get_many(ids) if self._waits_for(p, user)]
 
     def _waits_for(self, post: Post, user: str) -> bool:

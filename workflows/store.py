@@ -14,7 +14,7 @@ multi-key step of one workspace lands in one Redis Cluster slot.
 | `gl:{T}:src:{key}` | string | post id created from a chat event (deduplicates retries) |
 | `gl:{T}:state:{state}` | zset | post ids by state, scored by when they entered it |
 | `gl:{T}:author:{user}` | zset | post ids by author, scored by creation |
-| `gl:{T}:waiting:{id}` | zset | posts whose active step a user/group decides, by wait start |
+| `gl:{T}:waiting:{id}` | zset | posts a user/group decides now (escalations too), by wait start |
 | `gl:{T}:due` | zset | approved posts by the time they should go out |
 | `gl:{T}:freeze` | hash | who froze publishing, when and why (absent: not frozen) |
 | `gl:{T}:cache:{kind}:{id}` | string | chat-side lookups (user groups, users), short TTL |
@@ -598,7 +598,10 @@ def _index_entries(post: Post, k: Keys) -> dict[str, float]:
     if post.state == PostState.IN_REVIEW and step is not None:
         run = post.steps[step]
         since = (run.started_at or post.updated_at).timestamp()
-        for approver in (*run.users, *run.usergroups):
+        deciders = [*run.users, *run.usergroups]
+        if run.escalated_at is not None and run.nudges is not None:
+            deciders += [*run.nudges.escalate_users, *run.nudges.escalate_usergroups]
+        for approver in deciders:
             entries[k.waiting(approver)] = since
     if post.state in (PostState.APPROVED, PostState.SCHEDULED):
         entries[k.due] = _due_at(post).timestamp()
