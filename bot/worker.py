@@ -84,6 +84,7 @@ class Worker:
                     claimed += len(entries)
             for job in self.jobs:
                 claimed += job(store)
+            store.trim_audit(self.clock())
         return claimed
 
     def run(self) -> None:

@@ -216,3 +216,16 @@ def test_a_workspace_from_before_analytics_has_its_history_counted(engine, clock
     client.xgroup_destroy(engine.store.keys.audit, analytics.ANALYTICS)
     assert analytics.ingest(engine.store, lambda post, revision: [], "worker") == 1
     assert summarize(engine.store.day_counts(week_days(clock()))).submitted == 1
+
+
+def test_the_workspace_audit_stream_keeps_the_retention_time_only(engine, client):
+    for n in range(3):
+        engine.execute(Submit("U0AUTHOR", f"Post {n}"))
+    store, now = engine.store, datetime.now(UTC)  # stream ids are the Redis server's time
+    assert store.trim_audit(now) == 0  # nothing is older than 90 days
+    client.delete(store.keys.trimmed)
+    assert store.trim_audit(now + timedelta(days=91)) == 3
+    assert store.recent_activity() == []
+    engine.execute(Submit("U0AUTHOR", "Later"))
+    assert store.trim_audit(now + timedelta(days=91)) == 0  # once an hour at most
+    assert len(store.recent_activity()) == 1

@@ -29,6 +29,7 @@ multi-key step of one workspace lands in one Redis Cluster slot.
 | `gl:{T}:digest:{digest}:{date}` | string | one local date's send: claimed, sent or failed |
 | `gl:{T}:digest:{digest}:{date}:dm:{user}` | string | that day's personal digest went to the user |
 | `gl:{T}:digest:{digest}:last` | string | when the digest last went out ("since the last digest") |
+| `gl:{T}:audit_trimmed` | string | the audit stream was trimmed within the hour (expires) |
 | `gl:workspaces` | set | workspaces with posts: what workers walk (no hash tag) |
 """
 
@@ -110,6 +111,7 @@ class Keys:
         self.leases = self.prefix + "leases"
         self.lease_tokens = self.prefix + "lease_tokens"
         self.fence = self.prefix + "fence"
+        self.trimmed = self.prefix + "audit_trimmed"
         self.nudges = self.prefix + "nudges"
         self.away = self.prefix + "away"
 
@@ -579,6 +581,16 @@ class Store:
             {"id": _text(i), **{_text(k): _text(v) for k, v in f.items()}}
             for i, f in self.redis.xrange(self.keys.post_audit(post_id))
         ]
+
+    def trim_audit(self, now: datetime, every_seconds: int = 3600) -> int:
+        """Drop workspace audit entries older than the retention time, at most once per
+        `every_seconds` whatever the number of workers; returns how many went. (A post's own
+        trail goes with the post; this stream only feeds notifications, counters and recent
+        activity, which never look back that far.)"""
+        if not self.redis.set(self.keys.trimmed, "1", nx=True, ex=every_seconds):
+            return 0
+        cutoff_ms = int(now.timestamp() * 1000) - self.retention_seconds * 1000
+        return int(self.redis.xtrim(self.keys.audit, minid=f"{cutoff_ms}-0"))
 
     def recent_activity(self, count: int = 20) -> list[dict[str, str]]:
         """The workspace's latest audit entries, newest first."""
