@@ -159,6 +159,19 @@ def test_reject_needs_a_reason_and_finishes_the_post(engine, client):
     assert engine.store.ids_waiting_for(["U0ANNA"]) == []
 
 
+def test_finished_posts_leave_the_state_index_after_the_retention_time(engine, clock):
+    old = draft(engine)
+    accepted(engine.execute(Reject("U0ANNA", old, 1, 0, "Off-brand tone")))
+    clock.advance(days=45)
+    recent = draft(engine)
+    accepted(engine.execute(Reject("U0ANNA", recent, 1, 0, "Too long")))
+    assert set(engine.store.ids_by_state(PostState.REJECTED)) == {old, recent}
+    clock.advance(days=46)  # 91 days after the first rejection, 46 after the second
+    newest = draft(engine)
+    accepted(engine.execute(Reject("U0ANNA", newest, 1, 0, "Typo")))
+    assert set(engine.store.ids_by_state(PostState.REJECTED)) == {recent, newest}
+
+
 def test_request_changes_then_revision_restarts_the_chain(engine, client):
     post_id = draft(engine)
     accepted(engine.execute(Approve("U0ANNA", post_id, 1, 0)))

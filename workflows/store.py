@@ -331,24 +331,20 @@ class Store:
         new.version = expected + 1
         before = _index_entries(old, k) if old else {}
         after = _index_entries(new, k)
-        index_keys = sorted(set(before) | set(after))
-        position = {key: i + 7 for i, key in enumerate(index_keys)}
-        ops: list[list[object]] = [
-            ["zrem", position[key], new.id] for key in before if key not in after
-        ]
+        # (index key, op, value): the script applies each op to the post id in that key.
+        ops = [(key, "zrem", "") for key in before if key not in after]
         # A post keeps its score in a set it stays in (the time it entered that state, step or
         # authorship); only the due time can move while the post stays due, and the next nudge
         # when the step changes (otherwise workers re-score it as they remind).
         ops += [
-            ["zadd", position[key], repr(score), new.id]
+            (key, "zadd", repr(score))
             for key, score in after.items()
             if key not in before or (key in (k.due, k.nudges) and before[key] != score)
         ]
         finished = new.state in FINISHED
         if finished:
             cutoff = new.updated_at.timestamp() - self.retention_seconds
-            ops.append(["trim", position[k.state(new.state)], repr(cutoff)])
-        fields = [item for pair in event.audit_fields().items() for item in pair]
+            ops.append((k.state(new.state), "trim", repr(cutoff)))
         reply = self._transition(
             keys=[
                 k.post(new.id),
@@ -357,7 +353,7 @@ class Store:
                 k.source(source_key) if source_key else k.post(new.id),
                 k.post_messages(new.id),
                 k.freeze,
-                *index_keys,
+                *(key for key, _, _ in ops),
             ],
             args=[
                 expected,
@@ -365,10 +361,11 @@ class Store:
                 new.model_dump_json(),
                 new.id,
                 self.retention_seconds if finished else 0,
-                json.dumps(ops),
-                json.dumps(fields),
                 "1" if source_key else "0",
                 json.dumps(list(starts_publishing)) if starts_publishing else "",
+                len(ops),
+                *(item for _, op, value in ops for item in (op, value)),
+                *(item for pair in event.audit_fields().items() for item in pair),
             ],
         )
         status = reply[0].decode() if isinstance(reply[0], bytes) else reply[0]
