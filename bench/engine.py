@@ -70,6 +70,7 @@ def main() -> None:
     pool = redis.ConnectionPool.from_url(args.redis, connection_class=CountingConnection)
     client = redis.Redis(connection_pool=pool)
     engine_rates, floor_rates, trips, server_us = [], [], [], []
+    engine_cpu_us, floor_cpu_us = [], []
     submit_trips = 0.0
     for _ in range(args.rounds):
         team = "TBENCH" + uuid.uuid4().hex[:8].upper()
@@ -82,19 +83,21 @@ def main() -> None:
         commands = [Approve("U0ANNA", post_id, 1, 0) for post_id in ids]
 
         before, start = CountingConnection.sent, time.perf_counter()
-        server_before = _server_usec(client)
+        server_before, cpu_before = _server_usec(client), time.process_time()
         for command in commands:
             engine.execute(command)
         elapsed = time.perf_counter() - start
+        engine_cpu_us.append((time.process_time() - cpu_before) / args.posts * 1e6)
         server_us.append((_server_usec(client) - server_before) / args.posts)
         trips.append((CountingConnection.sent - before) / args.posts)
         engine_rates.append(args.posts / elapsed)
 
         floor_key = f"gl:{{{team}}}:floor"
-        start = time.perf_counter()
+        start, cpu_before = time.perf_counter(), time.process_time()
         for i in range(args.posts):
             client.set(floor_key, i)
         floor_rates.append(args.posts / (time.perf_counter() - start))
+        floor_cpu_us.append((time.process_time() - cpu_before) / args.posts * 1e6)
         assert all(engine.post(i).current_step == 1 for i in ids[:10])
         for key in client.scan_iter(match=f"gl:{{{team}}}:*", count=5000):
             client.delete(key)
@@ -107,6 +110,10 @@ def main() -> None:
     print(f"Redis server time per approve: {statistics.median(server_us):.0f} us")
     print(f"submit: {submit_trips:.2f} round trips each")
     print(f"floor (one SET per command): {floor_rate:,.0f} commands/s")
+    print(
+        f"client CPU (this process, user + system): {statistics.median(engine_cpu_us):.0f} us "
+        f"per approve, {statistics.median(floor_cpu_us):.0f} us per floor SET"
+    )
     print(f"approve / floor throughput ratio: {engine_rate / floor_rate:.2f}")
 
 
