@@ -62,11 +62,17 @@ def _serve_socket_mode(settings: Settings) -> int:
     """Connect out to Slack over Socket Mode and serve until stopped. When Slack will not open
     a connection (the usual cause: a wrong or revoked app-level token), say so; exit code 2."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
+    from slack_bolt.error import BoltError
     from slack_sdk.errors import SlackApiError
 
     from bot.app import DEFAULT_API_URL, build_app, load_greenlight
 
-    handler = SocketModeHandler(build_app(load_greenlight(settings)), settings.slack_app_token)
+    try:
+        app = build_app(load_greenlight(settings))  # Bolt checks the bot token (auth.test)
+    except BoltError as exc:
+        print(f"Slack refused SLACK_BOT_TOKEN: {exc}", file=sys.stderr)
+        return 2
+    handler = SocketModeHandler(app, settings.slack_app_token)
     try:
         handler.start()  # apps.connections.open, then the WebSocket; returns only by raising
     except SlackApiError as exc:

@@ -165,13 +165,26 @@ def test_the_app_reconnects_when_slack_refreshes_the_connection(app: SocketApp):
     assert app.store.get(post_id).state == PostState.IN_REVIEW
 
 
-def test_a_wrong_app_token_stops_start_up_with_a_clear_message(socket_app: SocketApp):
-    env = {**socket_app.env, "SLACK_APP_TOKEN": "xapp-1-A0GREENLIGHT-revoked"}
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        (
+            "SLACK_APP_TOKEN",
+            "xapp-1-A0GREENLIGHT-revoked",
+            "Slack refused SLACK_APP_TOKEN (apps.connections.open: invalid_auth). Create an "
+            "app-level token with the connections:write scope",
+        ),
+        ("SLACK_BOT_TOKEN", "xoxb-revoked", "Slack refused SLACK_BOT_TOKEN: `token` is invalid"),
+    ],
+)
+def test_a_wrong_token_stops_start_up_with_a_clear_message(
+    socket_app: SocketApp, setting: str, value: str, message: str
+):
+    env = {**socket_app.env, setting: value}
     finished = subprocess.run(
         [sys.executable, "-m", "bot.cli", "run"], env=env, capture_output=True, timeout=120
     )
     assert finished.returncode == 2
     stderr = finished.stderr.decode()
-    assert "Slack refused SLACK_APP_TOKEN (apps.connections.open: invalid_auth)" in stderr
-    assert "connections:write" in stderr
+    assert message in stderr
     assert "Traceback" not in stderr
