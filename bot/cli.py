@@ -11,7 +11,7 @@ import sys
 import redis
 
 from bot import check_command
-from bot.settings import SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings
 from workflows.configfile import ConfigError, load_workflow_file
 
 
@@ -45,16 +45,54 @@ def _run(args: argparse.Namespace) -> int:
         return _start_up_problem(exc, settings and settings.redis_url)
     logging.basicConfig(level=settings.log_level.upper())
     if settings.slack_app_token:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-        from bot.app import build_app, load_greenlight
-
-        SocketModeHandler(build_app(load_greenlight(settings)), settings.slack_app_token).start()
-        return 0
+        return _serve_socket_mode(settings)
     from bot.server import GunicornServer
 
     GunicornServer(settings).run()
     return 0
+
+
+#: What apps.connections.open answers when the app-level token itself is the problem.
+_APP_TOKEN_ERRORS = frozenset(
+    {"not_authed", "invalid_auth", "not_allowed_token_type", "missing_scope", "token_revoked"}
+)
+
+
+def _serve_socket_mode(settings: Settings) -> int:
+    """Connect out to Slack over Socket Mode and serve until stopped. When Slack will not open
+    a connection (the usual cause: a wrong or revoked app-level token), say so; exit code 2."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+    from slack_bolt.error import BoltError
+    from slack_sdk.errors import SlackApiError
+
+    from bot.app import DEFAULT_API_URL, build_app, load_greenlight
+
+    try:
+        app = build_app(load_greenlight(settings))  # Bolt checks the bot token (auth.test)
+    except BoltError as exc:
+        print(f"Slack refused SLACK_BOT_TOKEN: {exc}", file=sys.stderr)
+        return 2
+    handler = SocketModeHandler(app, settings.slack_app_token)
+    try:
+        handler.start()  # apps.connections.open, then the WebSocket; returns only by raising
+    except SlackApiError as exc:
+        error = exc.response.get("error")
+        if error in _APP_TOKEN_ERRORS:
+            print(
+                f"Slack refused SLACK_APP_TOKEN (apps.connections.open: {error}). Create an "
+                "app-level token with the connections:write scope under Basic Information → "
+                "App-Level Tokens, put it in SLACK_APP_TOKEN, or unset SLACK_APP_TOKEN to serve "
+                "HTTP (README: Set up the Slack app).",
+                file=sys.stderr,
+            )
+        else:
+            print(f"Slack could not open a Socket Mode connection: {error}.", file=sys.stderr)
+    except OSError as exc:
+        url = settings.slack_api_url or DEFAULT_API_URL
+        print(f"Cannot reach the Slack API at {url}: {exc}", file=sys.stderr)
+    finally:
+        handler.close()
+    return 2
 
 
 def _worker(args: argparse.Namespace) -> int:

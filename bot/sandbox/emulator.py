@@ -3,7 +3,9 @@
 Point slack_sdk at it with `WebClient(token=..., base_url=emulator.api_url)` (or the bot with
 `SLACK_API_URL`). It checks tokens and required arguments, validates Block Kit, keeps what the
 bot posted, records every call, serves `response_url`s, and fails on demand (429, 5xx, any
-Slack error, latency). Run it alone with `python -m bot.sandbox.emulator --port 9000`.
+Slack error, latency). It also serves Socket Mode: `apps.connections.open` with the app-level
+token hands out a WebSocket URL of its `socket_mode` endpoint (see `bot.sandbox.socket_mode`).
+Run it alone with `python -m bot.sandbox.emulator --port 9000`.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from bot.sandbox.methods import (
     invalid_arguments,
     missing_arguments,
 )
+from bot.sandbox.socket_mode import SocketModeEndpoint
 from bot.sandbox.workspace import (
     Channel,
     EphemeralMessage,
@@ -43,6 +46,8 @@ from bot.sandbox.workspace import (
 )
 
 TRIGGER_TTL = 3.0
+#: Methods that take the app-level token (`xapp-`) and no other; every other method refuses it.
+APP_LEVEL_METHODS = frozenset({"apps.connections.open"})
 
 
 @dataclass(frozen=True)
@@ -83,8 +88,9 @@ class SlackEmulator:
     """The emulated Slack Web API on `http://host:port/api/`; a context manager.
 
     `workspace` holds the teams, users, channels, usergroups (a default team with the bot token
-    `xoxb-sandbox-token` when omitted). `clock` gives the current Unix time; tests may pass a
-    clock they move to expire trigger ids or reach scheduled times.
+    `xoxb-sandbox-token` when omitted) and the app-level token (`xapp-sandbox-token`). `clock`
+    gives the current Unix time; tests may pass a clock they move to expire trigger ids or reach
+    scheduled times.
     """
 
     def __init__(
@@ -110,6 +116,7 @@ class SlackEmulator:
         self._response_posts: list[ResponseUrlPost] = []
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self.socket_mode = SocketModeEndpoint(host=host, clock=clock)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -122,9 +129,11 @@ class SlackEmulator:
             target=server.serve_forever, args=(0.05,), name="slack-emulator", daemon=True
         )
         self._thread.start()
+        self.socket_mode.start()
         return self
 
     def stop(self) -> None:
+        self.socket_mode.stop()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -156,6 +165,11 @@ class SlackEmulator:
     @property
     def bot_token(self) -> str:
         return self.team.bot_token
+
+    @property
+    def app_token(self) -> str:
+        """The app-level token (`SLACK_APP_TOKEN`) that opens Socket Mode connections."""
+        return self.workspace.app_token
 
     # -- workspace configuration (thread-safe) ------------------------------------------
 
@@ -321,18 +335,23 @@ class SlackEmulator:
     def _answer(
         self, method: str, args: dict[str, Any], headers: dict[str, str]
     ) -> tuple[int, dict[str, str], dict[str, Any]]:
-        if method not in METHODS:
+        if method not in METHODS and method not in APP_LEVEL_METHODS:
             return 404, {}, {"ok": False, "error": "unknown_method", "req_method": method}
         token = _bearer(headers) or args.get("token")
         if not token:
             return 200, {}, {"ok": False, "error": "not_authed"}
-        team = self.workspace.team_for_token(str(token))
-        if team is None:
+        app_level = token == self.workspace.app_token
+        team = None if app_level else self.workspace.team_for_token(str(token))
+        if not app_level and team is None:
             return 200, {}, {"ok": False, "error": "invalid_auth"}
+        if app_level != (method in APP_LEVEL_METHODS):
+            return 200, {}, {"ok": False, "error": "not_allowed_token_type"}
         fault = self.faults.take(method)
         if fault is not None:
             extra = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
             return fault.status, extra, {"ok": False, "error": fault.error}
+        if team is None:  # apps.connections.open, the one app-level method
+            return 200, {}, {"ok": True, "url": self.socket_mode.new_url()}
         now = self.clock()
         self.workspace.deliver_due(now)
         try:

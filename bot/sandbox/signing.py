@@ -5,8 +5,9 @@ shape and encoding Slack uses, with `X-Slack-Signature` = `v0=` + HMAC-SHA256 of
 `v0:{timestamp}:{body}` (slack_sdk's `SignatureVerifier.generate_signature`). A request can
 also go out stale, wrongly signed or unsigned, to check the bot refuses it.
 
-Given a `SlackEmulator`, the sender mints trigger ids and response URLs the emulator accepts,
-and fills interaction payloads from what the emulator holds (the clicked message, the open view).
+The payloads themselves come from `payloads.SlackPayloads`, which the Socket Mode sender shares:
+given a `SlackEmulator`, trigger ids and response URLs are ones it accepts, and interaction
+payloads are filled from what it holds (the clicked message, the open view).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import json
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -25,6 +25,8 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.sandbox.emulator import SlackEmulator
 from bot.sandbox.methods import APP_ID
+from bot.sandbox.payloads import SlackPayloads
+from bot.sandbox.payloads import find_action as _find_action  # noqa: F401 (bench/ack.py)
 
 Signing = Literal["valid", "stale", "wrong", "none"]
 
@@ -65,9 +67,9 @@ class SlackRequestSender:
     ) -> None:
         self.url = url
         self.verifier = SignatureVerifier(signing_secret)
+        self.payloads = SlackPayloads(emulator, team_id=team_id, api_app_id=api_app_id, clock=clock)
         self.emulator = emulator
-        self.team_id = team_id or (emulator.team.id if emulator else "T0SANDBOX")
-        self.api_app_id = api_app_id
+        self.team_id = self.payloads.team_id
         self.clock = clock
         self.timeout = timeout
         # Never send local traffic through an HTTP proxy from the environment.
@@ -121,28 +123,7 @@ class SlackRequestSender:
     ) -> Delivery:
         """An `event_callback` envelope around `event`. Pass the same `event_id` with
         `retry_num` to send what Slack sends when it retries a delivery."""
-        bot_user_id = (
-            self.emulator.workspace.teams[self.team_id].bot_user_id if self.emulator else None
-        )
-        envelope = {
-            "token": "verification-token",
-            "team_id": self.team_id,
-            "api_app_id": self.api_app_id,
-            "event": event,
-            "type": "event_callback",
-            "event_id": event_id or "Ev" + uuid.uuid4().hex[:10].upper(),
-            "event_time": event_time or int(self.clock()),
-            "authorizations": [
-                {
-                    "enterprise_id": None,
-                    "team_id": self.team_id,
-                    "user_id": bot_user_id,
-                    "is_bot": True,
-                    "is_enterprise_install": False,
-                }
-            ],
-            "is_ext_shared_channel": False,
-        }
+        envelope = self.payloads.event_callback(event, event_id=event_id, event_time=event_time)
         headers = {}
         if retry_num is not None:
             headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
@@ -160,22 +141,7 @@ class SlackRequestSender:
     ) -> Delivery:
         """A person posts `text`: the message goes into the emulator (when there is one,
         so the bot can find it) and its `message` event to the bot."""
-        if self.emulator is not None:
-            ts = self.emulator.post_user_message(channel_id, user_id, text, thread_ts=thread_ts).ts
-        else:
-            ts = f"{self.clock():.6f}"
-        event: dict[str, Any] = {
-            "type": "message",
-            "channel": channel_id,
-            "user": user_id,
-            "text": text,
-            "ts": ts,
-            "event_ts": ts,
-            "channel_type": "im" if channel_id.startswith("D") else "channel",
-            "team": self.team_id,
-        }
-        if thread_ts:
-            event["thread_ts"] = thread_ts
+        event = self.payloads.message_event(user_id, channel_id, text, thread_ts=thread_ts)
         return self.event(event, signing=signing)
 
     # -- slash commands ------------------------------------------------------------------
@@ -190,21 +156,7 @@ class SlackRequestSender:
         signing: Signing = "valid",
     ) -> Delivery:
         """A slash command invocation, form-encoded like Slack's."""
-        fields = {
-            "token": "verification-token",
-            "team_id": self.team_id,
-            "team_domain": self._team_domain(),
-            "channel_id": channel_id,
-            "channel_name": self._channel_name(channel_id),
-            "user_id": user_id,
-            "user_name": self._user_name(user_id),
-            "command": command,
-            "text": text,
-            "api_app_id": self.api_app_id,
-            "is_enterprise_install": "false",
-            "response_url": self._response_url(user_id, channel_id, None),
-            "trigger_id": self._trigger_id(user_id),
-        }
+        fields = self.payloads.command(command, text, user_id=user_id, channel_id=channel_id)
         body = urlencode(fields).encode()
         return self.send(body, "application/x-www-form-urlencoded", signing=signing, sent=fields)
 
@@ -227,32 +179,9 @@ class SlackRequestSender:
     ) -> Delivery:
         """A `block_actions` payload: buttons clicked on `message` in `channel_id`, or in
         `view` (a modal or Home tab)."""
-        now = f"{self.clock():.6f}"
-        payload: dict[str, Any] = {
-            "type": "block_actions",
-            "user": self._user(user_id),
-            "api_app_id": self.api_app_id,
-            "token": "verification-token",
-            "team": {"id": self.team_id, "domain": self._team_domain()},
-            "enterprise": None,
-            "is_enterprise_install": False,
-            "trigger_id": self._trigger_id(user_id),
-            "actions": [{"action_ts": now, **action} for action in actions],
-            "state": {"values": {}},
-        }
-        if view is not None:
-            payload["container"] = {"type": "view", "view_id": view.get("id")}
-            payload["view"] = view
-        elif message is not None and channel_id is not None:
-            payload["container"] = {
-                "type": "message",
-                "message_ts": message["ts"],
-                "channel_id": channel_id,
-                "is_ephemeral": False,
-            }
-            payload["channel"] = {"id": channel_id, "name": self._channel_name(channel_id)}
-            payload["message"] = message
-            payload["response_url"] = self._response_url(user_id, channel_id, message["ts"])
+        payload = self.payloads.block_actions(
+            user_id, actions, channel_id=channel_id, message=message, view=view
+        )
         return self.interaction(payload, signing=signing)
 
     def click(
@@ -265,14 +194,8 @@ class SlackRequestSender:
         signing: Signing = "valid",
     ) -> Delivery:
         """`user_id` clicks the button `action_id` on a message the emulator holds."""
-        emulator = self._require_emulator()
-        message = emulator.message(channel_id, message_ts)
-        if message is None:
-            raise LookupError(f"no message {message_ts} in {channel_id}")
-        action = _find_action(message.blocks or [], action_id)
-        return self.block_actions(
-            user_id, [action], channel_id=channel_id, message=message.to_api(), signing=signing
-        )
+        payload = self.payloads.click(user_id, channel_id, message_ts, action_id)
+        return self.interaction(payload, signing=signing)
 
     def view_submission(
         self,
@@ -284,19 +207,7 @@ class SlackRequestSender:
     ) -> Delivery:
         """A `view_submission`: `values` maps block_id → action_id → the element's state,
         e.g. `{"text": {"text": {"type": "plain_text_input", "value": "Hello"}}}`."""
-        submitted = {**view, "state": {"values": values or {}}}
-        payload = {
-            "type": "view_submission",
-            "team": {"id": self.team_id, "domain": self._team_domain()},
-            "user": self._user(user_id),
-            "api_app_id": self.api_app_id,
-            "token": "verification-token",
-            "trigger_id": self._trigger_id(user_id),
-            "view": submitted,
-            "response_urls": [],
-            "is_enterprise_install": False,
-            "enterprise": None,
-        }
+        payload = self.payloads.view_submission(user_id, view, values)
         return self.interaction(payload, signing=signing)
 
     def submit_view(
@@ -308,12 +219,8 @@ class SlackRequestSender:
         signing: Signing = "valid",
     ) -> Delivery:
         """Submit a modal the bot opened in the emulator, as the user who has it open."""
-        emulator = self._require_emulator()
-        view = emulator.view(view_id)
-        if view is None:
-            raise LookupError(f"no view {view_id}")
-        api_view = view.to_api(self.api_app_id, emulator.workspace.teams[view.team_id].bot_id)
-        return self.view_submission(user_id, api_view, values, signing=signing)
+        payload = self.payloads.submit_view(user_id, view_id, values)
+        return self.interaction(payload, signing=signing)
 
     def message_shortcut(
         self,
@@ -325,75 +232,5 @@ class SlackRequestSender:
         signing: Signing = "valid",
     ) -> Delivery:
         """A message shortcut (`message_action`) run on `message` in `channel_id`."""
-        payload = {
-            "type": "message_action",
-            "callback_id": callback_id,
-            "token": "verification-token",
-            "action_ts": f"{self.clock():.6f}",
-            "team": {"id": self.team_id, "domain": self._team_domain()},
-            "user": self._user(user_id),
-            "channel": {"id": channel_id, "name": self._channel_name(channel_id)},
-            "is_enterprise_install": False,
-            "enterprise": None,
-            "message_ts": message["ts"],
-            "message": message,
-            "response_url": self._response_url(user_id, channel_id, None),
-            "trigger_id": self._trigger_id(user_id),
-        }
+        payload = self.payloads.message_shortcut(callback_id, user_id, channel_id, message)
         return self.interaction(payload, signing=signing)
-
-    # -- details filled from the emulator when there is one ------------------------------
-
-    def _require_emulator(self) -> SlackEmulator:
-        if self.emulator is None:
-            raise RuntimeError("this needs the SlackRequestSender to be given the emulator")
-        return self.emulator
-
-    def _trigger_id(self, user_id: str) -> str:
-        if self.emulator is not None:
-            return self.emulator.mint_trigger_id(user_id, self.team_id)
-        return f"{int(self.clock())}.{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex}"
-
-    def _response_url(self, user_id: str, channel_id: str, message_ts: str | None) -> str:
-        if self.emulator is not None:
-            return self.emulator.new_response_url(
-                team_id=self.team_id, user_id=user_id, channel_id=channel_id, message_ts=message_ts
-            )
-        return f"https://hooks.slack.com/actions/{self.team_id}/0/{uuid.uuid4().hex}"
-
-    def _user_name(self, user_id: str) -> str:
-        user = self.emulator.workspace.users.get(user_id) if self.emulator else None
-        return user.name if user else user_id.lower()
-
-    def _user(self, user_id: str) -> dict[str, str]:
-        name = self._user_name(user_id)
-        return {"id": user_id, "username": name, "name": name, "team_id": self.team_id}
-
-    def _channel_name(self, channel_id: str) -> str:
-        channel = self.emulator.workspace.channels.get(channel_id) if self.emulator else None
-        return channel.name if channel else channel_id.lower()
-
-    def _team_domain(self) -> str:
-        team = self.emulator.workspace.teams.get(self.team_id) if self.emulator else None
-        return team.domain if team else "sandbox"
-
-
-def _find_action(blocks: list[dict[str, Any]], action_id: str) -> dict[str, Any]:
-    """The `actions[]` entry Slack sends for a click on the element `action_id`."""
-    for block in blocks:
-        elements = list(block.get("elements") or [])
-        if block.get("accessory"):
-            elements.append(block["accessory"])
-        for element in elements:
-            if isinstance(element, dict) and element.get("action_id") == action_id:
-                action = {
-                    "action_id": action_id,
-                    "block_id": block.get("block_id", ""),
-                    "type": element.get("type"),
-                }
-                if "text" in element:
-                    action["text"] = element["text"]
-                if "value" in element:
-                    action["value"] = element["value"]
-                return action
-    raise LookupError(f"no element with action_id {action_id!r} in the message")

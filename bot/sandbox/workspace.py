@@ -156,10 +156,12 @@ class View:
 class Workspace:
     """Everything the emulated Slack knows, configurable from Python.
 
-    Ids are handed out from counters, so a run is reproducible.
+    Ids are handed out from counters, so a run is reproducible. `app_token` is the app's
+    app-level token: one for the app, whatever team it is installed in, as in Slack.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, app_token: str = "xapp-sandbox-token") -> None:
+        self.app_token = app_token
         self.teams: dict[str, Team] = {}
         self.users: dict[str, User] = {}
         self.usergroups: dict[str, Usergroup] = {}

@@ -59,15 +59,7 @@ class Live:
     store: Store
 
     def eventually(self, check: Callable[[], Any], timeout: float = 30.0) -> Any:
-        """Wait for the bot's after-ack work: returns `check()`'s first truthy value."""
-        deadline = time.monotonic() + timeout
-        while True:
-            value = check()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise AssertionError(f"gave up waiting for {check}")
-            time.sleep(0.05)
+        return eventually(check, timeout)
 
     def settle(self, quiet: float = 0.4, timeout: float = 15.0) -> None:
         """Wait until the bot has made no Slack call for `quiet` seconds (its after-ack work
@@ -82,10 +74,7 @@ class Live:
                 count, calm_since = now, time.monotonic()
 
     def card(self, post_id: str, channel: str = "C0APPROVALS") -> Message | None:
-        for message in self.slack.messages(channel):
-            if f"Draft #{post_id} ·" in rendered(message):
-                return message
-        return None
+        return find_card(self.slack, post_id, channel)
 
     def card_says(self, post_id: str, words: str, channel: str = "C0APPROVALS") -> bool:
         card = self.card(post_id, channel)
@@ -113,6 +102,26 @@ class Live:
         ]
 
 
+def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
+    """Wait for the bot's after-ack work: returns `check()`'s first truthy value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {check}")
+        time.sleep(0.05)
+
+
+def find_card(slack: SlackEmulator, post_id: str, channel: str = "C0APPROVALS") -> Message | None:
+    """The approval card of draft `post_id` in `channel` (a user id for the DM copy)."""
+    for message in slack.messages(channel):
+        if f"Draft #{post_id} ·" in rendered(message):
+            return message
+    return None
+
+
 def rendered(message: Message) -> str:
     """Everything a reader sees in a message: its text and its blocks."""
     return message.text + json.dumps(message.blocks or [], ensure_ascii=False)
@@ -135,16 +144,7 @@ def redis_url(private_redis_url: str) -> str:
 @pytest.fixture(scope="session")
 def live_server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     _clear(redis_url)  # post ids then stay unique for the whole session, like cards
-    workspace = Workspace()
-    workspace.add_team(TEAM)
-    slack = SlackEmulator(workspace).start()
-    for user in ("U0AUTHOR", "U0ANNA", "U0LUCA", "U0BRAND", "U0LEGAL", "U0ADMIN", *EDITORS):
-        slack.add_user(user, tz="Europe/Rome", tz_offset=3600)
-    slack.add_user("U0GONE", deleted=True)
-    slack.add_usergroup("S0EDITORS", [*EDITORS, "U0AUTHOR"])
-    members = ["U0AUTHOR", "U0ANNA", "U0LUCA", "U0BRAND", "U0LEGAL", "U0ADMIN", *EDITORS]
-    for channel in ("C0DRAFTS", "C0APPROVALS", "C0ANNOUNCE", "C0SOCIAL"):
-        slack.add_channel(channel, channel.lower(), members=members)
+    slack = start_emulator()
     workflow = tmp_path_factory.mktemp("config") / "workflow.yaml"
     workflow.write_text(WORKFLOW)
     port = free_port()
@@ -197,6 +197,21 @@ def live_server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         proc.wait(timeout=20)
     slack.stop()
     _clear(redis_url)
+
+
+def start_emulator() -> SlackEmulator:
+    """The emulated workspace of the end-to-end tests (team `TEAM`), started."""
+    workspace = Workspace()
+    workspace.add_team(TEAM)
+    slack = SlackEmulator(workspace).start()
+    for user in ("U0AUTHOR", "U0ANNA", "U0LUCA", "U0BRAND", "U0LEGAL", "U0ADMIN", *EDITORS):
+        slack.add_user(user, tz="Europe/Rome", tz_offset=3600)
+    slack.add_user("U0GONE", deleted=True)
+    slack.add_usergroup("S0EDITORS", [*EDITORS, "U0AUTHOR"])
+    members = ["U0AUTHOR", "U0ANNA", "U0LUCA", "U0BRAND", "U0LEGAL", "U0ADMIN", *EDITORS]
+    for channel in ("C0DRAFTS", "C0APPROVALS", "C0ANNOUNCE", "C0SOCIAL"):
+        slack.add_channel(channel, channel.lower(), members=members)
+    return slack
 
 
 def _clear(redis_url: str) -> None:
