@@ -40,9 +40,12 @@ class Notifier:
         """Tell people about committed transitions, read from the audit log; each post's cards
         are refreshed once per batch, whatever the number of its entries."""
         touched: dict[str, Post] = {}
+        shown = self.store.shown(
+            list({e["post"] for e in entries if e.get("post") and e["action"] in _REFRESH_ONLY})
+        )
         for entry in entries:
             if not entry.get("post") or (
-                entry["action"] in _REFRESH_ONLY and not self.store.messages(entry["post"])
+                entry["action"] in _REFRESH_ONLY and entry["post"] not in shown
             ):
                 continue  # workspace-level (freeze), or only a card nobody shows to refresh
             post = self.store.get(entry["post"])
@@ -77,7 +80,12 @@ class Notifier:
             self._dm(post.author, f"Draft #{post.id}", blocks)
         elif action == "escalate" and current:
             Nudger(self.gl, self.engine, self.client).escalated(post, int(entry["step"]))
-        elif action in ("publish_failed", "publish_interrupted", "hold") and post.state in (
+        elif action in (
+            "publish_failed",
+            "publish_interrupted",
+            "publish_unknown",
+            "hold",
+        ) and post.state in (
             PostState.FAILED,
             PostState.OUTCOME_UNKNOWN,
             PostState.HELD,

@@ -9,6 +9,7 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import redis
@@ -26,6 +27,8 @@ from workflows.scheduler import Dispatcher
 from workflows.store import WORKSPACES, Store
 
 log = logging.getLogger(__name__)
+#: Targets called at once by one worker (threads: the calls mostly wait on the network).
+CALLS_IN_FLIGHT = 8
 
 #: Periodic work a worker does for one workspace on each pass (digests, reminders): given the
 #: workspace's store, it does what is due and returns how much it did (0: nothing was due).
@@ -41,7 +44,7 @@ class Worker:
         *,
         clock: Callable[[], datetime] = utc_now,
         poll_seconds: float = 0.5,
-        batch: int = 20,
+        batch: int = 50,
         lease_seconds: float = 60.0,
         notify: Callable[[str, list[dict[str, str]]], None] | None = None,
         jobs: Sequence[Job] = (),
@@ -58,6 +61,8 @@ class Worker:
         self.jobs = tuple(jobs)
         self.name = name
         self.stopping = threading.Event()
+        self.calls = ThreadPoolExecutor(CALLS_IN_FLIGHT, thread_name_prefix="publish")
+        self._dispatchers: dict[str, Dispatcher] = {}
 
     def tick(self) -> int:
         """One pass over every workspace; returns how much work it did (0: nothing was due)."""
@@ -66,18 +71,13 @@ class Worker:
             if self.stopping.is_set():
                 break
             team = raw.decode() if isinstance(raw, bytes) else raw
-            store = Store(self.client, team, retention_days=self.config.retention_days)
-            dispatcher = Dispatcher(
-                store,
-                self.config,
-                self.publishers,
-                self.clock,
-                lease_seconds=self.lease_seconds,
-            )
+            dispatcher = self._dispatcher(team)
+            store = dispatcher.store
             dispatcher.reap()
             claimed += dispatcher.run_due(self.batch)
             if self.notify:
-                entries = store.unread_audit(self.name, count=self.batch)
+                # A published post leaves two or three entries: keep up with the publishing.
+                entries = store.unread_audit(self.name, count=3 * self.batch)
                 if entries:
                     self.notify(team, entries)
                     store.ack_audit([e["id"] for e in entries])
@@ -86,6 +86,19 @@ class Worker:
                 claimed += job(store)
             store.trim_audit(self.clock())
         return claimed
+
+    def _dispatcher(self, team: str) -> Dispatcher:
+        if team not in self._dispatchers:
+            store = Store(self.client, team, retention_days=self.config.retention_days)
+            self._dispatchers[team] = Dispatcher(
+                store,
+                self.config,
+                self.publishers,
+                self.clock,
+                lease_seconds=self.lease_seconds,
+                executor=self.calls,
+            )
+        return self._dispatchers[team]
 
     def run(self) -> None:
         log.info("worker started")
@@ -97,6 +110,7 @@ class Worker:
                 busy = 0
             if not busy:
                 self.stopping.wait(self.poll_seconds)
+        self.calls.shutdown()
         log.info("worker stopped")
 
     def stop_on_signals(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from tests.conftest import keyword_risk
@@ -187,7 +188,11 @@ def test_an_idempotent_target_is_retried_after_a_crash_without_duplicates(client
 def test_many_workers_publish_each_post_exactly_once(client, team, clock):
     engine, targets, _ = setup(client, team, clock)
     ids = [approved(engine, f"Post {n}") for n in range(150)]
-    workers = [Dispatcher(engine.store, engine.config, targets, clock) for _ in range(4)]
+    calls = ThreadPoolExecutor(4)  # two of the workers call their targets concurrently
+    workers = [
+        Dispatcher(engine.store, engine.config, targets, clock, executor=calls if n % 2 else None)
+        for n in range(4)
+    ]
 
     def work(dispatcher: Dispatcher) -> None:
         while dispatcher.run_due(limit=5):
@@ -198,6 +203,7 @@ def test_many_workers_publish_each_post_exactly_once(client, team, clock):
         thread.start()
     for thread in threads:
         thread.join()
+    calls.shutdown()
     for target in targets.values():
         assert Counter(p.post_id for p in target.received) == Counter(ids)
     assert all(p.state == PostState.PUBLISHED for p in engine.store.get_many(ids))

@@ -63,9 +63,21 @@ class TemporaryFailure(Exception):
         self.retry_after = retry_after
 
 
+class UnknownOutcome(Exception):
+    """The request was sent but no answer came (a read timeout, a dropped connection): the post
+    may or may not be out. Raised by targets without an idempotency key, where a retry could
+    publish twice; the scheduler marks the target `outcome_unknown` and asks a human."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 class Publisher(Protocol):
     #: True when a retry after an unknown outcome cannot publish twice (an idempotency key or a
     #: deterministic record key); False means Greenlight asks a human instead of retrying.
     idempotent: bool
 
-    def publish(self, publication: Publication) -> Published: ...
+    def publish(self, publication: Publication) -> Published:
+        """Raises `PermanentFailure`, `TemporaryFailure` or `UnknownOutcome`."""
+        ...

@@ -14,7 +14,10 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from workflows.config import WorkflowFile
 from workflows.models import Delivery, DeliveryStatus, Post, PostState
@@ -25,6 +28,7 @@ from workflows.publishing import (
     Published,
     Publisher,
     TemporaryFailure,
+    UnknownOutcome,
 )
 from workflows.rules import blackout_at, overall_state
 from workflows.store import Committed, Conflict, Frozen, Store
@@ -36,10 +40,29 @@ BACKOFF_SECONDS = (10, 60, 300, 900)
 #: An outcome is recorded over an attempt in flight, or over the "unknown" a reaper wrote when
 #: it gave up on this worker (which then turns out to have finished the call after all).
 _RECORDABLE = (DeliveryStatus.ATTEMPTING, DeliveryStatus.OUTCOME_UNKNOWN)
+#: What one call to a target did.
+Outcome = Published | PermanentFailure | TemporaryFailure | UnknownOutcome
+_T = TypeVar("_T")
+
+
+@dataclass
+class _Job:
+    """One claimed post on its way out: the post as this worker last committed it (None once
+    the claim was taken over) and the targets still to call, in order."""
+
+    post_id: str
+    token: int
+    post: Post | None
+    targets: list[str]
 
 
 class Dispatcher:
-    """Publishes the due posts of one workspace."""
+    """Publishes the due posts of one workspace.
+
+    A claimed batch moves in steps, each one Redis round trip for the whole batch: read the
+    posts, record every attempt, call the targets (concurrently when an `executor` is given),
+    record every outcome, release the claims. Each record is still one atomic, version-checked
+    transition of one post; a conflict falls back to reading that post again."""
 
     def __init__(
         self,
@@ -50,6 +73,7 @@ class Dispatcher:
         *,
         lease_seconds: float = 60.0,
         max_attempts: int = 5,
+        executor: Executor | None = None,
     ) -> None:
         self.store = store
         self.config = config
@@ -57,61 +81,109 @@ class Dispatcher:
         self.clock = clock
         self.lease_seconds = lease_seconds
         self.max_attempts = max_attempts
+        self.executor = executor
 
     def run_due(self, limit: int = 20) -> int:
         """Claim and publish up to `limit` due posts; returns how many were claimed."""
         claimed_at = self.clock()
         claims = self.store.claim_due(claimed_at, limit, self.lease_seconds)
-        for post_id, token in claims:
-            try:
-                post, targets = self._start(post_id, token)
-                for target in targets:
-                    if post is None:
-                        break
-                    post = self._deliver(post, token, target, claimed_at)
-            finally:
-                self.store.release(post_id, token)
+        if not claims:
+            return 0
+        try:
+            jobs = self._start_all(claims)
+            while jobs:  # one target of every post per round: a post's calls stay in order
+                calls = [(job, job.targets.pop(0)) for job in jobs]
+                outcomes = self._map(lambda call: self._call(*call, claimed_at), calls)
+                self._record_all([(job, t, o) for (job, t), o in zip(calls, outcomes, strict=True)])
+                jobs = [job for job in jobs if job.post is not None and job.targets]
+        finally:
+            self.store.release_many(claims)
         return len(claims)
 
-    # -- one post -------------------------------------------------------------------------
+    def _map(self, function: Callable[[Any], _T], items: list[Any]) -> list[_T]:
+        if self.executor is None or len(items) < 2:
+            return [function(item) for item in items]
+        return list(self.executor.map(function, items))
+
+    # -- recording the attempts --------------------------------------------------------------
+
+    def _start_all(self, claims: list[tuple[str, int]]) -> list[_Job]:
+        """Record the attempts of a claimed batch (holding what a blackout or freeze covers);
+        returns the posts to call."""
+        now = self.clock()
+        posts = {post.id: post for post in self.store.get_many([i for i, _ in claims])}
+        planned: list[tuple[_Job, Post, Post, Event]] = []
+        for post_id, token in claims:
+            post = posts.get(post_id)
+            plan = self._plan_start(post, token, now) if post else None
+            if post is None or plan is None:
+                continue
+            new, event, targets = plan
+            planned.append((_Job(post_id, token, new, targets), post, new, event))
+        results = self.store.commit_many(
+            [(old, new, event, tuple(job.targets)) for job, old, new, event in planned]
+        )
+        jobs = []
+        for (job, *_), result in zip(planned, results, strict=True):
+            if isinstance(result, Committed):
+                jobs.append(job)
+            elif isinstance(result, Frozen):
+                self._hold_frozen(job.post_id)
+            else:  # changed since it was read: the one-post path reads it again
+                post, targets = self._start(job.post_id, job.token)
+                if post is not None:
+                    jobs.append(_Job(job.post_id, job.token, post, targets))
+        return jobs
+
+    def _plan_start(
+        self, post: Post, token: int, now: datetime
+    ) -> tuple[Post, Event, list[str]] | None:
+        """The attempt to record: the post with its ready targets `attempting`, and those
+        targets; None when nothing is to be called (a blackout holds the post)."""
+        if post.state not in (PostState.APPROVED, PostState.SCHEDULED):
+            return None  # cancelled, held or published since it became due
+        targets = [
+            d.target
+            for d in post.deliveries
+            if d.status == DeliveryStatus.PENDING
+            and (d.next_attempt_at is None or d.next_attempt_at <= now)
+        ]
+        if not targets:
+            return None
+        blackout = blackout_at(self.config, now, targets)
+        if blackout:
+            self.hold(post.id, f"due inside a blackout window: {blackout}")
+            return None
+        new = post.clone()
+        for delivery in new.deliveries:
+            if delivery.target in targets:
+                delivery.status, delivery.token = DeliveryStatus.ATTEMPTING, token
+                delivery.attempts += 1
+                delivery.next_attempt_at, delivery.updated_at = None, now
+        new.state, new.updated_at = PostState.PUBLISHING, now
+        event = _event(post, new, "publish_started", now, target=", ".join(targets))
+        return new, event, targets
 
     def _start(self, post_id: str, token: int) -> tuple[Post | None, list[str]]:
-        """Record the attempt (or hold the post when frozen); returns the post as committed
-        and the targets to call."""
+        """Record the attempt of one post (or hold it when frozen), reading it again after a
+        conflict; returns the post as committed and the targets to call."""
         while True:
-            now = self.clock()
             post = self.store.get(post_id)
-            if post is None or post.state not in (PostState.APPROVED, PostState.SCHEDULED):
-                return None, []  # cancelled, held or published since it became due
-            ready = [
-                d
-                for d in post.deliveries
-                if d.status == DeliveryStatus.PENDING
-                and (d.next_attempt_at is None or d.next_attempt_at <= now)
-            ]
-            if not ready:
+            plan = self._plan_start(post, token, self.clock()) if post else None
+            if post is None or plan is None:
                 return None, []
-            targets = [d.target for d in ready]
-            blackout = blackout_at(self.config, now, targets)
-            if blackout:
-                self.hold(post_id, f"due inside a blackout window: {blackout}")
-                return None, []
-            new = post.clone()
-            for delivery in new.deliveries:
-                if delivery.target in targets:
-                    delivery.status, delivery.token = DeliveryStatus.ATTEMPTING, token
-                    delivery.attempts += 1
-                    delivery.next_attempt_at, delivery.updated_at = None, now
-            new.state, new.updated_at = PostState.PUBLISHING, now
-            event = _event(post, new, "publish_started", now, target=", ".join(targets))
+            new, event, targets = plan
             result = self.store.commit(post, new, event, starts_publishing=tuple(targets))
             if isinstance(result, Committed):
                 return new, targets
             if isinstance(result, Frozen):
-                freeze = self.store.freeze_state() or {}
-                by, why = freeze.get("by", "?"), freeze.get("reason", "")
-                self.hold(post_id, f"publishing was frozen by {by}: {why}")
+                self._hold_frozen(post_id)
                 return None, []
+
+    def _hold_frozen(self, post_id: str) -> None:
+        freeze = self.store.freeze_state() or {}
+        by, why = freeze.get("by", "?"), freeze.get("reason", "")
+        self.hold(post_id, f"publishing was frozen by {by}: {why}")
 
     def hold(self, post_id: str, why: str) -> None:
         """A freeze or blackout covers the post: it waits in `held` until a human decides
@@ -127,9 +199,13 @@ class Dispatcher:
             if not isinstance(self.store.commit(post, new, event), Conflict):
                 return
 
-    def _deliver(self, post: Post, token: int, target: str, claimed_at: datetime) -> Post | None:
-        """Call one target and record the outcome; returns the post as now stored (None when
-        the claim was taken over)."""
+    # -- calling a target --------------------------------------------------------------------
+
+    def _call(self, job: _Job, target: str, claimed_at: datetime) -> Outcome | None:
+        """Call one target (on an executor thread); None when the claim was taken over, in
+        which case the target is not called at all."""
+        post = job.post
+        assert post is not None
         if self.clock() - claimed_at > timedelta(seconds=self.lease_seconds / 2):
             # Long enough for the lease to be in doubt: only call if the attempt is still ours.
             fresh = self.store.get(post.id)
@@ -137,91 +213,105 @@ class Dispatcher:
             if (
                 fresh is None
                 or delivery is None
-                or delivery.token != token
+                or delivery.token != job.token
                 or (delivery.status != DeliveryStatus.ATTEMPTING)
             ):
-                return None  # taken over (fencing): never call the target after that
-            post = fresh
-        publisher = self.publishers.get(target)
-        outcome: Published | PermanentFailure | TemporaryFailure
-        if publisher is None:
-            outcome = PermanentFailure(f"no publisher for target {target!r}: see the workflow file")
-        else:
-            try:
-                outcome = publisher.publish(Publication.of(self.store.team, post, target))
-            except (PermanentFailure, TemporaryFailure) as failure:
-                outcome = failure
-            except Exception as exc:
-                log.exception("publisher %s failed on post %s", target, post.id)
-                outcome = TemporaryFailure(f"unexpected error: {exc!r}")
-        return self._record(post, token, target, outcome)
-
-    def _record(
-        self,
-        known: Post,
-        token: int,
-        target: str,
-        outcome: Published | PermanentFailure | TemporaryFailure,
-    ) -> Post | None:
-        """Write what the call did, unless the attempt was taken over (fencing). `known` is the
-        post as this worker last wrote it: read again only when someone else changed it."""
-        post: Post | None = known
-        while True:
-            now = self.clock()
-            delivery = _delivery(post, target) if post else None
-            if (
-                post is None
-                or delivery is None
-                or delivery.token != token
-                or (delivery.status not in _RECORDABLE)
-            ):
                 log.warning(
-                    "attempt %s on %s/%s was taken over; outcome dropped", token, known.id, target
+                    "claim %s on %s was taken over: %s not called", job.token, post.id, target
                 )
+                job.post = None  # fencing: never call the target after that
                 return None
-            new = post.clone()
-            changed = _delivery(new, target)
-            assert changed is not None
-            changed.updated_at = now
-            if isinstance(outcome, Published):
-                changed.status = DeliveryStatus.PUBLISHED
-                changed.remote_id, changed.permalink, changed.error = (
-                    outcome.remote_id,
-                    outcome.permalink,
-                    None,
-                )
-                action, reason = "published", outcome.permalink or outcome.remote_id
-            elif isinstance(outcome, PermanentFailure) or changed.attempts >= self.max_attempts:
-                changed.status = DeliveryStatus.FAILED
-                changed.error = outcome.message
-                if isinstance(outcome, TemporaryFailure):
-                    changed.error = f"gave up after {changed.attempts} attempts: {outcome.message}"
-                action, reason = "publish_failed", changed.error
+            job.post = post = fresh
+        publisher = self.publishers.get(target)
+        if publisher is None:
+            return PermanentFailure(f"no publisher for target {target!r}: see the workflow file")
+        try:
+            return publisher.publish(Publication.of(self.store.team, post, target))
+        except (PermanentFailure, TemporaryFailure, UnknownOutcome) as failure:
+            return failure
+        except Exception as exc:
+            log.exception("publisher %s failed on post %s", target, post.id)
+            return TemporaryFailure(f"unexpected error: {exc!r}")
+
+    # -- recording the outcomes --------------------------------------------------------------
+
+    def _record_all(self, done: list[tuple[_Job, str, Outcome | None]]) -> None:
+        """Write what each call did, in one round trip; a post changed meanwhile is read again
+        (`_record`). Sets each job's post to the post as now stored (None: taken over)."""
+        planned: list[tuple[_Job, str, Outcome, Post, Event]] = []
+        for job, target, outcome in done:
+            if job.post is None or outcome is None:
+                continue
+            change = self._outcome_change(job.post, job.token, target, outcome)
+            if change is None:
+                job.post = None
+                continue
+            planned.append((job, target, outcome, *change))
+        results = self.store.commit_many(
+            [(job.post, new, event, ()) for job, _, _, new, event in planned]  # type: ignore[misc]
+        )
+        for (job, target, outcome, new, _), result in zip(planned, results, strict=True):
+            if isinstance(result, Committed):
+                job.post = new
             else:
-                wait = BACKOFF_SECONDS[min(changed.attempts, len(BACKOFF_SECONDS)) - 1]
-                wait = max(wait, outcome.retry_after or 0)
-                changed.status, changed.next_attempt_at = (
-                    DeliveryStatus.PENDING,
-                    now + timedelta(seconds=wait),
-                )
-                changed.error = outcome.message
-                action, reason = "publish_retry", f"{outcome.message} (next try in {wait:.0f} s)"
-            new.state, new.updated_at = overall_state(new), now
-            event = _event(post, new, action, now, reason=reason, target=target)
+                job.post = self._record(job.post_id, job.token, target, outcome)
+
+    def _record(self, post_id: str, token: int, target: str, outcome: Outcome) -> Post | None:
+        """Write one call's outcome over the post as stored now, until no one else changes it
+        in between; returns the post as committed (None when the claim was taken over)."""
+        while True:
+            post = self.store.get(post_id)
+            change = self._outcome_change(post, token, target, outcome) if post else None
+            if post is None or change is None:
+                return None
+            new, event = change
             if isinstance(self.store.commit(post, new, event), Committed):
                 return new
-            post = self.store.get(known.id)
 
-    def _commit(
-        self, old: Post, new: Post, event: Event, starts_publishing: tuple[str, ...] = ()
-    ) -> Committed | Conflict | Frozen:
-        result = self.store.commit(old, new, event, starts_publishing=starts_publishing)
-        if isinstance(result, Committed) and self.on_change:
-            try:
-                self.on_change(new, event)
-            except Exception:
-                log.exception("on_change failed for post %s", new.id)
-        return result  # type: ignore[return-value]
+    def _outcome_change(
+        self, post: Post, token: int, target: str, outcome: Outcome
+    ) -> tuple[Post, Event] | None:
+        """The post with the call's outcome written, and its audit event; None when the attempt
+        is no longer ours (fencing: the outcome is dropped, it was taken over)."""
+        now = self.clock()
+        delivery = _delivery(post, target)
+        if delivery is None or delivery.token != token or (delivery.status not in _RECORDABLE):
+            log.warning(
+                "attempt %s on %s/%s was taken over; outcome dropped", token, post.id, target
+            )
+            return None
+        new = post.clone()
+        changed = _delivery(new, target)
+        assert changed is not None
+        changed.updated_at = now
+        if isinstance(outcome, Published):
+            changed.status = DeliveryStatus.PUBLISHED
+            changed.remote_id, changed.permalink, changed.error = (
+                outcome.remote_id,
+                outcome.permalink,
+                None,
+            )
+            action, reason = "published", outcome.permalink or outcome.remote_id
+        elif isinstance(outcome, UnknownOutcome):
+            changed.status, changed.error = DeliveryStatus.OUTCOME_UNKNOWN, outcome.message
+            action, reason = "publish_unknown", outcome.message
+        elif isinstance(outcome, PermanentFailure) or changed.attempts >= self.max_attempts:
+            changed.status = DeliveryStatus.FAILED
+            changed.error = outcome.message
+            if isinstance(outcome, TemporaryFailure):
+                changed.error = f"gave up after {changed.attempts} attempts: {outcome.message}"
+            action, reason = "publish_failed", changed.error
+        else:
+            wait = BACKOFF_SECONDS[min(changed.attempts, len(BACKOFF_SECONDS)) - 1]
+            wait = max(wait, outcome.retry_after or 0)
+            changed.status, changed.next_attempt_at = (
+                DeliveryStatus.PENDING,
+                now + timedelta(seconds=wait),
+            )
+            changed.error = outcome.message
+            action, reason = "publish_retry", f"{outcome.message} (next try in {wait:.0f} s)"
+        new.state, new.updated_at = overall_state(new), now
+        return new, _event(post, new, action, now, reason=reason, target=target)
 
     # -- after a crash --------------------------------------------------------------------
 

@@ -305,6 +305,15 @@ class Store:
         """Drop our lease, unless another claim replaced it meanwhile (one round trip)."""
         self._release(keys=[self.keys.leases, self.keys.lease_tokens], args=[post_id, token])
 
+    def release_many(self, claims: list[tuple[str, int]]) -> None:
+        """`release` for each (post id, token), in one round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        for post_id, token in claims:
+            self._release(
+                keys=[self.keys.leases, self.keys.lease_tokens], args=[post_id, token], client=pipe
+            )
+        pipe.execute()
+
     def expired_leases(self, now: datetime, limit: int = 100) -> list[str]:
         ms = int(now.timestamp() * 1000)
         return _ids(self.redis.zrangebyscore(self.keys.leases, "-inf", ms, 0, limit))
@@ -326,6 +335,31 @@ class Store:
     ) -> Committed | Duplicate | Conflict | Frozen:
         """Write `new` if the stored post is still `old` (None: must not exist), in one step;
         refused (`Frozen`) when it starts publishing to a target a freeze covers."""
+        keys, args = self._transition_call(old, new, event, source_key, starts_publishing)
+        return _commit_result(self._transition(keys=keys, args=args))
+
+    def commit_many(
+        self, changes: list[tuple[Post, Post, Event, tuple[str, ...]]]
+    ) -> list[Committed | Duplicate | Conflict | Frozen]:
+        """`commit(old, new, event, starts_publishing=...)` for each change, in one round trip
+        (a pipeline, not a transaction: each change is still one atomic step, checked alone)."""
+        if not changes:
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        for old, new, event, starts_publishing in changes:
+            keys, args = self._transition_call(old, new, event, None, starts_publishing)
+            self._transition(keys=keys, args=args, client=pipe)
+        return [_commit_result(reply) for reply in pipe.execute()]
+
+    def _transition_call(
+        self,
+        old: Post | None,
+        new: Post,
+        event: Event,
+        source_key: str | None,
+        starts_publishing: tuple[str, ...],
+    ) -> tuple[list[str], list[object]]:
+        """The keys and arguments of `transition.lua` for one change (sets `new.version`)."""
         k = self.keys
         expected = old.version if old else 0
         new.version = expected + 1
@@ -345,8 +379,8 @@ class Store:
         if finished:
             cutoff = new.updated_at.timestamp() - self.retention_seconds
             ops.append((k.state(new.state), "trim", repr(cutoff)))
-        reply = self._transition(
-            keys=[
+        return (
+            [
                 k.post(new.id),
                 k.post_audit(new.id),
                 k.audit,
@@ -355,7 +389,7 @@ class Store:
                 k.freeze,
                 *(key for key, _, _ in ops),
             ],
-            args=[
+            [
                 expected,
                 new.version,
                 new.model_dump_json(),
@@ -368,14 +402,6 @@ class Store:
                 *(item for pair in event.audit_fields().items() for item in pair),
             ],
         )
-        status = reply[0].decode() if isinstance(reply[0], bytes) else reply[0]
-        if status == "ok":
-            return Committed(_text(reply[1]))
-        if status == "duplicate":
-            return Duplicate(_text(reply[1]))
-        if status == "frozen":
-            return Frozen()
-        return Conflict()
 
     def remember_message(self, post_id: str, channel: str, ts: str) -> None:
         """Record a chat message showing the post, so every copy can be updated later."""
@@ -508,6 +534,13 @@ class Store:
         members = sorted(_text(m) for m in self.redis.smembers(self.keys.post_messages(post_id)))
         return [tuple(m.split(" ", 1)) for m in members]  # type: ignore[misc]
 
+    def shown(self, post_ids: list[str]) -> set[str]:
+        """Which of the posts some chat message shows (one round trip)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for post_id in post_ids:
+            pipe.exists(self.keys.post_messages(post_id))
+        return {post_id for post_id, n in zip(post_ids, pipe.execute(), strict=True) if n}
+
     def get(self, post_id: str) -> Post | None:
         version, doc = self.redis.hmget(self.keys.post(post_id), "v", "doc")
         return _decode(version, doc)
@@ -627,6 +660,17 @@ def _due_at(post: Post) -> datetime:
     if retries:
         return min(retries)
     return post.revision.scheduled_at or post.updated_at
+
+
+def _commit_result(reply: list[bytes | str]) -> Committed | Duplicate | Conflict | Frozen:
+    status = _text(reply[0])
+    if status == "ok":
+        return Committed(_text(reply[1]))
+    if status == "duplicate":
+        return Duplicate(_text(reply[1]))
+    if status == "frozen":
+        return Frozen()
+    return Conflict()
 
 
 def _decode(version: bytes | None, doc: bytes | None) -> Post | None:

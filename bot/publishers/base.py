@@ -16,6 +16,7 @@ from workflows.publishing import (
     Published,
     Publisher,
     TemporaryFailure,
+    UnknownOutcome,
 )
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "Published",
     "Publisher",
     "TemporaryFailure",
+    "UnknownOutcome",
     "retry_after_seconds",
     "secret",
 ]

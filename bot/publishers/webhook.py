@@ -8,19 +8,25 @@ drop a repeated delivery. That is why the publisher is `idempotent`.
 
 Redirects are not followed: a POST silently turned into a GET would lose the post, so a 3xx is
 a permanent failure that tells the admin to write the final URL in the workflow file.
+
+Connections are kept alive (HTTP/1.1, one per calling thread): a TCP (and TLS) handshake per
+post would cost more than the post. A receiver that closed an idle connection gets the POST
+again on a new one, which the idempotency key makes safe.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import http.client
 import json
+import ssl
+import threading
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
 from dataclasses import asdict
-from typing import Any
+from email.message import Message
 
 from bot.publishers.base import (
     PermanentFailure,
@@ -33,6 +39,8 @@ from bot.publishers.base import (
 #: How much of a refusing receiver's body is shown to humans.
 BODY_SHOWN = 500
 USER_AGENT = "Greenlight-Webhook/1"
+#: A kept-alive connection the receiver closed while it sat idle fails like this when reused.
+_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
 
 def body_of(publication: Publication) -> bytes:
@@ -47,12 +55,9 @@ def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # urllib then raises HTTPError with the 3xx status
-
-
 class WebhookPublisher:
+    """Thread-safe: each thread keeps its own HTTP/1.1 connection to the receiver alive."""
+
     idempotent = True
 
     def __init__(self, target_name: str, url: str, secret: str, timeout: float = 10.0) -> None:
@@ -60,54 +65,85 @@ class WebhookPublisher:
         self.url = url
         self._secret = secret
         self.timeout = timeout
-        self._opener = urllib.request.build_opener(_NoRedirects)
+        parts = urllib.parse.urlsplit(url)
+        self._https = parts.scheme == "https"
+        self._host, self._port = parts.hostname or "", parts.port
+        self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self._local = threading.local()
 
     def publish(self, publication: Publication) -> Published:
         body = body_of(publication)
-        request = urllib.request.Request(
-            self.url,
-            data=body,
-            method="POST",
-            headers={
-                "Content-Type": "application/json; charset=utf-8",
-                "User-Agent": USER_AGENT,
-                "Idempotency-Key": publication.idempotency_key,
-                "X-Greenlight-Timestamp": str(int(time.time())),
-                "X-Greenlight-Signature": signature(self._secret, body),
-            },
-        )
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": USER_AGENT,
+            "Idempotency-Key": publication.idempotency_key,
+            "X-Greenlight-Timestamp": str(int(time.time())),
+            "X-Greenlight-Signature": signature(self._secret, body),
+        }
         try:
-            with self._opener.open(request, timeout=self.timeout) as response:
-                answer = response.read()
-        except urllib.error.HTTPError as exc:
-            raise self._refusal(exc) from None
+            status, answer_headers, answer = self._post(body, headers)
         except TimeoutError as exc:
             raise TemporaryFailure(f"{self.url} did not answer in {self.timeout:g} s") from exc
-        except (OSError, http.client.HTTPException) as exc:  # URLError, resets, bad answers
-            reason = getattr(exc, "reason", exc)
-            if isinstance(reason, TimeoutError):
-                raise TemporaryFailure(f"{self.url} did not answer in {self.timeout:g} s") from exc
-            raise TemporaryFailure(f"cannot reach {self.url}: {reason}") from exc
-        return Published(remote_id=_remote_id(answer) or publication.idempotency_key)
+        except (OSError, http.client.HTTPException) as exc:  # refused, resets, bad answers
+            raise TemporaryFailure(f"cannot reach {self.url}: {exc}") from exc
+        if 200 <= status < 300:
+            return Published(remote_id=_remote_id(answer) or publication.idempotency_key)
+        raise self._refusal(status, answer_headers, answer)
 
-    def _refusal(self, exc: urllib.error.HTTPError) -> PermanentFailure | TemporaryFailure:
+    def _post(self, body: bytes, headers: dict[str, str]) -> tuple[int, Message, bytes]:
+        """One POST on this thread's connection, opened on first use and kept alive. When a
+        kept-alive connection turns out to be closed by the receiver, the POST is sent once
+        more on a new one: the same Idempotency-Key, so it cannot be stored twice."""
+        connection = self._connection()
+        reused = connection.sock is not None
         try:
-            shown = exc.read().decode("utf-8", errors="replace")
-        except OSError:
-            shown = ""
+            connection.request("POST", self._path, body, headers)
+            response = connection.getresponse()
+            return response.status, response.headers, response.read()
+        except _STALE:
+            connection.close()
+            if not reused:
+                raise
+            return self._post(body, headers)
+        except BaseException:
+            connection.close()  # in an unknown state: the next call opens a new one
+            raise
+
+    def _connection(self) -> http.client.HTTPConnection:
+        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            if self._https:
+                connection = http.client.HTTPSConnection(
+                    self._host, self._port, timeout=self.timeout, context=_tls()
+                )
+            else:
+                connection = http.client.HTTPConnection(
+                    self._host, self._port, timeout=self.timeout
+                )
+            self._local.connection = connection
+        return connection
+
+    def _refusal(
+        self, status: int, headers: Message, answer: bytes
+    ) -> PermanentFailure | TemporaryFailure:
+        shown = answer.decode("utf-8", errors="replace")
         if len(shown) > BODY_SHOWN:
             shown = shown[:BODY_SHOWN] + "…"
-        message = f"{self.url} answered {exc.code}" + (f": {shown}" if shown.strip() else "")
-        if exc.code == 429:
-            return TemporaryFailure(message, retry_after_seconds(exc.headers.get("Retry-After")))
-        if exc.code >= 500:
-            return TemporaryFailure(message, retry_after_seconds(exc.headers.get("Retry-After")))
-        if 300 <= exc.code < 400:
-            where = exc.headers.get("Location") or "another address"
+        message = f"{self.url} answered {status}" + (f": {shown}" if shown.strip() else "")
+        if status == 429 or status >= 500:
+            return TemporaryFailure(message, retry_after_seconds(headers.get("Retry-After")))
+        if 300 <= status < 400:
+            where = headers.get("Location") or "another address"
             return PermanentFailure(
                 f"{self.url} redirects to {where}; put the final URL in the workflow file"
             )
         return PermanentFailure(message)
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """One verifying TLS context for every receiver (building one reads the CA store)."""
+    return ssl.create_default_context()
 
 
 def _remote_id(answer: bytes) -> str | None:

@@ -60,11 +60,18 @@ class LocalServer:
     def __init__(self, route: Callable[[Request], Reply]) -> None:
         self._route = route
         self.requests: list[Request] = []
+        self.peers: list[int] = []  # each request's client port: one per TCP connection
+        #: Seconds an idle kept-alive connection stays open (None: until the client closes it).
+        self.idle_timeout: float | None = None
         self._lock = threading.Lock()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                self.timeout = server.idle_timeout
+                super().setup()
 
             def do_GET(self) -> None:
                 self._handle()
@@ -87,6 +94,7 @@ class LocalServer:
                 )
                 with server._lock:
                     server.requests.append(request)
+                    server.peers.append(self.client_address[1])
                 reply = server._route(request)
                 if reply.delay:
                     time.sleep(reply.delay)

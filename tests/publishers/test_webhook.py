@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import time
+from dataclasses import replace
 from email.utils import formatdate
 
 import pytest
@@ -152,3 +153,17 @@ def test_an_answer_that_is_not_http_is_temporary(receiver, approved):
         publisher(receiver).publish(approved)
 
     assert failure.value.message.startswith(f"cannot reach {receiver.server.url}")
+
+
+def test_the_connection_is_kept_alive_and_one_the_receiver_closed_is_replaced(
+    receiver, approved: Publication
+):
+    receiver.server.idle_timeout = 0.3  # the receiver drops connections idle for 0.3 s
+    target = publisher(receiver)
+    target.publish(approved)
+    target.publish(replace(approved, idempotency_key="gl-T0ACME-P0002-r1-out"))
+    time.sleep(0.8)  # the kept-alive connection is closed by the receiver meanwhile
+    target.publish(replace(approved, idempotency_key="gl-T0ACME-P0003-r1-out"))
+    first, second, third = receiver.server.peers
+    assert first == second != third  # two posts on one connection; then a new one
+    assert len(receiver.stored) == 3 and len(receiver.arrivals) == 3
