@@ -25,7 +25,6 @@ import ssl
 import threading
 import time
 import urllib.parse
-from dataclasses import asdict
 from email.message import Message
 
 from bot.publishers.base import (
@@ -45,9 +44,15 @@ _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
 def body_of(publication: Publication) -> bytes:
     """The JSON document, as bytes: what is signed is exactly what is sent."""
-    document = asdict(publication)
-    document["targets"] = list(publication.targets)
-    document["approvals"] = list(publication.approvals)
+    document = {
+        "post_id": publication.post_id,
+        "revision": publication.revision,
+        "text": publication.text,
+        "targets": list(publication.targets),
+        "campaign": publication.campaign,
+        "approvals": list(publication.approvals),
+        "idempotency_key": publication.idempotency_key,
+    }  # every field of `Publication` (`dataclasses.asdict` deep-copies: much slower)
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 

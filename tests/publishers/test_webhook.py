@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import json
 import time
-from dataclasses import replace
+from dataclasses import fields, replace
 from email.utils import formatdate
 
 import pytest
@@ -44,6 +44,7 @@ def test_the_receiver_gets_the_approved_post_signed(receiver, approved: Publicat
         "approvals": list(approved.approvals),
         "idempotency_key": "gl-T0ACME-P0001-r2-out",
     }
+    assert set(json.loads(request.body)) == {f.name for f in fields(Publication)}  # all of it
     expected = hmac.new(SECRET.encode(), request.body, hashlib.sha256).hexdigest()
     assert request.headers["x-greenlight-signature"] == f"sha256={expected}"
     assert request.headers["x-greenlight-timestamp"].isdigit()
