@@ -8,6 +8,7 @@ import json
 import re
 from datetime import UTC, datetime
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -28,6 +29,12 @@ class PostRef(BaseModel):
 
 class ReasonMetadata(PostRef):
     verdict: str = Field(alias="v", pattern="^(approve|reject|request_changes)$")
+
+
+class NewTimeMetadata(PostRef):
+    """The reschedule modal's post and revision; `from_home` when it was opened in App Home."""
+
+    from_home: bool = Field(False, alias="h")
 
 
 class DraftMetadata(BaseModel):
@@ -95,3 +102,17 @@ def draft_input(state_values: dict[str, Any]) -> DraftInput:
 
 def reason_input(state_values: dict[str, Any]) -> str:
     return (state_values.get("reason", {}).get("reason", {}).get("value") or "").strip()
+
+
+def new_time_input(state_values: dict[str, Any], timezone: str) -> datetime | None:
+    """The reschedule modal's date and time as one moment (None when either is missing): in
+    the zone the time picker reports, else `timezone` (the workflow file's)."""
+    date = state_values.get("date", {}).get("date", {}).get("selected_date")
+    picked = state_values.get("time", {}).get("time", {})
+    if not date or not picked.get("selected_time"):
+        return None
+    try:
+        local = datetime.strptime(f"{date} {picked['selected_time']}", "%Y-%m-%d %H:%M")
+        return local.replace(tzinfo=ZoneInfo(picked.get("timezone") or timezone))
+    except (ValueError, ZoneInfoNotFoundError):
+        raise BadPayload("This date or time is not one Slack's pickers send.") from None

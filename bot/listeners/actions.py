@@ -1,9 +1,11 @@
 """Buttons: Approve, Request changes, Reject on approval cards; Edit draft in author notices;
-Post to channel under a digest preview."""
+Post to channel under a digest preview; Publish now, Reschedule, Cancel, "it went out" and
+Retry on approved posts' cards (and Reschedule in App Home)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
@@ -19,11 +21,13 @@ from bot.views.card import (
     PUBLISH_NOW,
     REJECT,
     REQUEST_CHANGES,
+    RESCHEDULABLE,
+    RESCHEDULE,
     RETRY,
 )
 from bot.views.digest import POST_DIGEST
 from bot.views.messages import refusal_text
-from bot.views.modals import edit_modal, reason_modal
+from bot.views.modals import edit_modal, reason_modal, reschedule_modal
 from workflows.commands import (
     Approve,
     Cancel,
@@ -156,7 +160,40 @@ def register(app: App, gl: Greenlight) -> None:
         respond(text=text, response_type="ephemeral", replace_original=False)
 
     app.action(re.compile(f"^{POST_DIGEST}_\\d+$"))(post_digest)
+
+    def reschedule(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
+        """Open the date and time picker, for the author or an admin of a post that can move."""
+        ack()
+        user = body["user"]["id"]
+        from_home = body.get("container", {}).get("type") == "view"
+        # A button in App Home has no response_url: private replies go by DM there.
+        tell = _dm(client, user) if from_home else _ephemeral(respond)
+        try:
+            ref = parse(PostRef, body["actions"][0].get("value"))
+        except BadPayload as exc:
+            tell(f":no_entry_sign: {exc}")
+            return
+        post = gl.engine(body["team"]["id"], client).post(ref.post_id)
+        problem = None
+        if post is None:
+            problem = f"Draft #{ref.post_id} no longer exists."
+        elif user != post.author and not gl.is_admin(user):
+            problem = f"Only the author of post {post.id} or an admin can reschedule it."
+        elif post.state not in RESCHEDULABLE:
+            problem = (
+                f"Post {post.id} is {post.state.value.replace('_', ' ')}: only approved, "
+                "scheduled or held posts can be rescheduled."
+            )
+        if problem or post is None:
+            tell(f":no_entry_sign: {problem}")
+            return
+        client.views_open(
+            trigger_id=body["trigger_id"],
+            view=reschedule_modal(post, gl.config.timezone, gl.clock(), from_home),
+        )
+
     app.action(APPROVE)(approve)
+    app.action(RESCHEDULE)(reschedule)
     for action_id in (PUBLISH_NOW, CANCEL, MARK_PUBLISHED, RETRY):
         app.action(action_id)(after_approval)
     app.action(REQUEST_CHANGES)(ask_reason)
@@ -170,3 +207,11 @@ def _ref(body: dict, respond: Respond) -> PostRef | None:
     except BadPayload as exc:
         respond(text=f":no_entry_sign: {exc}", response_type="ephemeral", replace_original=False)
         return None
+
+
+def _ephemeral(respond: Respond) -> Callable[[str], None]:
+    return lambda text: respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+def _dm(client: WebClient, user: str) -> Callable[[str], None]:
+    return lambda text: client.chat_postMessage(channel=user, text=text)

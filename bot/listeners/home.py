@@ -19,7 +19,7 @@ def publish_home(gl: Greenlight, team: str, user: str, client: WebClient) -> Non
     scheduled = [
         p
         for p in store.get_many(store.ids_due(now + timedelta(days=366), limit=10))
-        if p.state == PostState.APPROVED
+        if p.state in (PostState.APPROVED, PostState.SCHEDULED)
     ]
     view = home_view(
         queue=engine.queue_for(user, limit=20),

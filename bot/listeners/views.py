@@ -1,24 +1,36 @@
-"""Modal submissions: a new draft, an edited draft, the reason for Reject / Request changes."""
+"""Modal submissions: a new draft, an edited draft, the reason for Reject / Request changes, a
+new time for an approved post."""
 
 from __future__ import annotations
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from bot.listeners.home import publish_home
 from bot.payloads import (
     BadPayload,
     DraftInput,
     DraftMetadata,
+    NewTimeMetadata,
     PostRef,
     ReasonMetadata,
     draft_input,
+    new_time_input,
     parse,
     reason_input,
 )
 from bot.runtime import Greenlight
 from bot.views.messages import refusal_text
-from bot.views.modals import DRAFT, EDIT, REASON
-from workflows.commands import KEEP, Approve, Reject, RequestChanges, Revise, Submit
+from bot.views.modals import DRAFT, EDIT, NEW_TIME, REASON
+from workflows.commands import (
+    KEEP,
+    Approve,
+    Reject,
+    RequestChanges,
+    Reschedule,
+    Revise,
+    Submit,
+)
 from workflows.outcomes import Refusal
 
 
@@ -103,7 +115,30 @@ def register(app: App, gl: Greenlight) -> None:
             client.chat_postMessage(channel=user, text=refusal_text(outcome))
             return
 
+    def set_new_time(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
+        """The engine decides before the modal closes, so a refusal (a time in the past, a
+        blackout window and its reason, a post that can no longer move, someone who may not
+        move it) shows in the modal, under the time."""
+        try:
+            meta = parse(NewTimeMetadata, view.get("private_metadata"))
+            at = new_time_input(view["state"]["values"], gl.config.timezone)
+        except BadPayload as exc:
+            ack(response_action="errors", errors={"time": str(exc)})
+            return
+        if at is None:
+            ack(response_action="errors", errors={"time": "Pick a date and a time."})
+            return
+        user, team = body["user"]["id"], body["team"]["id"]
+        outcome = gl.engine(team, client).execute(Reschedule(user, meta.post_id, meta.revision, at))
+        if isinstance(outcome, Refusal):
+            ack(response_action="errors", errors={"time": outcome.message})
+            return
+        ack()
+        if meta.from_home:
+            publish_home(gl, team, user, client)
+
     app.view(DRAFT)(submit_draft)
+    app.view(NEW_TIME)(set_new_time)
     app.view(EDIT)(save_edit)
     app.view(REASON)(give_reason)
 

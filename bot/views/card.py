@@ -27,7 +27,7 @@ APPROVE, REQUEST_CHANGES, REJECT, EDIT_DRAFT = (
     "gl_reject",
     "gl_edit_draft",
 )
-PUBLISH_NOW, CANCEL = "gl_publish_now", "gl_cancel"
+PUBLISH_NOW, CANCEL, RESCHEDULE = "gl_publish_now", "gl_cancel", "gl_reschedule"
 MARK_PUBLISHED, RETRY = "gl_mark_published", "gl_retry"
 DELIVERY_ICONS = {
     DeliveryStatus.PENDING: ":hourglass:",
@@ -36,6 +36,8 @@ DELIVERY_ICONS = {
     DeliveryStatus.FAILED: ":warning:",
     DeliveryStatus.OUTCOME_UNKNOWN: ":grey_question:",
 }
+#: States in which an approved post can get a new time without a new approval.
+RESCHEDULABLE = (PostState.APPROVED, PostState.SCHEDULED, PostState.HELD)
 MAX_TEXT_BLOCKS = 10
 MAX_FINDINGS = 8
 
@@ -181,6 +183,8 @@ def _publishing_blocks(post: Post) -> list[Block]:
         buttons.append(
             ButtonElement(text="Publish now", action_id=PUBLISH_NOW, value=button_value(post))
         )
+    if post.state in RESCHEDULABLE:
+        buttons.append(reschedule_button(post))
     for d in post.deliveries:
         if d.status in (DeliveryStatus.OUTCOME_UNKNOWN, DeliveryStatus.FAILED):
             value = button_value(post, target=d.target)
@@ -203,6 +207,11 @@ def _publishing_blocks(post: Post) -> list[Block]:
             )
         )
     return blocks
+
+
+def reschedule_button(post: Post, text: str = "Reschedule") -> ButtonElement:
+    """Opens the date and time picker (`reschedule_modal`): a new time, no new approval."""
+    return ButtonElement(text=clip(text, 75), action_id=RESCHEDULE, value=button_value(post))
 
 
 def _status_line(post: Post) -> str:

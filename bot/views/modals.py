@@ -1,13 +1,16 @@
-"""Modals: new draft, edit draft, and the reason asked for by Reject / Request changes."""
+"""Modals: new draft, edit draft, the reason asked for by Reject / Request changes, and a new
+time for an approved post."""
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
     CheckboxesElement,
     ContextBlock,
+    DatePickerElement,
     DateTimePickerElement,
     InputBlock,
     MarkdownTextObject,
@@ -16,14 +19,15 @@ from slack_sdk.models.blocks import (
     SectionBlock,
     StaticMultiSelectElement,
     StaticSelectElement,
+    TimePickerElement,
 )
 from slack_sdk.models.views import View
 
-from bot.views.format import clip
+from bot.views.format import clip, escape, when
 from workflows.config import WorkflowFile
-from workflows.models import Post
+from workflows.models import Post, PostState
 
-DRAFT, EDIT, REASON = "gl_draft", "gl_edit", "gl_reason"
+DRAFT, EDIT, REASON, NEW_TIME = "gl_draft", "gl_edit", "gl_reason", "gl_new_time"
 TEXT_LIMIT = 3000  # Slack's plain_text_input maximum
 
 
@@ -131,6 +135,64 @@ def reason_modal(post: Post, step: int, verdict: str) -> View:
                 hint="It is kept in the audit log.",
                 element=PlainTextInputElement(
                     action_id="reason", multiline=True, max_length=TEXT_LIMIT, min_length=1
+                ),
+            ),
+        ],
+    )
+
+
+def reschedule_modal(post: Post, timezone: str, now: datetime, from_home: bool = False) -> View:
+    """A new publishing time for an approved, scheduled or held post, picked as a date and a
+    time in the workflow file's time zone. Submitting runs the engine's Reschedule: no new
+    approval, since the text and targets stay exactly as approved."""
+    zone = ZoneInfo(timezone)
+    start = (post.revision.scheduled_at or now).astimezone(zone)
+    if post.state == PostState.HELD:
+        status = f"Held: {escape(post.closing_reason or 'a human must decide')}."
+    elif post.revision.scheduled_at:
+        status = f"Goes out {when(post.revision.scheduled_at)}."
+    else:
+        status = "Goes out as soon as a worker picks it up."
+    metadata: dict[str, object] = {"p": post.id, "r": post.revision.number}
+    if from_home:
+        metadata["h"] = 1
+    return View(
+        type="modal",
+        callback_id=NEW_TIME,
+        title=clip(f"Reschedule #{post.id}", 24),
+        submit="Reschedule",
+        close="Cancel",
+        private_metadata=_metadata(metadata),
+        blocks=[
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text=clip(
+                            f"Draft #{post.id}, revision {post.revision.number}, approved: "
+                            f"{post.revision.text}",
+                            300,
+                        )
+                    )
+                ]
+            ),
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=f"{status}\nA new time needs no new approval: the text and targets stay "
+                    "as approved. Changing them is a new revision, which goes through the "
+                    "approval chain again."
+                )
+            ),
+            InputBlock(
+                block_id="date",
+                label="Date",
+                element=DatePickerElement(action_id="date", initial_date=f"{start:%Y-%m-%d}"),
+            ),
+            InputBlock(
+                block_id="time",
+                label="Time",
+                hint=f"In {timezone}, the team's time zone.",
+                element=TimePickerElement(
+                    action_id="time", initial_time=f"{start:%H:%M}", timezone=timezone
                 ),
             ),
         ],

@@ -48,6 +48,8 @@ workflows:
         approvers: {users: [U0LEGAL]}
 risk: {require_override_at: high}
 digest: {channel: C0SOCIAL, at: "03:00", grace: 1m}
+blackouts:
+  - {from: "2099-12-24T00:00:00+01:00", to: "2099-12-27T00:00:00+01:00", reason: Christmas silence}
 """
 
 

@@ -4,6 +4,7 @@ end through `greenlight run`."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 from tests.bot.conftest import Live, rendered
 from workflows.models import PostState
@@ -272,3 +273,103 @@ def test_reschedule_an_approved_post_without_a_new_approval(live: Live):
     assert post.state == PostState.SCHEDULED and post.revision.number == 1
     assert post.revision.scheduled_at.year == 2099
     assert "Only the author" in command(live, f"reschedule {post_id} now", "U0LUCA")
+
+
+def new_modal(live: Live, user: str, seen: set[str]):
+    """The modal the bot opened for `user` that is not among the `seen` ones."""
+    fresh = live.eventually(lambda: [m for m in live.slack.modal_stack(user) if m.id not in seen])
+    return fresh[-1]
+
+
+def picked(date: str, time: str, zone: str = "UTC") -> dict:
+    """The pickers' state as Slack submits it (the time picker reports its time zone)."""
+    return {
+        "date": {"date": {"type": "datepicker", "selected_date": date}},
+        "time": {"time": {"type": "timepicker", "selected_time": time, "timezone": zone}},
+    }
+
+
+def test_reschedule_from_the_card_and_app_home_with_date_and_time_pickers(live: Live):
+    modal = open_draft_modal(live)
+    before = set(live.store.ids_by_author("U0AUTHOR", limit=1000))
+    values = {
+        "text": {"text": {"type": "plain_text_input", "value": "Picked, not typed"}},
+        "schedule": {"schedule": {"type": "datetimepicker", "selected_date_time": 4102444800}},
+    }
+    assert live.sender.submit_view("U0AUTHOR", modal.id, values).status == 200
+    (post_id,) = live.eventually(
+        lambda: set(live.store.ids_by_author("U0AUTHOR", limit=1000)) - before
+    )
+    for user, step in (("U0ANNA", 0), ("U0BRAND", 1)):
+        card = live.eventually(lambda u=user: live.card(post_id, u))
+        live.sender.click(user, user, card.ts, "gl_approve")
+        live.eventually(lambda s=step: live.store.get(post_id).current_step != s)
+    assert live.eventually(lambda: live.card_says(post_id, '"action_id": "gl_reschedule"'))
+    seen = {m.id for m in live.slack.modal_stack("U0AUTHOR")}
+
+    # Someone who may not move it is told so, privately; no modal opens for them.
+    luca_modals = live.slack.modal_stack("U0LUCA")
+    assert live.click("U0LUCA", post_id, "gl_reschedule").status == 200
+    assert live.eventually(
+        lambda: any(
+            f"Only the author of post {post_id} or an admin" in t
+            for t in live.private_replies("U0LUCA")
+        )
+    )
+    assert live.slack.modal_stack("U0LUCA") == luca_modals
+
+    # The author picks a date and a time; the engine's refusals show in the modal.
+    assert live.click("U0AUTHOR", post_id, "gl_reschedule").status == 200
+    modal = new_modal(live, "U0AUTHOR", seen)
+    seen.add(modal.id)
+    inputs = {b["block_id"]: b["element"] for b in modal.payload["blocks"] if b.get("element")}
+    assert inputs["date"]["initial_date"] == "2100-01-01"  # in the team's zone: UTC here
+    assert (inputs["time"]["initial_time"], inputs["time"]["timezone"]) == ("00:00", "UTC")
+    errors = live.sender.submit_view("U0AUTHOR", modal.id, picked("2020-01-01", "09:00")).json()
+    assert errors["response_action"] == "errors"
+    assert errors["errors"]["time"].startswith("Pick a time in the future")
+    answer = live.sender.submit_view("U0AUTHOR", modal.id, picked("2099-12-25", "10:00")).json()
+    assert answer["errors"]["time"] == "That time is in a blackout window: Christmas silence."
+    rome = picked("2099-11-30", "10:00", "Europe/Rome")  # a zone the picker reports wins
+    answer = live.sender.submit_view("U0AUTHOR", modal.id, rome)
+    assert answer.status == 200 and not answer.text
+    post = live.store.get(post_id)
+    assert post.state == PostState.SCHEDULED and post.revision.number == 1  # no new approval
+    assert post.revision.scheduled_at == datetime(2099, 11, 30, 9, 0, tzinfo=UTC)
+    epoch = int(post.revision.scheduled_at.timestamp())
+    assert live.eventually(lambda: live.card_says(post_id, f"<!date^{epoch}^"))
+
+    # App Home lists it with its own Reschedule button, and is refreshed after the change.
+    live.sender.event(
+        {
+            "type": "app_home_opened",
+            "user": "U0AUTHOR",
+            "channel": "D0HOME",
+            "tab": "home",
+            "event_ts": "1999999999.000600",
+        }
+    )
+    home = live.eventually(lambda: live.slack.home("U0AUTHOR"))
+    buttons = [
+        e
+        for b in home.payload["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "gl_reschedule" and f'"p":"{post_id}"' in e["value"]
+    ]
+    # under "Your drafts" ("Going out next" looks a year ahead, and this one is in 2099)
+    assert [b["text"]["text"] for b in buttons] == [f"Reschedule #{post_id}"]
+    published = len(live.slack.calls("views.publish"))
+    view = {"id": home.id, "type": "home"}
+    assert live.sender.block_actions("U0AUTHOR", [buttons[0]], view=view).status == 200
+    modal = new_modal(live, "U0AUTHOR", seen)
+    answer = live.sender.submit_view("U0AUTHOR", modal.id, picked("2027-06-01", "08:30"))
+    assert answer.status == 200 and not answer.text
+    moved = live.store.get(post_id).revision.scheduled_at
+    assert moved == datetime(2027, 6, 1, 8, 30, tzinfo=UTC)
+    # The Home tab is published again: now within a year, it is also "Going out next".
+    live.eventually(lambda: len(live.slack.calls("views.publish")) > published)
+    home = live.slack.home("U0AUTHOR")
+    assert str(home.payload).count(f"Reschedule #{post_id}") == 2
+    history = [e["action"] for e in live.store.history(post_id)]
+    assert history.count("reschedule") == 2 and history.count("approve") == 2

@@ -9,15 +9,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from slack_sdk.models.blocks import Block
 
-from bot.views.card import APPROVE, approval_card, card_fallback
+from bot.payloads import new_time_input
+from bot.views.card import APPROVE, RESCHEDULE, approval_card, card_fallback
 from bot.views.digest import digest_blocks
 from bot.views.format import chunks, link_ids, when
 from bot.views.home import home_view
 from bot.views.messages import author_notice, config_text, history_text, post_list
-from bot.views.modals import draft_modal, edit_modal, reason_modal
+from bot.views.modals import NEW_TIME, draft_modal, edit_modal, reason_modal, reschedule_modal
 from workflows.analytics import WeekNumbers
 from workflows.commands import Approve, Reject, Submit
 from workflows.digest import DigestData, Section
+from workflows.models import PostState
 
 
 @dataclass
@@ -162,3 +164,60 @@ def test_digest_preview_offers_a_button_per_digest_channel_or_says_none_is_set()
     assert "<#C0SOCIAL>" in texts(one) and "Nothing waits" in texts(one)
     none = validate(digest_blocks(data, "Greenlight digest", [], preview=True))
     assert "No daily digest is configured" in texts(none)
+
+
+def approved_post(engine, **submit):
+    post = engine.execute(Submit("U0AUTHOR", "Spring sale 🌸", **submit)).post
+    engine.execute(Approve("U0ANNA", post.id, 1, 0))
+    engine.execute(Approve("U0BRAND", post.id, 1, 1))
+    return engine.execute(Approve("U0BRAND2", post.id, 1, 1)).post
+
+
+def test_approved_posts_offer_reschedule_on_the_card_and_in_app_home(engine, clock):
+    scheduled = approved_post(engine, scheduled_at=clock() + timedelta(days=2))
+    assert scheduled.state == PostState.SCHEDULED
+    blocks = validate(approval_card(scheduled, []))
+    buttons = [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    (button,) = [e for e in buttons if e["action_id"] == RESCHEDULE]
+    assert button["text"]["text"] == "Reschedule"
+    assert json.loads(button["value"]) == {"p": scheduled.id, "r": 1}
+    in_review = engine.execute(Submit("U0AUTHOR", "Not yet")).post
+    assert RESCHEDULE not in texts(validate(approval_card(in_review, [])))  # not approved yet
+    home = home_view(
+        queue=[], mine=[scheduled, in_review], scheduled=[scheduled], freeze=None, now=clock()
+    )
+    home.validate_json()
+    actions = [b for b in home.to_dict()["blocks"] if b["type"] == "actions"]
+    assert [[e["text"]["text"] for e in a["elements"]] for a in actions] == [
+        [f"Reschedule #{scheduled.id}"],  # under "Your drafts": not the draft in review
+        [f"Reschedule #{scheduled.id}"],  # under "Going out next"
+    ]
+
+
+def test_the_reschedule_modal_picks_a_date_and_a_time_in_the_teams_zone(engine, clock):
+    at = datetime(2026, 3, 5, 17, 30, tzinfo=UTC)  # 18:30 in Rome
+    post = approved_post(engine, scheduled_at=at)
+    modal = reschedule_modal(post, "Europe/Rome", clock(), from_home=True)
+    modal.validate_json()
+    view = modal.to_dict()
+    assert view["callback_id"] == NEW_TIME
+    assert json.loads(view["private_metadata"]) == {"p": post.id, "r": 1, "h": 1}
+    inputs = {b["block_id"]: b["element"] for b in view["blocks"] if b["type"] == "input"}
+    assert inputs["date"] == {
+        "type": "datepicker",
+        "action_id": "date",
+        "initial_date": "2026-03-05",
+    }
+    assert inputs["time"]["type"] == "timepicker" and inputs["time"]["initial_time"] == "18:30"
+    assert inputs["time"]["timezone"] == "Europe/Rome"
+    assert "needs no new approval" in json.dumps(view)
+    values = {
+        "date": {"date": {"type": "datepicker", "selected_date": "2026-03-06"}},
+        "time": {
+            "time": {"type": "timepicker", "selected_time": "09:15", "timezone": "Europe/Rome"}
+        },
+    }
+    assert new_time_input(values, "UTC") == datetime(2026, 3, 6, 8, 15, tzinfo=UTC)
+    del values["time"]["time"]["timezone"]  # no zone reported: the workflow file's
+    assert new_time_input(values, "Europe/Rome") == datetime(2026, 3, 6, 8, 15, tzinfo=UTC)
+    assert new_time_input({"date": values["date"]}, "UTC") is None
