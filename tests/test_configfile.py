@@ -177,7 +177,7 @@ def test_a_target_named_like_a_type_keeps_its_name_in_the_path():
     found = problems(with_targets("  webhook: {type: slack, channel: C0X, chanel: C0Y}\n"))
     assert found == [
         "flow.yaml:3: targets.webhook.chanel: unknown key 'chanel' "
-        "(allowed here: type, channel, platform)"
+        "(allowed here: type, channel, platform, timeout_seconds)"
     ]
 
 

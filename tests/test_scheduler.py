@@ -15,7 +15,13 @@ from workflows.directory import StaticDirectory
 from workflows.engine import Engine
 from workflows.models import DeliveryStatus, PostState
 from workflows.outcomes import Accepted, Refusal
-from workflows.publishing import PermanentFailure, Publication, Published, TemporaryFailure
+from workflows.publishing import (
+    PermanentFailure,
+    Publication,
+    Published,
+    TemporaryFailure,
+    UnknownOutcome,
+)
 from workflows.scheduler import Dispatcher
 
 CONFIG = """
@@ -126,6 +132,27 @@ def test_temporary_failures_retry_after_the_wait_permanent_ones_are_reported(cli
     assert post.deliveries[0].status == DeliveryStatus.PUBLISHED
     assert post.state == PostState.FAILED  # one target failed for good: a human must look
     assert len(targets["site"].received) == 1 and targets["blog"].received == []
+
+
+def test_a_call_sent_but_never_answered_is_left_to_a_human_not_failed_or_retried(
+    client, team, clock
+):
+    engine, targets, dispatcher = setup(client, team, clock, idempotent=False)
+    targets["site"].failures.append(UnknownOutcome("no answer from site: check it"))
+    post_id = approved(engine)
+    dispatcher.run_due()
+    post = engine.post(post_id)
+    site, blog = post.deliveries
+    assert (site.status, site.error) == (
+        DeliveryStatus.OUTCOME_UNKNOWN,
+        "no answer from site: check it",
+    )
+    assert blog.status == DeliveryStatus.PUBLISHED
+    assert post.state == PostState.OUTCOME_UNKNOWN  # not failed: it may be out
+    clock.advance(hours=1)
+    assert dispatcher.run_due() == 0  # never retried by itself
+    actions = [e["action"] for e in engine.store.history(post_id)]
+    assert actions[-2:] == ["publish_unknown", "published"]
 
 
 def test_nothing_in_a_frozen_scope_is_published(client, team, clock):

@@ -18,11 +18,12 @@ from bot.sandbox.emulator import SlackEmulator
 from tests.conftest import keyword_risk
 from tests.publishers.fakes import WebhookReceiver
 from tests.redis_servers import RedisServer
-from workflows.commands import Approve, Submit
+from workflows.commands import Approve, ResolveDelivery, Submit
 from workflows.configfile import parse_workflow_file
 from workflows.directory import StaticDirectory
 from workflows.engine import Engine
 from workflows.models import DeliveryStatus, PostState
+from workflows.outcomes import Accepted
 from workflows.scheduler import freeze_publishing, unfreeze_publishing
 from workflows.store import WORKSPACES
 
@@ -32,6 +33,7 @@ approvals_channel: C0APPROVALS
 targets:
   hook: {{type: webhook, url: "{url}/hook", secret_env: HOOK_SECRET}}
   news: {{type: slack, channel: C0NEWS}}
+  slow: {{type: slack, channel: C0SLOW, timeout_seconds: 0.5}}
 workflows:
   - name: quick
     targets: [hook]
@@ -54,6 +56,8 @@ def world(tmp_path, redis_url):
     receiver = WebhookReceiver(SECRET)
     with SlackEmulator() as slack, receiver.server as server:
         slack.add_channel("C0NEWS", "news")
+        slack.add_channel("C0SLOW", "slow")
+        slack.add_user("U0AUTHOR")
         text = WORKFLOW.format(url=server.url)
         path = tmp_path / "workflow.yaml"
         path.write_text(text)
@@ -167,6 +171,43 @@ def test_a_worker_killed_mid_publish_leaves_outcome_unknown_and_no_duplicate(
     )
     history = [e["action"] for e in engine.store.history(slow)]
     assert history[-1] == "publish_interrupted"
+    client.srem(WORKSPACES, team)
+
+
+def test_a_slack_post_sent_but_never_answered_asks_a_human_and_is_not_sent_twice(
+    world, client, team, redis_url
+):
+    slack = world["slack"]
+    slack.delay("chat.postMessage", 1.5)  # Slack posts it, but answers after the 0.5 s timeout
+    (post_id,) = approved_posts(client, team, world["config_text"], 1, targets=("slow",))
+    engine = Engine(
+        client, team, parse_workflow_file(world["config_text"]), StaticDirectory(), keyword_risk
+    )
+    workers = start_workers(world, redis_url, 1)
+    try:
+        wait_for(lambda: engine.post(post_id).state == PostState.OUTCOME_UNKNOWN, 30)
+        told = wait_for(
+            lambda: [
+                m.text
+                for m in slack.messages("U0AUTHOR")
+                if f"Draft #{post_id} to slow :grey_question: may or may not have gone out"
+                in m.text
+            ],
+            60,
+        )
+        assert "check the channel, then mark it published or retry" in told[0]
+        slack.clear_faults()
+        time.sleep(2)  # workers keep polling: nothing sends it again by itself
+    finally:
+        stop(workers)
+    posted = [m for m in slack.messages("C0SLOW") if m.text.startswith("Post 0")]
+    assert len(posted) == 1  # it did go out, once: a retry would have doubled it
+    (delivery,) = engine.post(post_id).deliveries
+    assert delivery.status == DeliveryStatus.OUTCOME_UNKNOWN and delivery.attempts == 1
+    assert engine.store.history(post_id)[-1]["action"] == "publish_unknown"
+    # A human looked at the channel and says it went out.
+    settled = engine.execute(ResolveDelivery("U0AUTHOR", post_id, 1, "slow", "published"))
+    assert isinstance(settled, Accepted) and engine.post(post_id).state == PostState.PUBLISHED
     client.srem(WORKSPACES, team)
 
 

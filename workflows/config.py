@@ -150,6 +150,9 @@ class SlackTarget(StrictModel):
     type: Literal["slack"]
     channel: SlackId
     platform: Platform | None = Field(None, description="which network's length rules apply")
+    timeout_seconds: float = Field(
+        30, gt=0, le=120, description="seconds to wait for Slack to confirm a post"
+    )
 
 
 class WebhookTarget(StrictModel):

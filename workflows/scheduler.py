@@ -4,8 +4,9 @@ A worker claims due posts (a lease and a fencing token, `claim.lua`), records th
 each target *before* calling it, and records the outcome after. If a worker dies mid-call, its
 lease expires and `reap` decides: targets that take an idempotency key are retried (the retry
 cannot duplicate); the others become `outcome_unknown` for a human to check, because guessing
-could publish twice. A freeze is checked atomically with the recording of the attempt, so no
-call starts after a freeze was written.
+could publish twice. A target that got the call but never answered (`UnknownOutcome`) is
+`outcome_unknown` at once, for the same reason. A freeze is checked atomically with the
+recording of the attempt, so no call starts after a freeze was written.
 """
 
 from __future__ import annotations

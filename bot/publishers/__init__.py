@@ -29,7 +29,9 @@ def publisher_for(
 ) -> Publisher:
     """The publisher for one named target; `MissingSecret` when its variable is not set."""
     if isinstance(target, SlackTarget):
-        return SlackPublisher(target_name, target.channel, slack_client_factory())
+        return SlackPublisher(
+            target_name, target.channel, slack_client_factory(), timeout=target.timeout_seconds
+        )
     if isinstance(target, WebhookTarget):
         return WebhookPublisher(
             target_name,

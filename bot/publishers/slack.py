@@ -13,9 +13,10 @@ would resend a message that may already be posted. A 429 becomes `TemporaryFailu
 not idempotent and the scheduler asks a human after an unknown outcome.
 
 An answer that never comes after the request was sent (a read timeout, a dropped connection)
-is an unknown outcome: the message may be in the channel. Retrying could post it twice, so it is
-a `PermanentFailure` whose message tells people to look at the channel first. A request that
-could not be sent at all (connection refused, DNS) is a `TemporaryFailure`.
+is an `UnknownOutcome`: the message may be in the channel. Retrying could post it twice, so the
+scheduler marks the target `outcome_unknown` and asks a human to look at the channel, then mark
+it published or retry. A request that could not be sent at all (connection refused, DNS) is a
+`TemporaryFailure`.
 
 Slack allows about one message per second per channel. `ChannelPacer` spaces this process's
 posts to one channel by that much; other processes are not coordinated (a 429 then still comes
@@ -33,7 +34,13 @@ from collections.abc import Callable
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.publishers.base import PermanentFailure, Publication, Published, TemporaryFailure
+from bot.publishers.base import (
+    PermanentFailure,
+    Publication,
+    Published,
+    TemporaryFailure,
+    UnknownOutcome,
+)
 from bot.views.format import escape
 
 #: Seconds between two posts to one channel from one process.
@@ -82,12 +89,13 @@ class ChannelPacer:
 PACER = ChannelPacer()
 
 
-def publishing_client(client: WebClient) -> WebClient:
-    """A copy of the bot's client without retry handlers (see the module docstring)."""
+def publishing_client(client: WebClient, timeout: float | None = None) -> WebClient:
+    """A copy of the bot's client without retry handlers (see the module docstring), waiting
+    `timeout` seconds (default: the bot client's) for an answer."""
     return WebClient(
         token=client.token,
         base_url=client.base_url,
-        timeout=client.timeout,
+        timeout=client.timeout if timeout is None else timeout,  # type: ignore[arg-type]
         proxy=client.proxy,
         headers=dict(client.headers),
         retry_handlers=[],
@@ -98,11 +106,16 @@ class SlackPublisher:
     idempotent = False
 
     def __init__(
-        self, target_name: str, channel: str, client: WebClient, pacer: ChannelPacer = PACER
+        self,
+        target_name: str,
+        channel: str,
+        client: WebClient,
+        pacer: ChannelPacer = PACER,
+        timeout: float | None = None,
     ) -> None:
         self.target_name = target_name
         self.channel = channel
-        self.client = publishing_client(client)
+        self.client = publishing_client(client, timeout)
         self.pacer = pacer
 
     def publish(self, publication: Publication) -> Published:
@@ -118,9 +131,9 @@ class SlackPublisher:
         except urllib.error.URLError as exc:  # the request was not sent: safe to try again
             raise TemporaryFailure(f"cannot reach Slack: {exc.reason}") from exc
         except (SlackClientError, OSError, http.client.HTTPException) as exc:
-            raise PermanentFailure(
+            raise UnknownOutcome(
                 f"Slack did not confirm the message to {self.channel} ({exc!r}); it may have "
-                "been posted: check the channel before publishing again"
+                "been posted: check the channel, then mark it published or retry"
             ) from exc
         channel, ts = posted["channel"], posted["ts"]
         return Published(remote_id=f"{channel}/{ts}", permalink=self._permalink(channel, ts))

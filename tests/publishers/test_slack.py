@@ -9,7 +9,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.publishers.base import PermanentFailure, TemporaryFailure
+from bot.publishers.base import PermanentFailure, TemporaryFailure, UnknownOutcome
 from bot.publishers.slack import ChannelPacer, SlackPublisher
 from bot.sandbox.emulator import SlackEmulator
 from tests.publishers.conftest import publication
@@ -130,7 +130,7 @@ def test_an_answer_that_never_comes_is_reported_not_retried(slack, approved):
     client = WebClient(token="xoxb-acme", base_url=slack.api_url, timeout=0.5)
     slack.delay("chat.postMessage", 1.0)
 
-    with pytest.raises(PermanentFailure) as failure:
+    with pytest.raises(UnknownOutcome) as failure:
         publisher(client).publish(approved)
 
     assert "it may have been posted: check the channel" in failure.value.message
