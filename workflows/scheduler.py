@@ -209,7 +209,14 @@ class Dispatcher:
         assert post is not None
         if self.clock() - claimed_at > timedelta(seconds=self.lease_seconds / 2):
             # Long enough for the lease to be in doubt: only call if the attempt is still ours.
-            fresh = self.store.get(post.id)
+            try:
+                fresh = self.store.get(post.id)
+            except Exception:  # Redis unreachable: unsure, so no call (the reaper decides)
+                log.exception(
+                    "cannot check claim %s on %s: %s not called", job.token, post.id, target
+                )
+                job.post = None
+                return None
             delivery = _delivery(fresh, target) if fresh else None
             if (
                 fresh is None
@@ -239,7 +246,7 @@ class Dispatcher:
     def _record_all(self, done: list[tuple[_Job, str, Outcome | None]]) -> None:
         """Write what each call did, in one round trip; a post changed meanwhile is read again
         (`_record`). Sets each job's post to the post as now stored (None: taken over)."""
-        planned: list[tuple[_Job, str, Outcome, Post, Event]] = []
+        planned: list[tuple[_Job, str, Outcome, Post, Post, Event]] = []
         for job, target, outcome in done:
             if job.post is None or outcome is None:
                 continue
@@ -247,11 +254,11 @@ class Dispatcher:
             if change is None:
                 job.post = None
                 continue
-            planned.append((job, target, outcome, *change))
+            planned.append((job, target, outcome, job.post, *change))
         results = self.store.commit_many(
-            [(job.post, new, event, ()) for job, _, _, new, event in planned]  # type: ignore[misc]
+            [(old, new, event, ()) for _, _, _, old, new, event in planned]
         )
-        for (job, target, outcome, new, _), result in zip(planned, results, strict=True):
+        for (job, target, outcome, _, new, _), result in zip(planned, results, strict=True):
             if isinstance(result, Committed):
                 job.post = new
             else:
