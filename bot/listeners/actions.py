@@ -159,8 +159,6 @@ def register(app: App, gl: Greenlight) -> None:
         )
         respond(text=text, response_type="ephemeral", replace_original=False)
 
-    app.action(re.compile(f"^{POST_DIGEST}_\\d+$"))(post_digest)
-
     def reschedule(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
         """Open the date and time picker, for the author or an admin of a post that can move."""
         ack()
@@ -199,6 +197,7 @@ def register(app: App, gl: Greenlight) -> None:
     app.action(REQUEST_CHANGES)(ask_reason)
     app.action(REJECT)(ask_reason)
     app.action(EDIT_DRAFT)(edit_draft)
+    app.action(re.compile(f"^{POST_DIGEST}_\\d+$"))(post_digest)
 
 
 def _ref(body: dict, respond: Respond) -> PostRef | None:
