@@ -101,6 +101,12 @@ class Engine:
 
     def queue_for(self, user: str, limit: int = 50) -> list[Post]:
         """Posts waiting for `user`'s decision now, oldest wait first."""
+        ids = self.store.ids_waiting_for(self.approver_ids(user), limit)
+        return [p for p in self.store.get_many(ids) if self.waits_for(p, user)]
+
+    def approver_ids(self, user: str) -> list[str]:
+        """`user` and the workflow file's user groups they belong to: whose waiting posts are
+        theirs to decide (`Store.ids_waiting_for`)."""
         groups = {
             g
             for w in self.config.workflows
@@ -108,10 +114,10 @@ class Engine:
             for g in s.approvers.usergroups
             if user in self.directory.members(g)
         }
-        ids = self.store.ids_waiting_for([user, *sorted(groups)], limit)
-        return [p for p in self.store.get_many(ids) if self._waits_for(p, user)]
+        return [user, *sorted(groups)]
 
-    def _waits_for(self, post: Post, user: str) -> bool:
+    def waits_for(self, post: Post, user: str) -> bool:
+        """Does `post` wait for `user`'s decision now? (The queue's judgement of one post.)"""
         index = post.current_step
         if post.state != PostState.IN_REVIEW or index is None:
             return False

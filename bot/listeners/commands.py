@@ -1,5 +1,10 @@
 """`/greenlight`: one command, a subcommand per task. Answers are private unless they concern the
-whole team (a freeze)."""
+whole team (a freeze).
+
+A subcommand answers in the acknowledgement itself (the HTTP response body, or the Socket Mode
+envelope's payload, which Slack shows as the command's answer), so answering costs no call to
+`response_url`; only Redis is read or written before it. `draft` acknowledges first, then opens
+the modal (a Slack call)."""
 
 from __future__ import annotations
 
@@ -15,7 +20,14 @@ from bot.digest import preview
 from bot.payloads import typed_text
 from bot.runtime import Greenlight
 from bot.views.card import approval_card
-from bot.views.messages import HELP, config_text, history_text, post_list, refusal_text
+from bot.views.messages import (
+    HELP,
+    config_text,
+    history_text,
+    line_list,
+    post_list,
+    refusal_text,
+)
 from bot.views.modals import draft_modal
 from workflows.commands import Cancel, Reschedule
 from workflows.engine import Engine
@@ -30,28 +42,44 @@ COMMAND = "/greenlight"
 class Request:
     """One `/greenlight` invocation, with what its subcommands need."""
 
-    def __init__(self, gl: Greenlight, command: dict, client: WebClient, respond: Respond):
+    def __init__(
+        self, gl: Greenlight, command: dict, client: WebClient, ack: Ack, respond: Respond
+    ) -> None:
         self.gl, self.command, self.client, self.respond = gl, command, client, respond
+        self._ack, self.acked = ack, False
         self.user = command["user_id"]
         self.words = (command.get("text") or "").split()
         self.args = self.words[1:]
-        self.engine: Engine = gl.engine(command["team_id"], client)
+        # A user group or profile missing from the cache means a Slack call: ack before it.
+        self.engine: Engine = gl.engine(command["team_id"], client, before_slack_call=self.ack)
+
+    def ack(self) -> None:
+        """Acknowledge with no answer (yet): the answer, if any, goes to `response_url`."""
+        if not self.acked:
+            self._ack()
+            self.acked = True
 
     def say(self, text: str, blocks: list | None = None, public: bool = False) -> None:
-        self.respond(
-            text=text, blocks=blocks, response_type="in_channel" if public else "ephemeral"
-        )
+        """The answer: in the acknowledgement while it is still due, else via `response_url`."""
+        response_type = "in_channel" if public else "ephemeral"
+        if self.acked:
+            self.respond(text=text, blocks=blocks, response_type=response_type)
+            return
+        self._ack(text=text, blocks=blocks, response_type=response_type)
+        self.acked = True
 
 
 def register(app: App, gl: Greenlight) -> None:
     def greenlight(ack: Ack, command: dict, client: WebClient, respond: Respond) -> None:
-        ack()
-        request = Request(gl, command, client, respond)
+        request = Request(gl, command, client, ack, respond)
         name = request.words[0].lower() if request.words else "help"
         if name not in SUBCOMMANDS:
             request.say(f"I don't know `{name[:30]}`.\n\n{HELP}")
             return
-        SUBCOMMANDS[name](request)
+        try:
+            SUBCOMMANDS[name](request)
+        finally:
+            request.ack()  # a subcommand that said nothing
 
     app.command(COMMAND)(greenlight)
 
@@ -61,6 +89,7 @@ def _help(r: Request) -> None:
 
 
 def _draft(r: Request) -> None:
+    r.ack()  # before the Slack call
     r.client.views_open(
         trigger_id=r.command["trigger_id"],
         view=draft_modal(
@@ -70,8 +99,8 @@ def _draft(r: Request) -> None:
 
 
 def _queue(r: Request) -> None:
-    posts = r.engine.queue_for(r.user)
-    r.say(post_list("Waiting for you", posts, r.gl.clock(), "Nothing waits for your decision."))
+    lines = r.gl.queue.lines(r.engine, r.user, r.gl.clock())
+    r.say(line_list("Waiting for you", lines, "Nothing waits for your decision."))
 
 
 def _mine(r: Request) -> None:
@@ -272,7 +301,8 @@ def _back(r: Request) -> None:
 
 def _zone_of(r: Request, user: str) -> ZoneInfo:
     """The user's time zone from Slack, else the workflow file's."""
-    profile = r.gl.directory(r.command["team_id"], r.client).user(user) or {}
+    directory = r.gl.directory(r.command["team_id"], r.client, before_slack_call=r.ack)
+    profile = directory.user(user) or {}
     for name in (profile.get("tz"), r.gl.config.timezone):
         try:
             return ZoneInfo(name or "")

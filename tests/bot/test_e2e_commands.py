@@ -9,14 +9,21 @@ from tests.bot.conftest import Live, rendered
 from workflows.models import PostState
 
 
+def answer(live: Live, text: str, user: str = "U0ANNA") -> tuple[dict, bool]:
+    """Run `/greenlight text`: the answer's body, and whether it came in the acknowledgement
+    itself (else it was posted to the command's `response_url` after an empty one)."""
+    before = len(live.slack.response_url_posts())
+    delivery = live.sender.command("/greenlight", text, user_id=user, channel_id="C0DRAFTS")
+    assert delivery.status == 200
+    if delivery.body:
+        return delivery.json(), True
+    posts = live.eventually(lambda: live.slack.response_url_posts()[before:])
+    return posts[0].body, False
+
+
 def command(live: Live, text: str, user: str = "U0ANNA") -> str:
     """Run `/greenlight text` and return the private answer."""
-    before = len(live.slack.response_url_posts())
-    assert (
-        live.sender.command("/greenlight", text, user_id=user, channel_id="C0DRAFTS").status == 200
-    )
-    posts = live.eventually(lambda: live.slack.response_url_posts()[before:])
-    return posts[0].body.get("text", "")
+    return answer(live, text, user)[0].get("text", "")
 
 
 def open_draft_modal(live: Live, user: str = "U0AUTHOR"):
@@ -46,11 +53,38 @@ def test_queue_status_history_and_config(live: Live):
     assert "Copy review" in command(live, "config")
 
 
+def test_answers_come_in_the_acknowledgement_unless_slack_must_be_asked_first(live: Live):
+    """No `response_url` call for an answer that only needs Redis; a cache miss that needs a
+    Slack call acknowledges first, and the answer follows through `response_url`."""
+    post_id = live.draft("Answer me at once")
+    for text in ("queue", "help", "config", f"status {post_id}", "mine"):
+        body, in_ack = answer(live, text)
+        assert in_ack and body["response_type"] == "ephemeral", (text, body)
+    body, in_ack = answer(live, "freeze Breaking news", "U0ADMIN")
+    assert in_ack and body["response_type"] == "in_channel"
+    assert "froze all publishing" in body["text"]
+    assert answer(live, "unfreeze", "U0ADMIN")[1]
+    # U0LUCA's time zone comes from users.info; with nothing cached, Slack is asked after the ack
+    live.store.redis.delete(live.store.keys.cache("user", "U0LUCA"))
+    body, in_ack = answer(live, "away until 2099-12-31", "U0LUCA")
+    assert not in_ack and "You are away until the end of 2099-12-31" in body["text"]
+    assert answer(live, "back", "U0LUCA")[1]
+
+
+def test_queue_follows_decisions_in_every_web_process(live: Live):
+    post_id = live.draft("Decide me")
+    for _ in range(4):  # both web processes have it in their lines
+        assert f"*#{post_id}*" in command(live, "queue", "U0ANNA")
+    assert live.click("U0ANNA", post_id, "gl_approve").status == 200
+    live.eventually(lambda: live.store.get(post_id).current_step == 1)
+    for _ in range(4):
+        assert f"*#{post_id}*" not in command(live, "queue", "U0ANNA")
+        assert f"*#{post_id}*" in command(live, "queue", "U0BRAND")
+
+
 def test_digest_preview_is_private_and_its_button_posts_it(live: Live):
     post_id = live.draft("Digest me")
-    before = len(live.slack.response_url_posts())
-    live.sender.command("/greenlight", "digest", user_id="U0ANNA", channel_id="C0DRAFTS")
-    preview = live.eventually(lambda: live.slack.response_url_posts()[before:])[0].body
+    preview, _ = answer(live, "digest")
     assert preview["response_type"] == "ephemeral"
     shown = json.dumps(preview["blocks"])
     assert "Waiting for approval" in shown and f"*#{post_id}*" in shown
