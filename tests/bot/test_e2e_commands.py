@@ -83,18 +83,21 @@ def test_queue_follows_decisions_in_every_web_process(live: Live):
 
 
 def test_digest_preview_is_private_and_its_button_posts_it(live: Live):
-    post_id = live.draft("Digest me")
+    live.draft("Digest me")
+    # The digest lists the 10 longest-waiting posts: after the session's other tests, the new
+    # draft may not be one of them, but it counts.
+    waiting = f"*Waiting for approval* ({len(live.store.ids_by_state(PostState.IN_REVIEW, 1000))})"
     preview, _ = answer(live, "digest")
     assert preview["response_type"] == "ephemeral"
     shown = json.dumps(preview["blocks"])
-    assert "Waiting for approval" in shown and f"*#{post_id}*" in shown
+    assert waiting in shown
     assert "The last 7 days" in shown
     (button,) = [e for b in preview["blocks"] if b["type"] == "actions" for e in b["elements"]]
     in_channel = len(live.slack.messages("C0SOCIAL"))
     message = {"ts": "1.000001", "text": preview["text"], "blocks": preview["blocks"]}
     live.sender.block_actions("U0ANNA", [button], channel_id="C0DRAFTS", message=message)
     posted = live.eventually(lambda: live.slack.messages("C0SOCIAL")[in_channel:])
-    assert f"*#{post_id}*" in rendered(posted[-1]) and "Greenlight digest" in rendered(posted[-1])
+    assert waiting in rendered(posted[-1]) and "Greenlight digest" in rendered(posted[-1])
     live.eventually(
         lambda: any("Posted the digest in <#C0SOCIAL>" in r for r in live.private_replies("U0ANNA"))
     )
