@@ -3,8 +3,9 @@ whole team (a freeze).
 
 A subcommand answers in the acknowledgement itself (the HTTP response body, or the Socket Mode
 envelope's payload, which Slack shows as the command's answer), so answering costs no call to
-`response_url`; only Redis is read or written before it. `draft` acknowledges first, then opens
-the modal (a Slack call)."""
+`response_url`; only Redis is read or written before it. What must call Slack acknowledges first
+and answers through `response_url`: `draft` (it opens a modal), and any subcommand whose user
+group or profile lookup misses the directory's cache."""
 
 from __future__ import annotations
 
