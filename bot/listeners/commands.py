@@ -3,9 +3,11 @@ whole team (a freeze).
 
 A subcommand answers in the acknowledgement itself (the HTTP response body, or the Socket Mode
 envelope's payload, which Slack shows as the command's answer), so answering costs no call to
-`response_url`; only Redis is read or written before it. What must call Slack acknowledges first
-and answers through `response_url`: `draft` (it opens a modal), and any subcommand whose user
-group or profile lookup misses the directory's cache."""
+`response_url`; only Redis is read or written before it. What must call Slack first (`draft`
+opens a modal; a user group or profile missing from the directory's cache) stops at that point:
+the acknowledgement goes out empty, and the subcommand runs again after it (a lazy listener) and
+answers through `response_url`. So a subcommand calls Slack before it writes anything.
+"""
 
 from __future__ import annotations
 
@@ -14,10 +16,11 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.digest import preview
+from bot.listeners.after_ack import lazy
 from bot.payloads import typed_text
 from bot.runtime import Greenlight
 from bot.views.card import approval_card
@@ -40,25 +43,44 @@ from workflows.scheduler import freeze_publishing, unfreeze_publishing
 COMMAND = "/greenlight"
 
 
+class SlackNeeded(Exception):
+    """In the acknowledgement, a subcommand is about to call Slack: it answers after it."""
+
+
 class Request:
-    """One `/greenlight` invocation, with what its subcommands need."""
+    """One `/greenlight` invocation, with what its subcommands need: in the acknowledgement
+    (`in_ack`) or after it."""
 
     def __init__(
-        self, gl: Greenlight, command: dict, client: WebClient, ack: Ack, respond: Respond
+        self,
+        gl: Greenlight,
+        command: dict,
+        client: WebClient,
+        ack: Ack,
+        respond: Respond,
+        *,
+        in_ack: bool,
     ) -> None:
         self.gl, self.command, self.client, self.respond = gl, command, client, respond
-        self._ack, self.acked = ack, False
+        self._ack, self.acked = ack, not in_ack
         self.user = command["user_id"]
         self.words = (command.get("text") or "").split()
         self.args = self.words[1:]
-        # A user group or profile missing from the cache means a Slack call: ack before it.
-        self.engine: Engine = gl.engine(command["team_id"], client, before_slack_call=self.ack)
+        self.engine: Engine = gl.engine(
+            command["team_id"], client, before_slack_call=self.before_slack
+        )
 
-    def ack(self) -> None:
-        """Acknowledge with no answer (yet): the answer, if any, goes to `response_url`."""
+    def run(self) -> None:
+        name = self.words[0].lower() if self.words else "help"
+        if name not in SUBCOMMANDS:
+            self.say(f"I don't know `{name[:30]}`.\n\n{HELP}")
+            return
+        SUBCOMMANDS[name](self)
+
+    def before_slack(self) -> None:
+        """Call before any call to Slack."""
         if not self.acked:
-            self._ack()
-            self.acked = True
+            raise SlackNeeded
 
     def say(self, text: str, blocks: list | None = None, public: bool = False) -> None:
         """The answer: in the acknowledgement while it is still due, else via `response_url`."""
@@ -70,19 +92,29 @@ class Request:
         self.acked = True
 
 
-def register(app: App, gl: Greenlight) -> None:
-    def greenlight(ack: Ack, command: dict, client: WebClient, respond: Respond) -> None:
-        request = Request(gl, command, client, ack, respond)
-        name = request.words[0].lower() if request.words else "help"
-        if name not in SUBCOMMANDS:
-            request.say(f"I don't know `{name[:30]}`.\n\n{HELP}")
-            return
-        try:
-            SUBCOMMANDS[name](request)
-        finally:
-            request.ack()  # a subcommand that said nothing
+#: Set in the context when the acknowledgement left the answer to the follow-up.
+_FOLLOW_UP = "greenlight_answer_follows"
 
-    app.command(COMMAND)(greenlight)
+
+def register(app: App, gl: Greenlight) -> None:
+    def answer(
+        ack: Ack, command: dict, client: WebClient, respond: Respond, context: BoltContext
+    ) -> None:
+        request = Request(gl, command, client, ack, respond, in_ack=True)
+        try:
+            request.run()
+        except SlackNeeded:
+            context[_FOLLOW_UP] = True
+        if not request.acked:
+            ack()
+
+    def follow_up(
+        ack: Ack, command: dict, client: WebClient, respond: Respond, context: BoltContext
+    ) -> None:
+        if context.get(_FOLLOW_UP):
+            Request(gl, command, client, ack, respond, in_ack=False).run()
+
+    app.command(COMMAND)(ack=answer, lazy=[lazy(follow_up)])
 
 
 def _help(r: Request) -> None:
@@ -90,7 +122,7 @@ def _help(r: Request) -> None:
 
 
 def _draft(r: Request) -> None:
-    r.ack()  # before the Slack call
+    r.before_slack()
     r.client.views_open(
         trigger_id=r.command["trigger_id"],
         view=draft_modal(
@@ -302,7 +334,7 @@ def _back(r: Request) -> None:
 
 def _zone_of(r: Request, user: str) -> ZoneInfo:
     """The user's time zone from Slack, else the workflow file's."""
-    directory = r.gl.directory(r.command["team_id"], r.client, before_slack_call=r.ack)
+    directory = r.gl.directory(r.command["team_id"], r.client, before_slack_call=r.before_slack)
     profile = directory.user(user) or {}
     for name in (profile.get("tz"), r.gl.config.timezone):
         try:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
+from bot.listeners.after_ack import lazy
 from bot.payloads import (
     BadPayload,
     DraftInput,
@@ -23,13 +24,16 @@ from workflows.outcomes import Refusal
 
 
 def register(app: App, gl: Greenlight) -> None:
-    def submit_draft(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
-        values = draft_input(view["state"]["values"])
-        errors = _draft_errors(values, gl)
-        if errors:
-            ack(response_action="errors", errors=errors)
+    """Each form is checked in the acknowledgement (Slack shows the errors in the form); the
+    engine and any DM run after it, for forms that passed."""
+
+    def check_draft(ack: Ack, view: dict, context: BoltContext) -> None:
+        _answer(ack, context, _draft_errors(draft_input(view["state"]["values"]), gl))
+
+    def submit_draft(body: dict, view: dict, client: WebClient, context: BoltContext) -> None:
+        if not context.get(_VALID):
             return
-        ack()
+        values = draft_input(view["state"]["values"])
         user, engine = body["user"]["id"], gl.engine(body["team"]["id"], client)
         try:
             channel = parse(DraftMetadata, view.get("private_metadata")).channel
@@ -50,17 +54,19 @@ def register(app: App, gl: Greenlight) -> None:
         if isinstance(outcome, Refusal):
             client.chat_postMessage(channel=user, text=refusal_text(outcome))
 
-    def save_edit(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
-        values = draft_input(view["state"]["values"])
-        errors = _draft_errors(values, gl)
+    def check_edit(ack: Ack, view: dict, context: BoltContext) -> None:
+        errors = _draft_errors(draft_input(view["state"]["values"]), gl)
         try:
-            ref = parse(PostRef, view.get("private_metadata"))
+            parse(PostRef, view.get("private_metadata"))
         except BadPayload as exc:
             errors["text"] = str(exc)
-        if errors:
-            ack(response_action="errors", errors=errors)
+        _answer(ack, context, errors)
+
+    def save_edit(body: dict, view: dict, client: WebClient, context: BoltContext) -> None:
+        if not context.get(_VALID):
             return
-        ack()
+        values = draft_input(view["state"]["values"])
+        ref = parse(PostRef, view.get("private_metadata"))
         user, engine = body["user"]["id"], gl.engine(body["team"]["id"], client)
         outcome = engine.execute(
             Revise(
@@ -78,17 +84,22 @@ def register(app: App, gl: Greenlight) -> None:
             client.chat_postMessage(channel=user, text=refusal_text(outcome))
             return
 
-    def give_reason(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
-        reason = reason_input(view["state"]["values"])
+    def check_reason(ack: Ack, view: dict, context: BoltContext) -> None:
         try:
-            meta = parse(ReasonMetadata, view.get("private_metadata"))
+            parse(ReasonMetadata, view.get("private_metadata"))
         except BadPayload as exc:
-            ack(response_action="errors", errors={"reason": str(exc)})
+            _answer(ack, context, {"reason": str(exc)})
             return
-        if not reason:
-            ack(response_action="errors", errors={"reason": "Please write a reason."})
+        if not reason_input(view["state"]["values"]):
+            _answer(ack, context, {"reason": "Please write a reason."})
             return
-        ack()
+        _answer(ack, context, {})
+
+    def give_reason(body: dict, view: dict, client: WebClient, context: BoltContext) -> None:
+        if not context.get(_VALID):
+            return
+        reason = reason_input(view["state"]["values"])
+        meta = parse(ReasonMetadata, view.get("private_metadata"))
         user, engine = body["user"]["id"], gl.engine(body["team"]["id"], client)
         step = meta.step or 0
         command = {
@@ -103,9 +114,21 @@ def register(app: App, gl: Greenlight) -> None:
             client.chat_postMessage(channel=user, text=refusal_text(outcome))
             return
 
-    app.view(DRAFT)(submit_draft)
-    app.view(EDIT)(save_edit)
-    app.view(REASON)(give_reason)
+    app.view(DRAFT)(ack=check_draft, lazy=[lazy(submit_draft)])
+    app.view(EDIT)(ack=check_edit, lazy=[lazy(save_edit)])
+    app.view(REASON)(ack=check_reason, lazy=[lazy(give_reason)])
+
+
+#: Set in the context by a check that passed; the work after the acknowledgement reads it.
+_VALID = "greenlight_form_valid"
+
+
+def _answer(ack: Ack, context: BoltContext, errors: dict[str, str]) -> None:
+    if errors:
+        ack(response_action="errors", errors=errors)
+        return
+    context[_VALID] = True
+    ack()
 
 
 def _draft_errors(values: DraftInput, gl: Greenlight) -> dict[str, str]:

@@ -27,10 +27,14 @@ def command(live: Live, text: str, user: str = "U0ANNA") -> str:
 
 
 def open_draft_modal(live: Live, user: str = "U0AUTHOR"):
-    """`/greenlight draft`: the modal the bot opened for `user`."""
+    """`/greenlight draft`: the modal the bot opened for `user` (after the acknowledgement, so
+    wait for a new one: an earlier test may have left one open)."""
+    before = {view.id for view in live.slack.modal_stack(user)}
     delivery = live.sender.command("/greenlight", "draft", user_id=user, channel_id="C0DRAFTS")
     assert delivery.status == 200
-    return live.eventually(lambda: live.slack.modal_stack(user))[-1]
+    return live.eventually(lambda: [v for v in live.slack.modal_stack(user) if v.id not in before])[
+        -1
+    ]
 
 
 def test_help_and_unknown_subcommands(live: Live):
