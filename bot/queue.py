@@ -46,11 +46,12 @@ class QueueLines:
         store = engine.store
         who = tuple(engine.approver_ids(user))  # the person and their groups
         ids = store.ids_waiting_for(list(who), limit)
+        versions = store.versions(ids)
         found: dict[str, _Entry] = {}
         stale: list[str] = []
         oldest = self.monotonic() - self.max_age
-        with self._lock:
-            for post_id, version in zip(ids, store.versions(ids), strict=True):
+        with self._lock:  # never held across a Redis call
+            for post_id, version in zip(ids, versions, strict=True):
                 if version is None:
                     continue  # expired since it was listed
                 entry = self._entries.get((store.team, post_id, version))

@@ -42,14 +42,19 @@ def lazy(listener: Callable[..., None]) -> Callable[[BoltRequest], None]:
         kwargs = build_required_kwargs(
             logger=log, required_arg_names=names, request=request, response=None
         )
-        try:
-            listener(**kwargs)
-        except Exception as exc:
-            log.exception("listener failed after the acknowledgement", exc_info=exc)
-            tell_about_failure(exc, request.body, request.context.client)
+        explained(lambda: listener(**kwargs), request.body, request.context.client)
 
     run.__name__ = run.__qualname__ = listener.__name__
     return run
+
+
+def explained(work: Callable[[], None], body: dict, client: WebClient) -> None:
+    """Run `work` after the acknowledgement; a failure is logged and explained by DM."""
+    try:
+        work()
+    except Exception as exc:
+        log.exception("listener failed after the acknowledgement", exc_info=exc)
+        tell_about_failure(exc, body, client)
 
 
 def failure_handler(executor: Executor) -> Callable[..., BoltResponse]:

@@ -5,8 +5,8 @@ A subcommand answers in the acknowledgement itself (the HTTP response body, or t
 envelope's payload, which Slack shows as the command's answer), so answering costs no call to
 `response_url`; only Redis is read or written before it. What must call Slack first (`draft`
 opens a modal; a user group or profile missing from the directory's cache) stops at that point:
-the acknowledgement goes out empty, and the subcommand runs again after it (a lazy listener) and
-answers through `response_url`. So a subcommand calls Slack before it writes anything.
+the acknowledgement goes out empty, and the subcommand runs again after it (on Bolt's listener
+executor) and answers through `response_url`. So a subcommand calls Slack before it writes anything.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.digest import preview
-from bot.listeners.after_ack import lazy
+from bot.listeners.after_ack import explained
 from bot.payloads import typed_text
 from bot.runtime import Greenlight
 from bot.views.card import approval_card
@@ -92,29 +92,20 @@ class Request:
         self.acked = True
 
 
-#: Set in the context when the acknowledgement left the answer to the follow-up.
-_FOLLOW_UP = "greenlight_answer_follows"
-
-
 def register(app: App, gl: Greenlight) -> None:
-    def answer(
-        ack: Ack, command: dict, client: WebClient, respond: Respond, context: BoltContext
-    ) -> None:
+    after = app.listener_runner.listener_executor
+
+    def answer(ack: Ack, body: dict, command: dict, client: WebClient, respond: Respond) -> None:
         request = Request(gl, command, client, ack, respond, in_ack=True)
         try:
             request.run()
-        except SlackNeeded:
-            context[_FOLLOW_UP] = True
+        except SlackNeeded:  # again after the acknowledgement, answering through response_url
+            again = Request(gl, command, client, ack, respond, in_ack=False)
+            after.submit(explained, again.run, body, client)
         if not request.acked:
             ack()
 
-    def follow_up(
-        ack: Ack, command: dict, client: WebClient, respond: Respond, context: BoltContext
-    ) -> None:
-        if context.get(_FOLLOW_UP):
-            Request(gl, command, client, ack, respond, in_ack=False).run()
-
-    app.command(COMMAND)(ack=answer, lazy=[lazy(follow_up)])
+    app.command(COMMAND)(answer)
 
 
 def _help(r: Request) -> None:
