@@ -30,7 +30,8 @@ def ack_only(ack: Ack) -> None:
 
 def after_ack(listener: Callable[..., None]) -> dict[str, Any]:
     """Registration arguments that ack at once and run `listener` after the answer is sent:
-    `app.action(APPROVE)(**after_ack(approve))`."""
+    `app.action(APPROVE)(**after_ack(approve))`. (`listener` may keep its `ack()` call: in a
+    lazy listener it changes nothing.)"""
     return {"ack": ack_only, "lazy": [lazy(listener)]}
 
 
