@@ -24,6 +24,9 @@ events in the intake channel), and the bot's after-ack work is left to settle be
 `--slack-latency S` makes the emulator answer every Web API call S seconds late while measuring.
 Also printed: CPU time per measured request of each process group (server, emulator, load
 generator), after-ack work included. Exits 1 when any request got no 2xx answer.
+
+Point `--redis` at a Redis that no other Greenlight worker uses: workers walk every workspace,
+and one on a shared Redis would take this run's audit entries (and post its cards elsewhere).
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
     python -m gunicorn bench.bare_app:app -k gthread --workers 2 --threads 8 -b 127.0.0.1:3001
 
 Same Bolt, same signature check (SLACK_SIGNING_SECRET), same Slack client set-up as Greenlight
-(SLACK_BOT_TOKEN against SLACK_API_URL, the emulator), same `process_before_response=False`;
-every slash command and every button click gets an empty 200 and nothing else happens.
+(SLACK_BOT_TOKEN against SLACK_API_URL, the emulator), same `process_before_response=True` (the
+listener runs in the request thread; the response leaves when it returns); every slash command
+and every button click gets an empty 200 and nothing else happens.
 `GET /healthz` answers without Bolt, so the benchmark can wait for the server to come up.
 """
 
@@ -30,7 +31,7 @@ def build_bare_app() -> App:
     bolt = App(
         client=client,
         signing_secret=os.environ["SLACK_SIGNING_SECRET"],
-        process_before_response=False,
+        process_before_response=True,
     )
 
     def only_ack(ack: Ack) -> None:

@@ -4,10 +4,10 @@ and 5xx), the listeners, and a private explanation whenever a listener fails."""
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 import redis
 from slack_bolt import App
-from slack_bolt.response import BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
@@ -16,6 +16,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot import listeners
+from bot.listeners.after_ack import failure_handler
 from bot.runtime import Greenlight
 from bot.settings import Settings
 from workflows.configfile import load_workflow_file
@@ -23,6 +24,8 @@ from workflows.review import RiskReview
 
 log = logging.getLogger(__name__)
 DEFAULT_API_URL = "https://slack.com/api/"
+#: Threads per process for the work after acknowledgements (Bolt's default is 5).
+LISTENER_THREADS = 5
 
 
 def slack_client(settings: Settings) -> WebClient:
@@ -52,27 +55,15 @@ def load_greenlight(settings: Settings) -> Greenlight:
 
 
 def build_app(gl: Greenlight) -> App:
+    executor = ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="after-ack")
     app = App(
         client=slack_client(gl.settings),
         signing_secret=gl.settings.slack_signing_secret,
-        process_before_response=False,  # ack first; the work runs after Slack has its answer
+        # Ack functions run in the request thread and only touch Redis; Slack calls run after
+        # the answer is sent, as lazy listeners on `executor` (see bot.listeners.after_ack).
+        process_before_response=True,
+        listener_executor=executor,
     )
     listeners.register(app, gl)
-
-    @app.error
-    def explain_failure(error: Exception, body: dict, client: WebClient) -> BoltResponse | None:
-        log.exception("listener failed", exc_info=error)
-        user = (body.get("user") or {}).get("id") or body.get("user_id")
-        if user:
-            try:
-                client.chat_postMessage(
-                    channel=user,
-                    text=":warning: Greenlight could not finish what you asked "
-                    f"({error.__class__.__name__}). Check `/greenlight status` before trying "
-                    "again; nothing is half-done.",
-                )
-            except Exception:
-                log.exception("could not tell %s about the failure", user)
-        return None
-
+    app.error(failure_handler(executor))
     return app

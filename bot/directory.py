@@ -4,6 +4,7 @@ click costs no Slack call while the cache is warm."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -16,10 +17,19 @@ CACHE_SECONDS = 300
 class SlackDirectory:
     """The domain's `Directory`, answered by Slack (`usergroups.users.list`, `users.info`)."""
 
-    def __init__(self, client: WebClient, store: Store, ttl: int = CACHE_SECONDS) -> None:
+    def __init__(
+        self,
+        client: WebClient,
+        store: Store,
+        ttl: int = CACHE_SECONDS,
+        before_slack_call: Callable[[], None] | None = None,
+    ) -> None:
+        """`before_slack_call` runs before each call to Slack (on a cache miss): a slash command
+        that answers in its acknowledgement acknowledges then, so Slack never waits for Slack."""
         self.client = client
         self.store = store
         self.ttl = ttl
+        self.before_slack_call = before_slack_call or (lambda: None)
 
     def members(self, usergroup: str) -> frozenset[str]:
         """A deleted group has no members: it approves nothing, and the card still names it."""
@@ -33,6 +43,7 @@ class SlackDirectory:
         cached = self.store.cache_get("usergroup", usergroup)
         if cached is not None:
             return json.loads(cached)
+        self.before_slack_call()
         try:
             users: list[str] | None = sorted(
                 self.client.usergroups_users_list(usergroup=usergroup)["users"]
@@ -49,6 +60,7 @@ class SlackDirectory:
         cached = self.store.cache_get("user", user_id)
         if cached is not None:
             return json.loads(cached) or None
+        self.before_slack_call()
         try:
             user = self.client.users_info(user=user_id)["user"]
             profile = {"id": user_id, "tz": user.get("tz"), "deleted": bool(user.get("deleted"))}

@@ -11,6 +11,7 @@ import redis
 from slack_sdk import WebClient
 
 from bot.directory import SlackDirectory
+from bot.queue import QueueLines
 from bot.settings import Settings
 from bot.views.card import Finding
 from workflows.config import WorkflowFile
@@ -28,19 +29,25 @@ class Greenlight:
     assess_risk: RiskAssessor
     findings: Callable[[Revision], Sequence[Finding]]
     clock: Callable[[], datetime] = field(default=utc_now)
+    #: `/greenlight queue` lines, kept per post version in this process.
+    queue: QueueLines = field(default_factory=QueueLines)
 
     def store(self, team: str) -> Store:
         return Store(self.redis, team, retention_days=self.config.retention_days)
 
-    def directory(self, team: str, client: WebClient) -> SlackDirectory:
-        return SlackDirectory(client, self.store(team))
+    def directory(
+        self, team: str, client: WebClient, before_slack_call: Callable[[], None] | None = None
+    ) -> SlackDirectory:
+        return SlackDirectory(client, self.store(team), before_slack_call=before_slack_call)
 
-    def engine(self, team: str, client: WebClient) -> Engine:
+    def engine(
+        self, team: str, client: WebClient, before_slack_call: Callable[[], None] | None = None
+    ) -> Engine:
         return Engine(
             self.redis,
             team,
             self.config,
-            self.directory(team, client),
+            self.directory(team, client, before_slack_call),
             self.assess_risk,
             self.clock,
         )

@@ -102,6 +102,13 @@ class Engine:
     def queue_for(self, user: str, limit: int = 50) -> list[Post]:
         """Posts waiting for `user`'s decision now, oldest wait first: as an approver, as an
         escalation approver of an escalated step, or as the delegate of someone away."""
+        ids = self.store.ids_waiting_for(self.approver_ids(user), limit)
+        return [p for p in self.store.get_many(ids) if self.waits_for(p, user)]
+
+    def approver_ids(self, user: str) -> list[str]:
+        """`user`, the approvers away who named them their delegate, and the workflow file's
+        user groups (approvers or escalation approvers) any of them belongs to: whose waiting
+        posts are theirs to decide (`Store.ids_waiting_for`)."""
         people = {user, *self.store.absent_for(user, self.clock())}
         groups = {
             g
@@ -110,10 +117,10 @@ class Engine:
             for g in (*s.approvers.usergroups, *(s.escalate_to.usergroups if s.escalate_to else ()))
             if people & self.directory.members(g)
         }
-        ids = self.store.ids_waiting_for([*sorted(people), *sorted(groups)], limit)
-        return [p for p in self.store.get_many(ids) if self._waits_for(p, user)]
+        return [*sorted(people), *sorted(groups)]
 
-    def _waits_for(self, post: Post, user: str) -> bool:
+    def waits_for(self, post: Post, user: str) -> bool:
+        """Does `post` wait for `user`'s decision now? (The queue's judgement of one post.)"""
         index = post.current_step
         if post.state != PostState.IN_REVIEW or index is None:
             return False

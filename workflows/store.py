@@ -555,6 +555,16 @@ class Store:
         posts = (_decode(v, d) for v, d in pipe.execute())
         return [p for p in posts if p is not None]
 
+    def versions(self, post_ids: list[str]) -> list[int | None]:
+        """Each post's version (None: expired), in one round trip and without reading the posts:
+        enough to tell whether something derived from a post is still current."""
+        if not post_ids:
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        for post_id in post_ids:
+            pipe.hget(self.keys.post(post_id), "v")
+        return [None if v is None else int(v) for v in pipe.execute()]
+
     def ids_by_state(self, state: PostState, limit: int = 100) -> list[str]:
         return _ids(self.redis.zrevrange(self.keys.state(state), 0, limit - 1))
 

@@ -1,5 +1,6 @@
 """Slack listeners, split by kind like the Bolt starter template; each module's `register`
-wires plain functions that ack first, call the engine, and hand rendering to `bot.views`."""
+wires plain functions that ack, call the engine, and hand rendering to `bot.views`. What calls
+Slack runs after the acknowledgement (`after_ack`)."""
 
 from __future__ import annotations
 

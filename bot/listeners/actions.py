@@ -11,6 +11,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.digest import DigestSend, digest_title
+from bot.listeners.after_ack import after_ack
 from bot.payloads import BadPayload, PostRef, parse
 from bot.runtime import Greenlight
 from bot.views.card import (
@@ -190,14 +191,14 @@ def register(app: App, gl: Greenlight) -> None:
             view=reschedule_modal(post, gl.config.timezone, gl.clock(), from_home),
         )
 
-    app.action(APPROVE)(approve)
-    app.action(RESCHEDULE)(reschedule)
+    app.action(re.compile(f"^{POST_DIGEST}_\\d+$"))(**after_ack(post_digest))
+    app.action(APPROVE)(**after_ack(approve))
+    app.action(RESCHEDULE)(**after_ack(reschedule))
     for action_id in (PUBLISH_NOW, CANCEL, MARK_PUBLISHED, RETRY):
-        app.action(action_id)(after_approval)
-    app.action(REQUEST_CHANGES)(ask_reason)
-    app.action(REJECT)(ask_reason)
-    app.action(EDIT_DRAFT)(edit_draft)
-    app.action(re.compile(f"^{POST_DIGEST}_\\d+$"))(post_digest)
+        app.action(action_id)(**after_ack(after_approval))
+    app.action(REQUEST_CHANGES)(**after_ack(ask_reason))
+    app.action(REJECT)(**after_ack(ask_reason))
+    app.action(EDIT_DRAFT)(**after_ack(edit_draft))
 
 
 def _ref(body: dict, respond: Respond) -> PostRef | None:

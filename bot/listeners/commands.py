@@ -1,5 +1,13 @@
 """`/greenlight`: one command, a subcommand per task. Answers are private unless they concern the
-whole team (a freeze)."""
+whole team (a freeze).
+
+A subcommand answers in the acknowledgement itself (the HTTP response body, or the Socket Mode
+envelope's payload, which Slack shows as the command's answer), so answering costs no call to
+`response_url`; only Redis is read or written before it. What must call Slack first (`draft`
+opens a modal; a user group or profile missing from the directory's cache) stops at that point:
+the acknowledgement goes out empty, and the subcommand runs again after it (on Bolt's listener
+executor) and answers through `response_url`. So a subcommand calls Slack before it writes anything.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +20,18 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.digest import preview
+from bot.listeners.after_ack import explained
 from bot.payloads import typed_text
 from bot.runtime import Greenlight
 from bot.views.card import approval_card
-from bot.views.messages import HELP, config_text, history_text, post_list, refusal_text
+from bot.views.messages import (
+    HELP,
+    config_text,
+    history_text,
+    line_list,
+    post_list,
+    refusal_text,
+)
 from bot.views.modals import draft_modal
 from workflows.commands import Cancel, Reschedule
 from workflows.engine import Engine
@@ -27,33 +43,69 @@ from workflows.scheduler import freeze_publishing, unfreeze_publishing
 COMMAND = "/greenlight"
 
 
-class Request:
-    """One `/greenlight` invocation, with what its subcommands need."""
+class SlackNeeded(Exception):
+    """In the acknowledgement, a subcommand is about to call Slack: it answers after it."""
 
-    def __init__(self, gl: Greenlight, command: dict, client: WebClient, respond: Respond):
+
+class Request:
+    """One `/greenlight` invocation, with what its subcommands need: in the acknowledgement
+    (`in_ack`) or after it."""
+
+    def __init__(
+        self,
+        gl: Greenlight,
+        command: dict,
+        client: WebClient,
+        ack: Ack,
+        respond: Respond,
+        *,
+        in_ack: bool,
+    ) -> None:
         self.gl, self.command, self.client, self.respond = gl, command, client, respond
+        self._ack, self.acked = ack, not in_ack
         self.user = command["user_id"]
         self.words = (command.get("text") or "").split()
         self.args = self.words[1:]
-        self.engine: Engine = gl.engine(command["team_id"], client)
+        self.engine: Engine = gl.engine(
+            command["team_id"], client, before_slack_call=self.before_slack
+        )
+
+    def run(self) -> None:
+        name = self.words[0].lower() if self.words else "help"
+        if name not in SUBCOMMANDS:
+            self.say(f"I don't know `{name[:30]}`.\n\n{HELP}")
+            return
+        SUBCOMMANDS[name](self)
+
+    def before_slack(self) -> None:
+        """Call before any call to Slack."""
+        if not self.acked:
+            raise SlackNeeded
 
     def say(self, text: str, blocks: list | None = None, public: bool = False) -> None:
-        self.respond(
-            text=text, blocks=blocks, response_type="in_channel" if public else "ephemeral"
-        )
+        """The answer: in the acknowledgement while it is still due, else via `response_url`."""
+        response_type = "in_channel" if public else "ephemeral"
+        if self.acked:
+            self.respond(text=text, blocks=blocks, response_type=response_type)
+            return
+        self._ack(text=text, blocks=blocks, response_type=response_type)
+        self.acked = True
 
 
 def register(app: App, gl: Greenlight) -> None:
-    def greenlight(ack: Ack, command: dict, client: WebClient, respond: Respond) -> None:
-        ack()
-        request = Request(gl, command, client, respond)
-        name = request.words[0].lower() if request.words else "help"
-        if name not in SUBCOMMANDS:
-            request.say(f"I don't know `{name[:30]}`.\n\n{HELP}")
-            return
-        SUBCOMMANDS[name](request)
+    after = app.listener_runner.listener_executor
 
-    app.command(COMMAND)(greenlight)
+    def answer(ack: Ack, body: dict, command: dict, client: WebClient, respond: Respond) -> None:
+        request = Request(gl, command, client, ack, respond, in_ack=True)
+        try:
+            request.run()
+        except SlackNeeded:  # again after the acknowledgement, answering through response_url
+            again = Request(gl, command, client, ack, respond, in_ack=False)
+            after.submit(explained, again.run, body, client)
+        if not request.acked:
+            ack()
+
+    app.command(COMMAND)(answer)
 
 
 def _help(r: Request) -> None:
@@ -61,6 +113,7 @@ def _help(r: Request) -> None:
 
 
 def _draft(r: Request) -> None:
+    r.before_slack()
     r.client.views_open(
         trigger_id=r.command["trigger_id"],
         view=draft_modal(
@@ -70,8 +123,8 @@ def _draft(r: Request) -> None:
 
 
 def _queue(r: Request) -> None:
-    posts = r.engine.queue_for(r.user)
-    r.say(post_list("Waiting for you", posts, r.gl.clock(), "Nothing waits for your decision."))
+    lines = r.gl.queue.lines(r.engine, r.user, r.gl.clock())
+    r.say(line_list("Waiting for you", lines, "Nothing waits for your decision."))
 
 
 def _mine(r: Request) -> None:
@@ -272,7 +325,8 @@ def _back(r: Request) -> None:
 
 def _zone_of(r: Request, user: str) -> ZoneInfo:
     """The user's time zone from Slack, else the workflow file's."""
-    profile = r.gl.directory(r.command["team_id"], r.client).user(user) or {}
+    directory = r.gl.directory(r.command["team_id"], r.client, before_slack_call=r.before_slack)
+    profile = directory.user(user) or {}
     for name in (profile.get("tz"), r.gl.config.timezone):
         try:
             return ZoneInfo(name or "")

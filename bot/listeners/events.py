@@ -6,6 +6,7 @@ from __future__ import annotations
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from bot.listeners.after_ack import after_ack
 from bot.listeners.home import publish_home
 from bot.runtime import Greenlight
 from bot.views.messages import refusal_text
@@ -35,8 +36,8 @@ def register(app: App, gl: Greenlight) -> None:
         if event.get("tab", "home") == "home":
             publish_home(gl, body["team_id"], event["user"], client)
 
-    app.event("message")(on_message)
-    app.event("app_home_opened")(on_home_opened)
+    app.event("message")(**after_ack(on_message))
+    app.event("app_home_opened")(**after_ack(on_home_opened))
 
 
 def _is_human_top_level(event: dict) -> bool:

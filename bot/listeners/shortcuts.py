@@ -5,6 +5,7 @@ from __future__ import annotations
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
+from bot.listeners.after_ack import after_ack
 from bot.runtime import Greenlight
 from bot.views.messages import refusal_text
 from workflows.commands import Submit
@@ -36,4 +37,4 @@ def register(app: App, gl: Greenlight) -> None:
                 text=f"That message is already draft #{outcome.post.id}.", response_type="ephemeral"
             )
 
-    app.shortcut(SEND_FOR_APPROVAL)(send_for_approval)
+    app.shortcut(SEND_FOR_APPROVAL)(**after_ack(send_for_approval))

@@ -3,9 +3,10 @@ new time for an approved post."""
 
 from __future__ import annotations
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
+from bot.listeners.after_ack import lazy
 from bot.listeners.home import publish_home
 from bot.payloads import (
     BadPayload,
@@ -35,13 +36,16 @@ from workflows.outcomes import Refusal
 
 
 def register(app: App, gl: Greenlight) -> None:
-    def submit_draft(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
-        values = draft_input(view["state"]["values"])
-        errors = _draft_errors(values, gl)
-        if errors:
-            ack(response_action="errors", errors=errors)
+    """Each form is checked in the acknowledgement (Slack shows the errors in the form); the
+    engine and any DM run after it, for forms that passed."""
+
+    def check_draft(ack: Ack, view: dict, context: BoltContext) -> None:
+        _answer(ack, context, _draft_errors(draft_input(view["state"]["values"]), gl))
+
+    def submit_draft(body: dict, view: dict, client: WebClient, context: BoltContext) -> None:
+        if not context.get(_VALID):
             return
-        ack()
+        values = draft_input(view["state"]["values"])
         user, engine = body["user"]["id"], gl.engine(body["team"]["id"], client)
         try:
             channel = parse(DraftMetadata, view.get("private_metadata")).channel
@@ -62,17 +66,19 @@ def register(app: App, gl: Greenlight) -> None:
         if isinstance(outcome, Refusal):
             client.chat_postMessage(channel=user, text=refusal_text(outcome))
 
-    def save_edit(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
-        values = draft_input(view["state"]["values"])
-        errors = _draft_errors(values, gl)
+    def check_edit(ack: Ack, view: dict, context: BoltContext) -> None:
+        errors = _draft_errors(draft_input(view["state"]["values"]), gl)
         try:
-            ref = parse(PostRef, view.get("private_metadata"))
+            parse(PostRef, view.get("private_metadata"))
         except BadPayload as exc:
             errors["text"] = str(exc)
-        if errors:
-            ack(response_action="errors", errors=errors)
+        _answer(ack, context, errors)
+
+    def save_edit(body: dict, view: dict, client: WebClient, context: BoltContext) -> None:
+        if not context.get(_VALID):
             return
-        ack()
+        values = draft_input(view["state"]["values"])
+        ref = parse(PostRef, view.get("private_metadata"))
         user, engine = body["user"]["id"], gl.engine(body["team"]["id"], client)
         outcome = engine.execute(
             Revise(
@@ -90,17 +96,22 @@ def register(app: App, gl: Greenlight) -> None:
             client.chat_postMessage(channel=user, text=refusal_text(outcome))
             return
 
-    def give_reason(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
-        reason = reason_input(view["state"]["values"])
+    def check_reason(ack: Ack, view: dict, context: BoltContext) -> None:
         try:
-            meta = parse(ReasonMetadata, view.get("private_metadata"))
+            parse(ReasonMetadata, view.get("private_metadata"))
         except BadPayload as exc:
-            ack(response_action="errors", errors={"reason": str(exc)})
+            _answer(ack, context, {"reason": str(exc)})
             return
-        if not reason:
-            ack(response_action="errors", errors={"reason": "Please write a reason."})
+        if not reason_input(view["state"]["values"]):
+            _answer(ack, context, {"reason": "Please write a reason."})
             return
-        ack()
+        _answer(ack, context, {})
+
+    def give_reason(body: dict, view: dict, client: WebClient, context: BoltContext) -> None:
+        if not context.get(_VALID):
+            return
+        reason = reason_input(view["state"]["values"])
+        meta = parse(ReasonMetadata, view.get("private_metadata"))
         user, engine = body["user"]["id"], gl.engine(body["team"]["id"], client)
         step = meta.step or 0
         command = {
@@ -115,10 +126,10 @@ def register(app: App, gl: Greenlight) -> None:
             client.chat_postMessage(channel=user, text=refusal_text(outcome))
             return
 
-    def set_new_time(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
-        """The engine decides before the modal closes, so a refusal (a time in the past, a
-        blackout window and its reason, a post that can no longer move, someone who may not
-        move it) shows in the modal, under the time."""
+    def set_new_time(ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext):
+        """The engine decides in the acknowledgement (Redis only), so a refusal (a time in the
+        past, a blackout window and its reason, a post that can no longer move, someone who
+        may not move it) shows in the modal, under the time."""
         try:
             meta = parse(NewTimeMetadata, view.get("private_metadata"))
             at = new_time_input(view["state"]["values"], gl.config.timezone)
@@ -134,13 +145,30 @@ def register(app: App, gl: Greenlight) -> None:
             ack(response_action="errors", errors={"time": outcome.message})
             return
         ack()
-        if meta.from_home:
-            publish_home(gl, team, user, client)
+        context[_HOME_CHANGED] = meta.from_home
 
-    app.view(DRAFT)(submit_draft)
-    app.view(NEW_TIME)(set_new_time)
-    app.view(EDIT)(save_edit)
-    app.view(REASON)(give_reason)
+    def refresh_home(body: dict, client: WebClient, context: BoltContext) -> None:
+        if context.get(_HOME_CHANGED):
+            publish_home(gl, body["team"]["id"], body["user"]["id"], client)
+
+    app.view(DRAFT)(ack=check_draft, lazy=[lazy(submit_draft)])
+    app.view(EDIT)(ack=check_edit, lazy=[lazy(save_edit)])
+    app.view(REASON)(ack=check_reason, lazy=[lazy(give_reason)])
+    app.view(NEW_TIME)(ack=set_new_time, lazy=[lazy(refresh_home)])
+
+
+#: Set in the context by a check that passed; the work after the acknowledgement reads it.
+_VALID = "greenlight_form_valid"
+#: Set when a reschedule from App Home succeeded: the Home tab is published again afterwards.
+_HOME_CHANGED = "greenlight_home_changed"
+
+
+def _answer(ack: Ack, context: BoltContext, errors: dict[str, str]) -> None:
+    if errors:
+        ack(response_action="errors", errors=errors)
+        return
+    context[_VALID] = True
+    ack()
 
 
 def _draft_errors(values: DraftInput, gl: Greenlight) -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from slack_sdk.models.blocks import (
@@ -49,20 +50,38 @@ def refusal_text(refusal: Refusal) -> str:
     return f":no_entry_sign: {link_ids(refusal.message)}"
 
 
-def post_line(post: Post, now: datetime) -> str:
+@dataclass(frozen=True)
+class PostLine:
+    """A post's line in a list, built once per post version: all of it but the overdue mark,
+    which depends on the time it is shown."""
+
+    head: str
+    tail: str
+    waiting_since: datetime | None = None  # set while a step waits (the line may be overdue)
+    scheduled_at: datetime | None = None
+
+    def render(self, now: datetime) -> str:
+        late = self.waiting_since is not None and _late(self.waiting_since, self.scheduled_at, now)
+        return self.head + (" :rotating_light: *overdue*" if late else "") + self.tail
+
+
+def post_line_parts(post: Post) -> PostLine:
     """One line for a list: id, state, age, the start of the text."""
     text = escape(clip(" ".join(post.revision.text.split()), 80))
-    line = f"*#{post.id}* · {STATE_LABELS[post.state].split(':', 2)[-1].strip()}"
+    head = f"*#{post.id}* · {STATE_LABELS[post.state].split(':', 2)[-1].strip()}"
+    tail, since = "", None
     step = post.current_step
     if post.state == PostState.IN_REVIEW and step is not None:
         run = post.steps[step]
         since = run.started_at or post.updated_at
-        line += f" ({escape(run.name)}, waiting since {when(since)})"
-        if overdue(post, now):
-            line += " :rotating_light: *overdue*"
+        head += f" ({escape(run.name)}, waiting since {when(since)})"
     if post.revision.scheduled_at and post.state in (PostState.APPROVED, PostState.SCHEDULED):
-        line += f" · goes out {when(post.revision.scheduled_at)}"
-    return f"{line}\n> {text}"
+        tail += f" · goes out {when(post.revision.scheduled_at)}"
+    return PostLine(head, f"{tail}\n> {text}", since, post.revision.scheduled_at)
+
+
+def post_line(post: Post, now: datetime) -> str:
+    return post_line_parts(post).render(now)
 
 
 def overdue(post: Post, now: datetime) -> bool:
@@ -70,17 +89,23 @@ def overdue(post: Post, now: datetime) -> bool:
     if post.state != PostState.IN_REVIEW or step is None:
         return False
     since = post.steps[step].started_at or post.updated_at
-    late = post.revision.scheduled_at is not None and post.revision.scheduled_at <= now
-    return late or now - since > OVERDUE_AFTER
+    return _late(since, post.revision.scheduled_at, now)
+
+
+def _late(waiting_since: datetime, scheduled_at: datetime | None, now: datetime) -> bool:
+    return (scheduled_at is not None and scheduled_at <= now) or now - waiting_since > OVERDUE_AFTER
 
 
 def post_list(title: str, posts: Sequence[Post], now: datetime, empty: str) -> str:
-    if not posts:
+    return line_list(title, [post_line(p, now) for p in posts], empty)
+
+
+def line_list(title: str, lines: Sequence[str], empty: str) -> str:
+    if not lines:
         return f"*{title}*\n{empty}"
-    lines = [post_line(p, now) for p in posts]
     text = f"*{title}*\n" + "\n".join(lines)
     if len(text) > 3000:
-        kept = []
+        kept: list[str] = []
         for line in lines:
             if sum(len(x) + 1 for x in kept) + len(line) > 2800:
                 break

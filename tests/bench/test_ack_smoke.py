@@ -8,12 +8,22 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.redis_servers import RedisServer
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_ack_bench_runs_against_both_servers(private_redis_url: str) -> None:
-    """Its worker walks every workspace in Redis: a private one keeps other runs out."""
-    redis_url = private_redis_url
+def test_ack_bench_runs_against_both_servers(tmp_path: Path) -> None:
+    """Its worker walks every workspace in Redis: a Redis of its own keeps other runs out, and
+    this session's e2e worker (on the session's private Redis) too."""
+    server = RedisServer(tmp_path / "redis").start()
+    try:
+        run_bench(server.url)
+    finally:
+        server.stop()
+
+
+def run_bench(redis_url: str) -> None:
     result = subprocess.run(
         [
             *(sys.executable, str(ROOT / "bench" / "ack.py")),

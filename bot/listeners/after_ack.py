@@ -1,0 +1,85 @@
+"""What runs after Slack has its answer.
+
+The app runs with `process_before_response=True`: a listener's ack function runs in the request
+thread (or Socket Mode's), and the answer leaves as soon as it returns; no hop to Bolt's listener
+executor and no 10 ms polling for `ack()`, which cost more CPU than a click's engine work. So an
+ack function only reads or writes Redis. Whatever calls Slack, or may be slow, is a lazy listener
+(`after_ack`): Bolt starts it on its executor once the answer is sent. A failure there is logged
+and explained to the person by DM, as the app's error handler does for an ack function.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import Any
+
+from slack_bolt import Ack, BoltRequest
+from slack_bolt.kwargs_injection import build_required_kwargs
+from slack_bolt.response import BoltResponse
+from slack_bolt.util.utils import get_arg_names_of_callable
+from slack_sdk import WebClient
+
+log = logging.getLogger(__name__)
+
+
+def ack_only(ack: Ack) -> None:
+    ack()
+
+
+def after_ack(listener: Callable[..., None]) -> dict[str, Any]:
+    """Registration arguments that ack at once and run `listener` after the answer is sent:
+    `app.action(APPROVE)(**after_ack(approve))`. (`listener` may keep its `ack()` call: in a
+    lazy listener it changes nothing.)"""
+    return {"ack": ack_only, "lazy": [lazy(listener)]}
+
+
+def lazy(listener: Callable[..., None]) -> Callable[[BoltRequest], None]:
+    """`listener` as a lazy listener whose failures are explained (Bolt's would only be logged)."""
+    names = get_arg_names_of_callable(listener)
+
+    def run(request: BoltRequest) -> None:
+        kwargs = build_required_kwargs(
+            logger=log, required_arg_names=names, request=request, response=None
+        )
+        explained(lambda: listener(**kwargs), request.body, request.context.client)
+
+    run.__name__ = run.__qualname__ = listener.__name__
+    return run
+
+
+def explained(work: Callable[[], None], body: dict, client: WebClient) -> None:
+    """Run `work` after the acknowledgement; a failure is logged and explained by DM."""
+    try:
+        work()
+    except Exception as exc:
+        log.exception("listener failed after the acknowledgement", exc_info=exc)
+        tell_about_failure(exc, body, client)
+
+
+def failure_handler(executor: Executor) -> Callable[..., BoltResponse]:
+    """The app's error handler, for ack functions: Slack gets an empty 200 (as when the ack came
+    first), and the DM explaining the failure goes out afterwards, on `executor`."""
+
+    def explain_failure(error: Exception, body: dict, client: WebClient) -> BoltResponse:
+        log.exception("listener failed", exc_info=error)
+        executor.submit(tell_about_failure, error, body, client)
+        return BoltResponse(status=200, body="")
+
+    return explain_failure
+
+
+def tell_about_failure(error: Exception, body: dict, client: WebClient) -> None:
+    user = (body.get("user") or {}).get("id") or body.get("user_id")
+    if not user:
+        return
+    try:
+        client.chat_postMessage(
+            channel=user,
+            text=":warning: Greenlight could not finish what you asked "
+            f"({error.__class__.__name__}). Check `/greenlight status` before trying "
+            "again; nothing is half-done.",
+        )
+    except Exception:
+        log.exception("could not tell %s about the failure", user)

@@ -1,0 +1,78 @@
+"""`/greenlight queue` without reading, judging and rendering every waiting post each time.
+
+A post's line and whether it waits for a given person depend on the post (its version changes
+on every commit), on the person and the user groups they are in, and on the workflow file (fixed
+for the life of the process). So each web process keeps, per post version, the line and the
+judgements made so far; an answer then costs two Redis round trips (the waiting ids, their
+versions), and the posts that changed since are read and judged again. Entries are also
+forgotten after `max_age` seconds, which bounds how long anything else the judgement might read
+(a delegation, an escalation) could be missed, like the directory's own cache does.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.views.messages import PostLine, post_line_parts
+from workflows.engine import Engine
+
+
+@dataclass
+class _Entry:
+    line: PostLine
+    born: float
+    waits: dict[tuple[str, ...], bool] = field(default_factory=dict)  # approver ids -> judged
+
+
+class QueueLines:
+    """Per process, thread-safe: the lines of the posts waiting for a person, oldest first."""
+
+    def __init__(
+        self,
+        size: int = 4096,
+        max_age: float = 60.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.size, self.max_age, self.monotonic = size, max_age, monotonic
+        self._entries: OrderedDict[tuple[str, str, int], _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def lines(self, engine: Engine, user: str, now: datetime, limit: int = 50) -> list[str]:
+        store = engine.store
+        who = tuple(engine.approver_ids(user))  # the person and their groups
+        ids = store.ids_waiting_for(list(who), limit)
+        versions = store.versions(ids)
+        found: dict[str, _Entry] = {}
+        stale: list[str] = []
+        oldest = self.monotonic() - self.max_age
+        with self._lock:  # never held across a Redis call
+            for post_id, version in zip(ids, versions, strict=True):
+                if version is None:
+                    continue  # expired since it was listed
+                entry = self._entries.get((store.team, post_id, version))
+                if entry is None or entry.born < oldest or who not in entry.waits:
+                    stale.append(post_id)
+                else:
+                    found[post_id] = entry
+        for post in store.get_many(stale):
+            waits = engine.waits_for(post, user)
+            key = (store.team, post.id, post.version)
+            with self._lock:
+                entry = self._entries.get(key)
+                if entry is None or entry.born < oldest:
+                    entry = self._entries[key] = _Entry(post_line_parts(post), self.monotonic())
+                entry.waits[who] = waits
+                self._entries.move_to_end(key)
+                while len(self._entries) > self.size:
+                    self._entries.popitem(last=False)
+            found[post.id] = entry
+        return [
+            entry.line.render(now)
+            for post_id in ids
+            if (entry := found.get(post_id)) is not None and entry.waits[who]
+        ]

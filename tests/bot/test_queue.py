@@ -1,0 +1,74 @@
+"""`/greenlight queue` lines kept per post version (`bot.queue`) against a real Redis and the real
+engine: always the same answer as judging and rendering every waiting post afresh."""
+
+from __future__ import annotations
+
+from bot.queue import QueueLines
+from bot.views.messages import line_list, post_list
+from tests.conftest import GROUPS, keyword_risk
+from workflows.commands import Approve, Revise, Submit
+from workflows.directory import StaticDirectory
+from workflows.engine import Engine
+
+AUTHOR = "U0AUTHOR"
+
+
+def fresh(engine: Engine, user: str) -> str:
+    return post_list("q", engine.queue_for(user), engine.clock(), "none")
+
+
+def cached(queue: QueueLines, engine: Engine, user: str) -> str:
+    return line_list("q", queue.lines(engine, user, engine.clock()), "none")
+
+
+def draft(engine: Engine, text: str) -> str:
+    return engine.execute(Submit(actor=AUTHOR, text=text)).post.id  # type: ignore[union-attr]
+
+
+def test_lines_follow_every_change_of_a_post(engine: Engine, clock):
+    queue = QueueLines()
+    first, second = draft(engine, "one"), draft(engine, "two")
+    for user in ("U0ANNA", "U0ED1", AUTHOR, "U0BRAND"):
+        assert cached(queue, engine, user) == fresh(engine, user)
+    assert f"*#{first}*" in cached(queue, engine, "U0ANNA")
+    # a decision moves the post on: the next answer reads it again
+    engine.execute(Approve("U0ANNA", first, 1, 0))
+    assert f"*#{first}*" not in cached(queue, engine, "U0ANNA")
+    assert f"*#{first}*" in cached(queue, engine, "U0BRAND")
+    # a new revision restarts the chain: back in the queue, with its new text
+    engine.execute(Revise(AUTHOR, first, 1, text="one, again"))
+    assert "one, again" in cached(queue, engine, "U0ANNA")
+    for user in ("U0ANNA", "U0ED1", AUTHOR, "U0BRAND"):
+        assert cached(queue, engine, user) == fresh(engine, user)
+    assert f"*#{second}*" in cached(queue, engine, "U0ED1")
+
+
+def test_overdue_mark_appears_with_time_alone(engine: Engine, clock):
+    queue = QueueLines()
+    post_id = draft(engine, "late")
+    assert "overdue" not in cached(queue, engine, "U0ANNA")
+    clock.advance(hours=25)
+    assert "overdue" in cached(queue, engine, "U0ANNA")
+    assert cached(queue, engine, "U0ANNA") == fresh(engine, "U0ANNA")
+    assert f"*#{post_id}*" in cached(queue, engine, "U0ANNA")
+
+
+def test_leaving_a_user_group_takes_its_posts_out_of_the_queue(engine: Engine, client, team):
+    queue = QueueLines()
+    groups = {g: set(m) for g, m in GROUPS.items()}
+    post_id = draft(engine, "for the editors")
+    assert f"*#{post_id}*" in cached(queue, engine, "U0ED1")
+    groups["S0EDITORS"].discard("U0ED1")
+    moved = Engine(client, team, engine.config, StaticDirectory(groups), keyword_risk, engine.clock)
+    assert cached(queue, moved, "U0ED1") == fresh(moved, "U0ED1")
+    assert f"*#{post_id}*" not in cached(queue, moved, "U0ED1")
+
+
+def test_entries_are_judged_again_after_max_age(engine: Engine):
+    ticks = [0.0]
+    queue = QueueLines(size=1, max_age=60.0, monotonic=lambda: ticks[0])
+    first, second = draft(engine, "one"), draft(engine, "two")
+    assert cached(queue, engine, "U0ANNA") == fresh(engine, "U0ANNA")  # more posts than room
+    ticks[0] = 61.0
+    assert cached(queue, engine, "U0ANNA") == fresh(engine, "U0ANNA")
+    assert {f"*#{first}*", f"*#{second}*"} <= set(cached(queue, engine, "U0ANNA").split())
