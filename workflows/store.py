@@ -93,6 +93,12 @@ for _, item in ipairs(cjson.decode(ARGV[3])) do
   end
 end
 """
+#: Each post hash's version field (false, i.e. nil, for a post that expired).
+_VERSIONS = """
+local out = {}
+for i, key in ipairs(KEYS) do out[i] = redis.call('HGET', key, 'v') or false end
+return out
+"""
 #: Days of counters kept: enough for a week's numbers and a margin.
 STATS_DAYS = 35
 
@@ -187,6 +193,7 @@ class Store:
         self._rescore_nudge = client.register_script(_RESCORE_NUDGE)
         self._claim_reminder = client.register_script(_CLAIM_REMINDER)
         self._count = client.register_script(_COUNT)
+        self._versions = client.register_script(_VERSIONS)
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -560,10 +567,9 @@ class Store:
         enough to tell whether something derived from a post is still current."""
         if not post_ids:
             return []
-        pipe = self.redis.pipeline(transaction=False)
-        for post_id in post_ids:
-            pipe.hget(self.keys.post(post_id), "v")
-        return [None if v is None else int(v) for v in pipe.execute()]
+        # One script rather than a pipeline of HGETs: one reply to parse instead of fifty.
+        replies = self._versions(keys=[self.keys.post(p) for p in post_ids])
+        return [None if v is None else int(v) for v in replies]
 
     def ids_by_state(self, state: PostState, limit: int = 100) -> list[str]:
         return _ids(self.redis.zrevrange(self.keys.state(state), 0, limit - 1))

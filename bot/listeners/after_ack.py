@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any
 
-from slack_bolt import Ack, BoltRequest
+from slack_bolt import Ack, App, BoltRequest
 from slack_bolt.kwargs_injection import build_required_kwargs
 from slack_bolt.response import BoltResponse
 from slack_bolt.util.utils import get_arg_names_of_callable
@@ -47,6 +47,13 @@ def lazy(listener: Callable[..., None]) -> Callable[[BoltRequest], None]:
 
     run.__name__ = run.__qualname__ = listener.__name__
     return run
+
+
+def soon(app: App, work: Callable[[], None], body: dict, client: WebClient) -> None:
+    """Run `work` (Slack calls) on the app's listener executor, from an ack function that needs
+    Slack only now and then: a lazy listener would cost its request copy and thread hop on
+    every request."""
+    app.listener_runner.listener_executor.submit(explained, work, body, client)
 
 
 def explained(work: Callable[[], None], body: dict, client: WebClient) -> None:

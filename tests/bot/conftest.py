@@ -75,6 +75,16 @@ class Live:
             if now != count:
                 count, calm_since = now, time.monotonic()
 
+    def new_modal(self, user: str, open_it: Callable[[], Any]):
+        """Run `open_it` (a click or a command) and return the modal it opened for `user`;
+        modals an earlier test left open do not count."""
+        before = {view.id for view in self.slack.modal_stack(user)}
+        assert open_it().status == 200
+        fresh = self.eventually(
+            lambda: [v for v in self.slack.modal_stack(user) if v.id not in before]
+        )
+        return fresh[-1]
+
     def card(self, post_id: str, channel: str = "C0APPROVALS") -> Message | None:
         return find_card(self.slack, post_id, channel)
 

@@ -53,8 +53,7 @@ def test_a_member_who_left_is_reported_to_the_author(live: Live):
 
 def test_request_changes_then_edit_restarts_the_chain(live: Live):
     post_id = live.draft("Saldi di primavera")
-    assert live.click("U0LUCA", post_id, "gl_request_changes").status == 200
-    modal = live.eventually(lambda: live.slack.modal_stack("U0LUCA"))[-1]
+    modal = live.new_modal("U0LUCA", lambda: live.click("U0LUCA", post_id, "gl_request_changes"))
     values = {"reason": {"reason": {"type": "plain_text_input", "value": "Add the dates"}}}
     assert live.sender.submit_view("U0LUCA", modal.id, values).status == 200
     live.eventually(lambda: live.store.get(post_id).state == PostState.DRAFT)
@@ -62,8 +61,9 @@ def test_request_changes_then_edit_restarts_the_chain(live: Live):
         lambda: [m for m in live.slack.messages("U0AUTHOR") if "Add the dates" in rendered(m)]
     )[-1]
     # the author edits from the DM's button: the modal comes prefilled
-    assert live.sender.click("U0AUTHOR", "U0AUTHOR", notice.ts, "gl_edit_draft").status == 200
-    edit = live.eventually(lambda: live.slack.modal_stack("U0AUTHOR"))[-1]
+    edit = live.new_modal(
+        "U0AUTHOR", lambda: live.sender.click("U0AUTHOR", "U0AUTHOR", notice.ts, "gl_edit_draft")
+    )
     assert "Saldi di primavera" in json.dumps(edit.payload, ensure_ascii=False)
     values = {"text": {"text": {"type": "plain_text_input", "value": "Saldi dal 1 al 10 marzo"}}}
     assert live.sender.submit_view("U0AUTHOR", edit.id, values).status == 200
@@ -74,8 +74,7 @@ def test_request_changes_then_edit_restarts_the_chain(live: Live):
 
 def test_reject_with_reason_finishes_the_post(live: Live):
     post_id = live.draft("Something off-brand")
-    assert live.click("U0ANNA", post_id, "gl_reject").status == 200
-    modal = live.eventually(lambda: live.slack.modal_stack("U0ANNA"))[-1]
+    modal = live.new_modal("U0ANNA", lambda: live.click("U0ANNA", post_id, "gl_reject"))
     empty = live.sender.submit_view("U0ANNA", modal.id, {"reason": {"reason": {"value": " "}}})
     assert empty.json()["response_action"] == "errors"
     assert live.store.get(post_id).state == PostState.IN_REVIEW
@@ -273,8 +272,9 @@ def test_a_risky_draft_gets_legal_review_and_a_justified_final_approval(live: Li
             )
         )
     legal = live.eventually(lambda: live.card(post_id, "U0LEGAL"))
-    assert live.sender.click("U0LEGAL", "U0LEGAL", legal.ts, "gl_approve").status == 200
-    modal = live.eventually(lambda: live.slack.modal_stack("U0LEGAL"))[-1]
+    modal = live.new_modal(
+        "U0LEGAL", lambda: live.sender.click("U0LEGAL", "U0LEGAL", legal.ts, "gl_approve")
+    )
     assert live.store.get(post_id).state == PostState.IN_REVIEW  # nothing until justified
     values = {
         "reason": {

@@ -28,14 +28,11 @@ def command(live: Live, text: str, user: str = "U0ANNA") -> str:
 
 
 def open_draft_modal(live: Live, user: str = "U0AUTHOR"):
-    """`/greenlight draft`: the modal the bot opened for `user` (after the acknowledgement, so
-    wait for a new one: an earlier test may have left one open)."""
-    before = {view.id for view in live.slack.modal_stack(user)}
-    delivery = live.sender.command("/greenlight", "draft", user_id=user, channel_id="C0DRAFTS")
-    assert delivery.status == 200
-    return live.eventually(lambda: [v for v in live.slack.modal_stack(user) if v.id not in before])[
-        -1
-    ]
+    """`/greenlight draft`: the modal the bot opened for `user`."""
+    return live.new_modal(
+        user,
+        lambda: live.sender.command("/greenlight", "draft", user_id=user, channel_id="C0DRAFTS"),
+    )
 
 
 def test_help_and_unknown_subcommands(live: Live):
@@ -314,12 +311,6 @@ def test_reschedule_an_approved_post_without_a_new_approval(live: Live):
     assert "Only the author" in command(live, f"reschedule {post_id} now", "U0LUCA")
 
 
-def new_modal(live: Live, user: str, seen: set[str]):
-    """The modal the bot opened for `user` that is not among the `seen` ones."""
-    fresh = live.eventually(lambda: [m for m in live.slack.modal_stack(user) if m.id not in seen])
-    return fresh[-1]
-
-
 def picked(date: str, time: str, zone: str = "UTC") -> dict:
     """The pickers' state as Slack submits it (the time picker reports its time zone)."""
     return {
@@ -344,7 +335,6 @@ def test_reschedule_from_the_card_and_app_home_with_date_and_time_pickers(live: 
         live.sender.click(user, user, card.ts, "gl_approve")
         live.eventually(lambda s=step: live.store.get(post_id).current_step != s)
     assert live.eventually(lambda: live.card_says(post_id, '"action_id": "gl_reschedule"'))
-    seen = {m.id for m in live.slack.modal_stack("U0AUTHOR")}
 
     # Someone who may not move it is told so, privately; no modal opens for them.
     luca_modals = live.slack.modal_stack("U0LUCA")
@@ -358,9 +348,7 @@ def test_reschedule_from_the_card_and_app_home_with_date_and_time_pickers(live: 
     assert live.slack.modal_stack("U0LUCA") == luca_modals
 
     # The author picks a date and a time; the engine's refusals show in the modal.
-    assert live.click("U0AUTHOR", post_id, "gl_reschedule").status == 200
-    modal = new_modal(live, "U0AUTHOR", seen)
-    seen.add(modal.id)
+    modal = live.new_modal("U0AUTHOR", lambda: live.click("U0AUTHOR", post_id, "gl_reschedule"))
     inputs = {b["block_id"]: b["element"] for b in modal.payload["blocks"] if b.get("element")}
     assert inputs["date"]["initial_date"] == "2100-01-01"  # in the team's zone: UTC here
     assert (inputs["time"]["initial_time"], inputs["time"]["timezone"]) == ("00:00", "UTC")
@@ -400,8 +388,9 @@ def test_reschedule_from_the_card_and_app_home_with_date_and_time_pickers(live: 
     assert [b["text"]["text"] for b in buttons] == [f"Reschedule #{post_id}"]
     published = len(live.slack.calls("views.publish"))
     view = {"id": home.id, "type": "home"}
-    assert live.sender.block_actions("U0AUTHOR", [buttons[0]], view=view).status == 200
-    modal = new_modal(live, "U0AUTHOR", seen)
+    modal = live.new_modal(
+        "U0AUTHOR", lambda: live.sender.block_actions("U0AUTHOR", [buttons[0]], view=view)
+    )
     answer = live.sender.submit_view("U0AUTHOR", modal.id, picked("2027-06-01", "08:30"))
     assert answer.status == 200 and not answer.text
     moved = live.store.get(post_id).revision.scheduled_at
