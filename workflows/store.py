@@ -39,8 +39,10 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.resources import files
+from weakref import WeakKeyDictionary
 
 import redis
+from redis.commands.core import Script
 
 from workflows.models import FINISHED, Post, PostState
 from workflows.outcomes import Event
@@ -178,6 +180,20 @@ class Frozen:
     """Publishing is frozen for one of the targets the transition would start."""
 
 
+#: Registered scripts per Redis client: a Store is made per request, and registering hashes
+#: every script each time.
+_SCRIPTS: WeakKeyDictionary[redis.Redis, tuple[Script, ...]] = WeakKeyDictionary()
+
+
+def _scripts_for(client: redis.Redis) -> tuple[Script, ...]:
+    scripts = _SCRIPTS.get(client)
+    if scripts is None:
+        sources = (_TRANSITION, _CLAIM, _RELEASE, _CLAIM_NUDGES, _RESCORE_NUDGE, _CLAIM_REMINDER)
+        scripts = tuple(client.register_script(s) for s in (*sources, _COUNT, _VERSIONS))
+        _SCRIPTS[client] = scripts
+    return scripts
+
+
 class Store:
     """One workspace's posts, indexes and audit log."""
 
@@ -186,14 +202,10 @@ class Store:
         self.team = team
         self.keys = Keys(team)
         self.retention_seconds = retention_days * 86400
-        self._transition = client.register_script(_TRANSITION)
-        self._claim = client.register_script(_CLAIM)
-        self._release = client.register_script(_RELEASE)
-        self._claim_nudges = client.register_script(_CLAIM_NUDGES)
-        self._rescore_nudge = client.register_script(_RESCORE_NUDGE)
-        self._claim_reminder = client.register_script(_CLAIM_REMINDER)
-        self._count = client.register_script(_COUNT)
-        self._versions = client.register_script(_VERSIONS)
+        scripts = _scripts_for(client)
+        self._transition, self._claim, self._release = scripts[:3]
+        self._claim_nudges, self._rescore_nudge, self._claim_reminder = scripts[3:6]
+        self._count, self._versions = scripts[6:]
 
     # -- writes ------------------------------------------------------------------------------
 
