@@ -277,3 +277,15 @@ def test_humans_release_held_posts_and_settle_unknown_outcomes(client, team, clo
     assert [len(t.received) for t in targets.values()] == [1, 1]
     done = engine.execute(ResolveDelivery("U0AUTHOR", post_id, 1, "blog", "published"))
     assert isinstance(done, Refusal) and "published: nothing can change it" in done.message
+
+
+def test_a_redis_that_lost_its_scripts_still_takes_a_batch(client, team, clock):
+    """After a Redis restart its script cache is empty: the batched attempt and outcome writes
+    load the script and send the batch again, none of it having run."""
+    engine, targets, dispatcher = setup(client, team, clock)
+    post_ids = [approved(engine, f"Post {n}") for n in range(3)]
+    client.script_flush()
+    assert dispatcher.run_due() == 3
+    for target in targets.values():
+        assert sorted(p.post_id for p in target.received) == sorted(post_ids)
+    assert {engine.post(p).state for p in post_ids} == {PostState.PUBLISHED}

@@ -326,12 +326,8 @@ class Store:
 
     def release_many(self, claims: list[tuple[str, int]]) -> None:
         """`release` for each (post id, token), in one round trip."""
-        pipe = self.redis.pipeline(transaction=False)
-        for post_id, token in claims:
-            self._release(
-                keys=[self.keys.leases, self.keys.lease_tokens], args=[post_id, token], client=pipe
-            )
-        pipe.execute()
+        keys = [self.keys.leases, self.keys.lease_tokens]
+        self._run_many(self._release, [(keys, [post_id, token]) for post_id, token in claims])
 
     def expired_leases(self, now: datetime, limit: int = 100) -> list[str]:
         ms = int(now.timestamp() * 1000)
@@ -364,11 +360,29 @@ class Store:
         (a pipeline, not a transaction: each change is still one atomic step, checked alone)."""
         if not changes:
             return []
-        pipe = self.redis.pipeline(transaction=False)
-        for old, new, event, starts_publishing in changes:
-            keys, args = self._transition_call(old, new, event, None, starts_publishing)
-            self._transition(keys=keys, args=args, client=pipe)
-        return [_commit_result(reply) for reply in pipe.execute()]
+        calls = [
+            self._transition_call(old, new, event, None, starts_publishing)
+            for old, new, event, starts_publishing in changes
+        ]
+        return [_commit_result(reply) for reply in self._run_many(self._transition, calls)]
+
+    def _run_many(self, script: Script, calls: list[tuple[list[str], list[object]]]) -> list:
+        """`script` once per (keys, args), in one round trip. (redis-py's pipelined scripts
+        first ask `SCRIPT EXISTS`, a round trip of its own on every batch; a Redis that lost its
+        scripts, after a restart, gets this one loaded and the batch sent again: none of it
+        ran.)"""
+        for _ in range(2):
+            pipe = self.redis.pipeline(transaction=False)
+            for keys, args in calls:
+                pipe.evalsha(script.sha, len(keys), *keys, *args)
+            replies = pipe.execute(raise_on_error=False)
+            if not any(isinstance(r, redis.exceptions.NoScriptError) for r in replies):
+                break
+            self.redis.script_load(script.script)
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+        return replies
 
     def _transition_call(
         self,
