@@ -10,6 +10,7 @@ and explained to the person by DM, as the app's error handler does for an ack fu
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -20,6 +21,8 @@ from slack_bolt.kwargs_injection import build_required_kwargs
 from slack_bolt.response import BoltResponse
 from slack_bolt.util.utils import get_arg_names_of_callable
 from slack_sdk import WebClient
+
+from bot.payloads import BadPayload
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +70,13 @@ def explained(work: Callable[[], None], body: dict, client: WebClient) -> None:
 
 def failure_handler(executor: Executor) -> Callable[..., BoltResponse]:
     """The app's error handler, for ack functions: Slack gets an empty 200 (as when the ack came
-    first), and the DM explaining the failure goes out afterwards, on `executor`."""
+    first), and the DM explaining the failure goes out afterwards, on `executor`. A request
+    Slack would never send (`BadPayload`) gets a 400 instead."""
 
     def explain_failure(error: Exception, body: dict, client: WebClient) -> BoltResponse:
+        if isinstance(error, BadPayload):  # not something Slack sends: say so, nobody to DM
+            log.warning("malformed request: %s", error)
+            return BoltResponse(status=400, body=json.dumps({"error": str(error)}))
         log.exception("listener failed", exc_info=error)
         executor.submit(tell_about_failure, error, body, client)
         return BoltResponse(status=200, body="")

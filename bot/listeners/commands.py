@@ -21,7 +21,7 @@ from slack_sdk import WebClient
 
 from bot.digest import preview
 from bot.listeners.after_ack import explained
-from bot.payloads import typed_text
+from bot.payloads import BadPayload, typed_text
 from bot.runtime import Greenlight
 from bot.views.card import approval_card
 from bot.views.messages import (
@@ -96,6 +96,9 @@ def register(app: App, gl: Greenlight) -> None:
     after = app.listener_runner.listener_executor
 
     def answer(ack: Ack, body: dict, command: dict, client: WebClient, respond: Respond) -> None:
+        missing = [k for k in ("user_id", "team_id") if not command.get(k)]
+        if missing:
+            raise BadPayload(f"a slash command without {' or '.join(missing)}")
         request = Request(gl, command, client, ack, respond, in_ack=True)
         try:
             request.run()

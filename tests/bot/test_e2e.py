@@ -236,6 +236,11 @@ def test_unsigned_stale_and_forged_requests_get_401_and_the_server_keeps_serving
 def test_malformed_and_unknown_interactions_get_4xx(live: Live):
     garbage = live.sender.send(b"payload=%7Bnot-json", "application/x-www-form-urlencoded")
     assert 400 <= garbage.status < 500
+    anonymous = live.sender.send(
+        b"command=%2Fgreenlight&text=queue&team_id=" + live.store.team.encode(),
+        "application/x-www-form-urlencoded",
+    )
+    assert anonymous.status == 400 and "without user_id" in anonymous.text
     unknown = live.sender.block_actions(
         "U0ANNA", [{"action_id": "gl_launch_missiles", "value": "x", "type": "button"}]
     )
