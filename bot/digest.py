@@ -71,10 +71,10 @@ class DigestJob:
         sent = 0
         for digest in self.gl.config.digest:
             due = due_occurrence(self.gl.config, digest, now)
-            if due is None or store.digest_status(digest.key, due.date) is not None:
-                continue
-            if not store.claim_digest(digest.key, due.date, self.worker, CLAIM_SECONDS):
-                continue  # another worker took it a moment ago
+            if due is None or not store.claim_digest(
+                digest.key, due.date, self.worker, CLAIM_SECONDS
+            ):
+                continue  # nothing due, or already sent (or being sent) that day
             try:
                 DigestSend(self.gl, self.client, store).send(due, now)
             except Exception:  # before the channel post, the claim lapses and a later pass

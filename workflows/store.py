@@ -292,10 +292,6 @@ class Store:
             pipe.set(self.keys.digest(digest, "last"), at.isoformat())
         pipe.execute()
 
-    def digest_status(self, digest: str, date: str) -> str | None:
-        value = self.redis.get(self.keys.digest(digest, date))
-        return None if value is None else _text(value)
-
     def last_digest(self, digest: str) -> datetime | None:
         value = self.redis.get(self.keys.digest(digest, "last"))
         return None if value is None else datetime.fromisoformat(_text(value))

@@ -45,8 +45,13 @@ def test_draft_in_intake_goes_through_two_steps_to_approved(live: Live):
 def test_a_member_who_left_is_reported_to_the_author(live: Live):
     post_id = live.draft("Notice for the brand step")
     assert live.click("U0ANNA", post_id, "gl_approve").status == 200
+    thread = live.store.get(post_id).source.ts  # told under the author's own draft
     warning = live.eventually(
-        lambda: [m for m in live.slack.messages("C0DRAFTS") if "who left Slack" in m.text]
+        lambda: [
+            m
+            for m in live.slack.messages("C0DRAFTS")
+            if m.thread_ts == thread and "who left Slack" in m.text
+        ]
     )
     assert "<@U0GONE>" in warning[-1].text
 
@@ -142,7 +147,7 @@ def test_click_on_an_outdated_card_says_so(live: Live):
         lambda: [
             p.body
             for p in live.slack.response_url_posts()
-            if "revision 1" in p.body.get("text", "")
+            if f"revision 1 of post {post_id}" in p.body.get("text", "")
         ]
     )
     assert "now at revision 2" in reply[-1]["text"]

@@ -64,11 +64,21 @@ def test_leaving_a_user_group_takes_its_posts_out_of_the_queue(engine: Engine, c
     assert f"*#{post_id}*" not in cached(queue, moved, "U0ED1")
 
 
-def test_entries_are_judged_again_after_max_age(engine: Engine):
+def test_entries_are_judged_again_after_max_age(engine: Engine, monkeypatch):
     ticks = [0.0]
-    queue = QueueLines(size=1, max_age=60.0, monotonic=lambda: ticks[0])
+    queue = QueueLines(max_age=60.0, monotonic=lambda: ticks[0])
     first, second = draft(engine, "one"), draft(engine, "two")
-    assert cached(queue, engine, "U0ANNA") == fresh(engine, "U0ANNA")  # more posts than room
+    expected = fresh(engine, "U0ANNA")
+    judged: list[str] = []
+    real = engine.waits_for
+    monkeypatch.setattr(
+        engine, "waits_for", lambda post, user: judged.append(post.id) or real(post, user)
+    )
+    assert cached(queue, engine, "U0ANNA") == expected
+    assert sorted(judged) == sorted([first, second])  # the first answer judges both posts
+    ticks[0] = 30.0
+    assert cached(queue, engine, "U0ANNA") == expected
+    assert len(judged) == 2  # within max_age and nothing changed: nothing judged again
     ticks[0] = 61.0
-    assert cached(queue, engine, "U0ANNA") == fresh(engine, "U0ANNA")
-    assert {f"*#{first}*", f"*#{second}*"} <= set(cached(queue, engine, "U0ANNA").split())
+    assert cached(queue, engine, "U0ANNA") == expected
+    assert sorted(judged[2:]) == sorted([first, second])  # past max_age: both judged again
