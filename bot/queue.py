@@ -44,7 +44,8 @@ class QueueLines:
 
     def lines(self, engine: Engine, user: str, now: datetime, limit: int = 50) -> list[str]:
         store = engine.store
-        who = tuple(engine.approver_ids(user))  # the person and their groups
+        ctx = engine.context()
+        who = tuple(engine.approver_ids(user, ctx))  # the person and their groups
         ids = store.ids_waiting_for(list(who), limit)
         versions = store.versions(ids)
         found: dict[str, _Entry] = {}
@@ -60,7 +61,7 @@ class QueueLines:
                 else:
                     found[post_id] = entry
         for post in store.get_many(stale):
-            waits = engine.waits_for(post, user)
+            waits = engine.waits_for(post, user, ctx)
             key = (store.team, post.id, post.version)
             with self._lock:
                 entry = self._entries.get(key)

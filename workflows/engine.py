@@ -56,18 +56,21 @@ class Engine:
             return self._submit(command)
         return self._change(command)
 
-    def _context(self) -> Context:
+    def context(self) -> Context:
+        """The rules' view of now. Who is away is read at most once per delegate asked about,
+        however many posts are judged with it (a queue)."""
         now = self.clock()
-        return Context(
-            self.config,
-            self.directory,
-            self.assess_risk,
-            now,
-            away_for=lambda delegate: self.store.absent_for(delegate, now),
-        )
+        away: dict[str, tuple[str, ...]] = {}
+
+        def away_for(delegate: str) -> tuple[str, ...]:
+            if delegate not in away:
+                away[delegate] = self.store.absent_for(delegate, now)
+            return away[delegate]
+
+        return Context(self.config, self.directory, self.assess_risk, now, away_for=away_for)
 
     def _submit(self, command: Submit) -> Outcome:
-        result = submit(command, self.store.next_id(), self.store.team, self._context())
+        result = submit(command, self.store.next_id(), self.store.team, self.context())
         if isinstance(result, Refusal):
             return result
         written = self.store.commit(None, result.post, result.events[0], command.source_key)
@@ -87,7 +90,7 @@ class Engine:
                 return Refusal(
                     RefusalCode.NOT_FOUND, f"There is no post {command.post_id} in this workspace."
                 )
-            result = apply(post, command, self._context())
+            result = apply(post, command, self.context())
             if isinstance(result, Refusal):
                 return result
             if isinstance(self.store.commit(post, result.post, result.events[0]), Committed):
@@ -102,29 +105,30 @@ class Engine:
     def queue_for(self, user: str, limit: int = 50) -> list[Post]:
         """Posts waiting for `user`'s decision now, oldest wait first: as an approver, as an
         escalation approver of an escalated step, or as the delegate of someone away."""
-        ids = self.store.ids_waiting_for(self.approver_ids(user), limit)
-        return [p for p in self.store.get_many(ids) if self.waits_for(p, user)]
+        ctx = self.context()
+        ids = self.store.ids_waiting_for(self.approver_ids(user, ctx), limit)
+        return [p for p in self.store.get_many(ids) if self.waits_for(p, user, ctx)]
 
-    def approver_ids(self, user: str) -> list[str]:
+    def approver_ids(self, user: str, ctx: Context | None = None) -> list[str]:
         """`user`, the approvers away who named them their delegate, and the workflow file's
         user groups (approvers or escalation approvers) any of them belongs to: whose waiting
         posts are theirs to decide (`Store.ids_waiting_for`)."""
-        people = {user, *self.store.absent_for(user, self.clock())}
-        groups = {
+        people = {user, *(ctx or self.context()).away_for(user)}
+        named = {
             g
             for w in self.config.workflows
             for s in w.steps
             for g in (*s.approvers.usergroups, *(s.escalate_to.usergroups if s.escalate_to else ()))
-            if people & self.directory.members(g)
         }
+        groups = {g for g in named if people & self.directory.members(g)}
         return [*sorted(people), *sorted(groups)]
 
-    def waits_for(self, post: Post, user: str) -> bool:
+    def waits_for(self, post: Post, user: str, ctx: Context | None = None) -> bool:
         """Does `post` wait for `user`'s decision now? (The queue's judgement of one post.)"""
         index = post.current_step
         if post.state != PostState.IN_REVIEW or index is None:
             return False
-        return decision_refusal(post, user, index, self._context()) is None
+        return decision_refusal(post, user, index, ctx or self.context()) is None
 
     def judge(self, command: PostCommand) -> Refusal | None:
         """Would `command` be refused now? Nothing is written. Lets the chat side say no before
@@ -134,5 +138,5 @@ class Engine:
             return Refusal(
                 RefusalCode.NOT_FOUND, f"There is no post {command.post_id} in this workspace."
             )
-        result = apply(post, command, self._context())
+        result = apply(post, command, self.context())
         return result if isinstance(result, Refusal) else None
