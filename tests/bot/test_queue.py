@@ -72,7 +72,7 @@ def test_entries_are_judged_again_after_max_age(engine: Engine, monkeypatch):
     judged: list[str] = []
     real = engine.waits_for
     monkeypatch.setattr(
-        engine, "waits_for", lambda post, user: judged.append(post.id) or real(post, user)
+        engine, "waits_for", lambda post, *rest: judged.append(post.id) or real(post, *rest)
     )
     assert cached(queue, engine, "U0ANNA") == expected
     assert sorted(judged) == sorted([first, second])  # the first answer judges both posts
