@@ -91,6 +91,9 @@ def test_digest_settings_are_checked_with_their_key_paths():
     assert "digest[1].at" in message and "time of day" in message
     assert "digest[1].weekdays[1]" in message and "someday" in message
     assert "digest[2].grace" in message and "duration" in message
+    with pytest.raises(ConfigError) as error:  # was a TypeError before it was checked
+        parse_workflow_file(CONFIG.replace("timezone: America/New_York", "timezone: 5"), "d.yaml")
+    assert "digest[1].timezone" in str(error.value)
     single = parse_workflow_file(
         CONFIG.split("digest:")[0] + 'digest: {channel: C0ONE, at: "08:30"}\n', "d.yaml"
     )

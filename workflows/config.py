@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -233,7 +234,7 @@ def _weekday(value: Any) -> Any:
     raise ValueError(f"must be a day of the week ({', '.join(WEEKDAYS)}), not {value!r}")
 
 
-ZoneName = Annotated[str, BeforeValidator(_known_zone)]
+ZoneName = Annotated[str, AfterValidator(_known_zone)]
 Weekday = Annotated[str, BeforeValidator(_weekday)]
 
 
@@ -265,7 +266,7 @@ class Intake(StrictModel):
 
 
 class WorkflowFile(StrictModel):
-    timezone: str = "UTC"
+    timezone: ZoneName = "UTC"
     admins: list[SlackId] = []
     intake: Intake = Intake()
     approvals_channel: SlackId | None = None
@@ -283,11 +284,6 @@ class WorkflowFile(StrictModel):
     digest: Annotated[list[Digest], BeforeValidator(_one_or_many_digests)] = Field(
         [], description="daily digests: one mapping, or a list of them"
     )
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        return _known_zone(value)
 
     def digest_zone(self, digest: Digest) -> ZoneInfo:
         return ZoneInfo(digest.timezone or self.timezone)

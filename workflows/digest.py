@@ -110,7 +110,8 @@ def build_digest(
     due_count, due_ids = store.due_between(now, now + SCHEDULED_AHEAD, shown)
     human_states = (PostState.FAILED, PostState.OUTCOME_UNKNOWN, PostState.HELD)
     human_ids = [i for s in human_states for i in found[s][1]][:shown]
-    wanted = [i for s, _ in ranges for i in found[s][1]] + due_ids
+    listed = (PostState.IN_REVIEW, PostState.PUBLISHED, PostState.REJECTED, PostState.DRAFT)
+    wanted = [i for s in listed for i in found[s][1]] + human_ids + due_ids
     posts = {p.id: p for p in store.get_many(list(dict.fromkeys(wanted)))}
 
     def section(ids: list[str], total: int) -> Section:

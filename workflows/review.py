@@ -9,7 +9,7 @@ from functools import lru_cache
 from workflows.config import WorkflowFile
 from workflows.models import Revision
 from workflows.risk import Finding, check
-from workflows.risk.models import SEVERITY_RANK, ReportSeverity
+from workflows.risk.models import ReportSeverity, RiskReport
 
 
 class RiskReview:
@@ -25,10 +25,7 @@ class RiskReview:
         return self.findings_for(revision.text, revision.targets)
 
     def level(self, text: str, targets: Sequence[str]) -> ReportSeverity:
-        worst = max(
-            (SEVERITY_RANK[f.severity] for f in self.findings_for(text, targets)), default=0
-        )
-        return next(name for name, rank in SEVERITY_RANK.items() if rank == worst)  # type: ignore[return-value]
+        return RiskReport(self.findings_for(text, targets)).severity
 
     def _findings(self, text: str, targets: tuple[str, ...]) -> tuple[Finding, ...]:
         platforms = sorted(

@@ -448,12 +448,9 @@ def _override(post: Post, cmd: Override, ctx: Context) -> Accepted | Refusal:
 
 
 def _cancel(post: Post, cmd: Cancel, ctx: Context) -> Accepted | Refusal:
-    if cmd.actor != post.author and cmd.actor not in ctx.config.admins:
-        return Refusal(
-            RefusalCode.NOT_ALLOWED,
-            f"Only the author ({post.author}) or an admin can cancel post {post.id}.",
-            (post.author, *ctx.config.admins),
-        )
+    refusal = _author_or_admin(post, cmd.actor, ctx, "cancel")
+    if refusal:
+        return refusal
     if post.state not in _CANCELLABLE:
         return Refusal(
             RefusalCode.NOT_ALLOWED, f"Post {post.id} is {post.state.value}: too late to cancel."

@@ -31,11 +31,11 @@ from workflows.publishing import (
     TemporaryFailure,
     UnknownOutcome,
 )
+from workflows.reminders import GREENLIGHT  # the audit log's actor for workers
 from workflows.rules import blackout_at, overall_state
 from workflows.store import Committed, Conflict, Frozen, Store
 
 log = logging.getLogger(__name__)
-ACTOR = "greenlight"  # the audit log's actor for what the scheduler does
 #: Waits between attempts after temporary failures (or longer, when the target says so).
 BACKOFF_SECONDS = (10, 60, 300, 900)
 #: An outcome is recorded over an attempt in flight, or over the "unknown" a reaper wrote when
@@ -387,7 +387,7 @@ def _event(
         action=action,
         post_id=new.id,
         revision=new.revision.number,
-        actor=ACTOR,
+        actor=GREENLIGHT,
         at=now,
         from_state=old.state.value,
         to_state=new.state.value,
