@@ -11,7 +11,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.digest import DigestSend, digest_title
-from bot.listeners.after_ack import after_ack, soon
+from bot.listeners.after_ack import SlackNeeded, after_ack, slack_needed, soon
 from bot.payloads import BadPayload, PostRef, parse
 from bot.runtime import Greenlight
 from bot.views.card import (
@@ -38,6 +38,7 @@ from workflows.commands import (
     ResolveDelivery,
 )
 from workflows.digest import build_digest
+from workflows.engine import Engine
 from workflows.models import REVISABLE
 from workflows.outcomes import Refusal, RefusalCode
 
@@ -48,8 +49,8 @@ _PENDING_REASON = "(reason to be written)"
 def register(app: App, gl: Greenlight) -> None:
     def approve(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
         """The engine decides in the acknowledgement, from Redis alone, so a click is decided
-        when Slack gets its answer; Slack is called afterwards only to explain a refusal or to
-        ask for a justification."""
+        when Slack gets its answer; Slack is called afterwards only to explain a refusal, to ask
+        for a justification, or when the directory must ask Slack who is in a user group."""
         ack()
         try:
             ref = parse(PostRef, body["actions"][0].get("value"))
@@ -57,22 +58,30 @@ def register(app: App, gl: Greenlight) -> None:
             problem = f":no_entry_sign: {exc}"
             soon(app, lambda: _say(respond, problem), body, client)
             return
-        if ref.step is None:
+        step = ref.step
+        if step is None:
             return
-        user, engine = body["user"]["id"], gl.engine(body["team"]["id"], client)
-        outcome = engine.execute(Approve(user, ref.post_id, ref.revision, ref.step))
-        if isinstance(outcome, Refusal) and outcome.code == RefusalCode.JUSTIFICATION_REQUIRED:
-            post = engine.post(ref.post_id)
-            if post is not None:  # ask for it; the approval happens on submit
-                view = reason_modal(post, ref.step, "approve")
-                soon(
-                    app,
-                    lambda: client.views_open(trigger_id=body["trigger_id"], view=view),
-                    body,
-                    client,
-                )
-        elif isinstance(outcome, Refusal):
-            soon(app, lambda: _say(respond, refusal_text(outcome)), body, client)
+        user, team = body["user"]["id"], body["team"]["id"]
+
+        def decide(engine: Engine) -> None:
+            outcome = engine.execute(Approve(user, ref.post_id, ref.revision, step))
+            if isinstance(outcome, Refusal) and outcome.code == RefusalCode.JUSTIFICATION_REQUIRED:
+                post = engine.post(ref.post_id)
+                if post is not None:  # ask for it; the approval happens on submit
+                    view = reason_modal(post, step, "approve")
+                    soon(
+                        app,
+                        lambda: client.views_open(trigger_id=body["trigger_id"], view=view),
+                        body,
+                        client,
+                    )
+            elif isinstance(outcome, Refusal):
+                soon(app, lambda: _say(respond, refusal_text(outcome)), body, client)
+
+        try:
+            decide(gl.engine(team, client, before_slack_call=slack_needed))
+        except SlackNeeded:  # a user group not in the directory cache: decide right after
+            soon(app, lambda: decide(gl.engine(team, client)), body, client)
 
     def ask_reason(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
         ack()

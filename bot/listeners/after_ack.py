@@ -52,6 +52,16 @@ def lazy(listener: Callable[..., None]) -> Callable[[BoltRequest], None]:
     return run
 
 
+class SlackNeeded(Exception):
+    """In the acknowledgement, work is about to call Slack (a cold directory cache): it runs
+    again after the acknowledgement instead. Raised before anything is written."""
+
+
+def slack_needed() -> None:
+    """`before_slack_call` for work done in the acknowledgement."""
+    raise SlackNeeded
+
+
 def soon(app: App, work: Callable[[], None], body: dict, client: WebClient) -> None:
     """Run `work` (Slack calls) on the app's listener executor, from an ack function that needs
     Slack only now and then: a lazy listener would cost its request copy and thread hop on

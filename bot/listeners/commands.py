@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.digest import preview
-from bot.listeners.after_ack import explained
+from bot.listeners.after_ack import SlackNeeded, soon
+from bot.listeners.home import going_out_next
 from bot.payloads import BadPayload, typed_text
 from bot.runtime import Greenlight
 from bot.views.card import approval_card
@@ -35,16 +36,11 @@ from bot.views.messages import (
 from bot.views.modals import draft_modal
 from workflows.commands import Cancel, Reschedule
 from workflows.engine import Engine
-from workflows.models import PostState
 from workflows.outcomes import Refusal
 from workflows.reminders import away_ends_at
 from workflows.scheduler import freeze_publishing, unfreeze_publishing
 
 COMMAND = "/greenlight"
-
-
-class SlackNeeded(Exception):
-    """In the acknowledgement, a subcommand is about to call Slack: it answers after it."""
 
 
 class Request:
@@ -93,8 +89,6 @@ class Request:
 
 
 def register(app: App, gl: Greenlight) -> None:
-    after = app.listener_runner.listener_executor
-
     def answer(ack: Ack, body: dict, command: dict, client: WebClient, respond: Respond) -> None:
         missing = [k for k in ("user_id", "team_id") if not command.get(k)]
         if missing:
@@ -104,7 +98,7 @@ def register(app: App, gl: Greenlight) -> None:
             request.run()
         except SlackNeeded:  # again after the acknowledgement, answering through response_url
             again = Request(gl, command, client, ack, respond, in_ack=False)
-            after.submit(explained, again.run, body, client)
+            soon(app, again.run, body, client)
         if not request.acked:
             ack()
 
@@ -137,12 +131,8 @@ def _mine(r: Request) -> None:
 
 
 def _scheduled(r: Request) -> None:
-    store, now = r.engine.store, r.gl.clock()
-    posts = [
-        p
-        for p in store.get_many(store.ids_due(now + timedelta(days=366), limit=30))
-        if p.state == PostState.APPROVED
-    ]
+    now = r.gl.clock()
+    posts = going_out_next(r.engine.store, now, limit=30)
     r.say(post_list("Going out next", posts, now, "Nothing approved is waiting."))
 
 
@@ -328,8 +318,7 @@ def _back(r: Request) -> None:
 
 def _zone_of(r: Request, user: str) -> ZoneInfo:
     """The user's time zone from Slack, else the workflow file's."""
-    directory = r.gl.directory(r.command["team_id"], r.client, before_slack_call=r.before_slack)
-    profile = directory.user(user) or {}
+    profile = r.engine.directory.user(user) or {}  # type: ignore[attr-defined]
     for name in (profile.get("tz"), r.gl.config.timezone):
         try:
             return ZoneInfo(name or "")

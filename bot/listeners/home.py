@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
 
 from bot.runtime import Greenlight
 from bot.views.home import home_view
-from workflows.models import PostState
+from workflows.models import Post, PostState
+from workflows.store import Store
 
 
 def publish_home(gl: Greenlight, team: str, user: str, client: WebClient) -> None:
@@ -16,11 +17,7 @@ def publish_home(gl: Greenlight, team: str, user: str, client: WebClient) -> Non
     store = engine.store
     now = gl.clock()
     mine = [p for p in store.get_many(store.ids_by_author(user, limit=20)) if not p.finished]
-    scheduled = [
-        p
-        for p in store.get_many(store.ids_due(now + timedelta(days=366), limit=10))
-        if p.state in (PostState.APPROVED, PostState.SCHEDULED)
-    ]
+    scheduled = going_out_next(store, now, limit=10)
     view = home_view(
         queue=engine.queue_for(user, limit=20),
         mine=mine,
@@ -29,3 +26,10 @@ def publish_home(gl: Greenlight, team: str, user: str, client: WebClient) -> Non
         now=now,
     )
     client.views_publish(user_id=user, view=view)
+
+
+def going_out_next(store: Store, now: datetime, limit: int) -> list[Post]:
+    """Approved posts by the time they go out, a year ahead (App Home, `/greenlight
+    scheduled`)."""
+    due = store.get_many(store.ids_due(now + timedelta(days=366), limit=limit))
+    return [p for p in due if p.state in (PostState.APPROVED, PostState.SCHEDULED)]

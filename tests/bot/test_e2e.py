@@ -42,6 +42,17 @@ def test_draft_in_intake_goes_through_two_steps_to_approved(live: Live):
     assert actions == ["submit", "approve", "approve", "publish_started", "published"]
 
 
+def test_a_group_member_approves_when_the_group_is_not_cached(live: Live):
+    """Who is in a user group is asked of Slack after the acknowledgement, then decided."""
+    post_id = live.draft("Decided by an editor")
+    live.store.redis.delete(live.store.keys.cache("usergroup", "S0EDITORS"))
+    before = len(live.slack.calls("usergroups.users.list"))
+    assert live.click("U0ED05", post_id, "gl_approve").status == 200
+    live.eventually(lambda: live.store.get(post_id).current_step == 1)
+    assert live.store.get(post_id).steps[0].votes[0].actor == "U0ED05"
+    assert len(live.slack.calls("usergroups.users.list")) > before
+
+
 def test_a_member_who_left_is_reported_to_the_author(live: Live):
     post_id = live.draft("Notice for the brand step")
     assert live.click("U0ANNA", post_id, "gl_approve").status == 200

@@ -4,6 +4,7 @@ end through `greenlight run`."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 
 from tests.bot.conftest import Live, rendered
@@ -317,6 +318,30 @@ def picked(date: str, time: str, zone: str = "UTC") -> dict:
         "date": {"date": {"type": "datepicker", "selected_date": date}},
         "time": {"time": {"type": "timepicker", "selected_time": time, "timezone": zone}},
     }
+
+
+def test_scheduled_lists_posts_approved_for_a_later_time(live: Live):
+    modal = open_draft_modal(live)
+    before = set(live.store.ids_by_author("U0AUTHOR", limit=1000))
+    values = {
+        "text": {"text": {"type": "plain_text_input", "value": "Out in two days"}},
+        "schedule": {
+            "schedule": {
+                "type": "datetimepicker",
+                "selected_date_time": int(time.time()) + 2 * 86400,
+            }
+        },
+    }
+    assert live.sender.submit_view("U0AUTHOR", modal.id, values).status == 200
+    (post_id,) = live.eventually(
+        lambda: set(live.store.ids_by_author("U0AUTHOR", limit=1000)) - before
+    )
+    for user, step in (("U0ANNA", 0), ("U0BRAND", 1)):
+        card = live.eventually(lambda u=user: live.card(post_id, u))
+        live.sender.click(user, user, card.ts, "gl_approve")
+        live.eventually(lambda s=step: live.store.get(post_id).current_step != s)
+    assert live.store.get(post_id).state == PostState.SCHEDULED
+    assert f"*#{post_id}*" in command(live, "scheduled", "U0AUTHOR")
 
 
 def test_reschedule_from_the_card_and_app_home_with_date_and_time_pickers(live: Live):
