@@ -19,6 +19,7 @@ from datetime import date, datetime
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.messaging import tell_admins
 from bot.runtime import Greenlight
 from bot.views.digest import digest_blocks, digest_fallback, personal_digest
 from bot.views.format import mention
@@ -170,13 +171,7 @@ class DigestSend:
             [f":warning: The digest for <#{digest.channel}> needs your attention:"]
             + [f"• {p}" for p in dict.fromkeys(self.problems)]
         )
-        if not self.gl.config.admins:
-            log.warning("digest problems and no admins to tell: %s", text)
-        for admin in self.gl.config.admins:
-            try:
-                self.client.chat_postMessage(channel=admin, text=text)
-            except SlackApiError as exc:
-                log.warning("could not tell admin %s: %s", admin, exc.response.get("error"))
+        tell_admins(self.client, self.gl.config.admins, text)
 
 
 def digest_title(day: date) -> str:

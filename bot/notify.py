@@ -12,6 +12,7 @@ import logging
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.messaging import dm_card, people_of
 from bot.reminders import Nudger
 from bot.runtime import Greenlight
 from bot.views.card import approval_card, card_fallback
@@ -32,29 +33,32 @@ class Notifier:
         self.engine = engine
         self.store = engine.store
         self.client = client
-        self.directory = gl.directory(engine.store.team, client)
+        self.directory = engine.directory
 
     # -- after a transition (one audit entry each) ------------------------------------------
 
     def handle(self, entries: list[dict[str, str]]) -> None:
         """Tell people about committed transitions, read from the audit log; each post's cards
         are refreshed once per batch, whatever the number of its entries."""
-        touched: dict[str, Post] = {}
         shown = self.store.shown(
             list({e["post"] for e in entries if e.get("post") and e["action"] in _REFRESH_ONLY})
         )
-        for entry in entries:
-            if not entry.get("post") or (
-                entry["action"] in _REFRESH_ONLY and entry["post"] not in shown
-            ):
-                continue  # workspace-level (freeze), or only a card nobody shows to refresh
-            post = self.store.get(entry["post"])
+        wanted = [
+            e
+            for e in entries
+            if e.get("post") and (e["action"] not in _REFRESH_ONLY or e["post"] in shown)
+        ]  # not workspace-level (freeze), nor only a card nobody shows to refresh
+        posts = {p.id: p for p in self.store.get_many(list({e["post"] for e in wanted}))}
+        touched: dict[str, Post] = {}
+        for entry in wanted:
+            post = posts.get(entry["post"])
             if post is None:
                 continue  # expired
             touched[post.id] = post
             self._announce(post, entry)
+        freeze = self.store.freeze_state() if touched else None
         for post in touched.values():
-            self.refresh(post)
+            self.refresh(post, freeze)
 
     def _announce(self, post: Post, entry: dict[str, str]) -> None:
         action, actor = entry["action"], entry["actor"]
@@ -118,12 +122,13 @@ class Notifier:
             _source(post),
         )
 
-    def refresh(self, post: Post) -> None:
-        """Update every message showing the post: cards lose their buttons when it is decided."""
+    def refresh(self, post: Post, freeze: dict[str, str] | None) -> None:
+        """Update every message showing the post: cards lose their buttons when it is decided.
+        (`freeze`: the publishing freeze the cards show.)"""
         messages = self.store.messages(post.id)
         if not messages:
             return  # nothing shows it (e.g. created by an integration): nothing to render
-        blocks = approval_card(post, self.gl.findings(post.revision), self.store.freeze_state())
+        blocks = approval_card(post, self.gl.findings(post.revision), freeze)
         for channel, ts in messages:
             try:
                 self.client.chat_update(
@@ -155,9 +160,7 @@ class Notifier:
             link = self._permalink(*posted) if posted else None
             text = submitted_notice(post, self.gl.findings(post.revision), link)
             self._tell_author(post, text, reply_to)
-        people = list(dict.fromkeys(run.users))
-        for group in run.usergroups:
-            people += sorted(self.directory.members(group) - set(people))
+        people = people_of(self.directory, run.users, run.usergroups)
         workflow = self.gl.config.workflow_named(post.workflow)
         if not (workflow and workflow.allow_self_approval):
             people = [p for p in people if p != post.author]
@@ -211,16 +214,8 @@ class Notifier:
     # -- direct messages ----------------------------------------------------------------------
 
     def _dm_card(self, post: Post, user: str) -> None:
-        try:
-            channel = self.client.conversations_open(users=user)["channel"]["id"]
-            reply = self.client.chat_postMessage(
-                channel=channel,
-                text=step_request(post),
-                blocks=approval_card(post, self.gl.findings(post.revision)),
-            )
-            self.store.remember_message(post.id, reply["channel"], reply["ts"])
-        except SlackApiError as exc:
-            log.warning("could not DM %s about #%s: %s", user, post.id, exc.response.get("error"))
+        blocks = approval_card(post, self.gl.findings(post.revision))
+        dm_card(self.client, self.store, user, step_request(post), blocks, post)
 
     def _dm(self, user: str, text: str, blocks: list | None = None) -> None:
         try:

@@ -15,11 +15,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
+from bot.messaging import dm_card, people_of, tell_admins, zone_of
 from bot.runtime import Greenlight
 from bot.views.reminders import (
     Unreachable,
@@ -123,7 +123,9 @@ class Nudger:
                 continue
             if not self.store.claim_reminder(post.id, post.revision.number, index, person, round_):
                 continue
-            error = self._dm(
+            error = dm_card(
+                self.client,
+                self.store,
                 person,
                 reminder_text(post, index, waited, principal),
                 reminder_blocks(post, index, waited, principal, self.gl.findings(post.revision)),
@@ -140,12 +142,9 @@ class Nudger:
         """The step's approvers who could decide it and have not (authors, people who voted or
         approved an earlier step are left out, by the same rules as a click)."""
         run = post.steps[index]
-        people = list(dict.fromkeys(run.users))
-        for group in run.usergroups:
-            members = self.directory.members(group)
-            if not members and self._group_deleted(group):
-                problems.append(Unreachable(group, "deleted_group"))
-            people += sorted(members - set(people))
+        deleted: list[str] = []
+        people = people_of(self.directory, run.users, run.usergroups, deleted)
+        problems += [Unreachable(group, "deleted_group") for group in deleted]
         context = Context(self.gl.config, self.directory, self.gl.assess_risk, now)
         return [p for p in people if decision_refusal(post, p, index, context) is None]
 
@@ -159,19 +158,7 @@ class Nudger:
         if profile.get("deleted"):
             problems.append(Unreachable(person, "left"))
             return None
-        for name in (profile.get("tz"), self.gl.config.timezone):
-            try:
-                return ZoneInfo(name or "")
-            except (ZoneInfoNotFoundError, ValueError):
-                continue
-        return ZoneInfo("UTC")
-
-    def _group_deleted(self, group: str) -> bool:
-        try:
-            self.client.usergroups_users_list(usergroup=group)
-        except SlackApiError as exc:
-            return exc.response.get("error") in ("no_such_subteam", "subteam_not_found")
-        return False
+        return zone_of(profile, self.gl.config.timezone)
 
     # -- escalations (from the notifier, after the audited transition) ------------------------
 
@@ -181,12 +168,12 @@ class Nudger:
         if post.state != PostState.IN_REVIEW or post.current_step != index or not run.nudges:
             return
         problems: list[Unreachable] = []
-        people = list(dict.fromkeys(run.nudges.escalate_users))
-        for group in run.nudges.escalate_usergroups:
-            members = self.directory.members(group)
-            if not members and self._group_deleted(group):
-                problems.append(Unreachable(group, "deleted_group"))
-            people += sorted(members - set(people))
+        deleted: list[str] = []
+        nudges = run.nudges
+        people = people_of(
+            self.directory, nudges.escalate_users, nudges.escalate_usergroups, deleted
+        )
+        problems += [Unreachable(group, "deleted_group") for group in deleted]
         context = Context(self.gl.config, self.directory, self.gl.assess_risk, self.gl.clock())
         blocks = escalation_blocks(post, index, self.gl.findings(post.revision))
         for person in people:
@@ -194,37 +181,18 @@ class Nudger:
                 continue  # the author, or someone who approved an earlier step
             if self._reachable_zone(person, problems) is None:
                 continue
-            error = self._dm(person, escalation_text(post, index), blocks, post)
+            error = dm_card(
+                self.client, self.store, person, escalation_text(post, index), blocks, post
+            )
             if error in UNREACHABLE:
                 problems.append(Unreachable(person, error))
         self._report(post, index, "escalation", problems)
 
     # -- Slack --------------------------------------------------------------------------------
 
-    def _dm(self, user: str, text: str, blocks: list, post: Post) -> str | None:
-        """Send a DM showing the post's card; returns Slack's error when it failed (a transient
-        one, after the client's retries, costs this round: the next round comes)."""
-        try:
-            channel = self.client.conversations_open(users=user)["channel"]["id"]
-            reply = self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
-        except SlackApiError as exc:
-            error = str(exc.response.get("error"))
-            log.warning("could not DM %s about #%s: %s", user, post.id, error)
-            return error
-        self.store.remember_message(post.id, reply["channel"], reply["ts"])
-        return None
-
     def _report(self, post: Post, index: int, what: str, problems: list[Unreachable]) -> None:
         """Tell the admins who could not be reached: once a day per post, person and kind."""
         fresh = [p for p in problems if self.store.report_once(f"{post.id}:{index}:{what}:{p.who}")]
         if not fresh:
             return
-        if not self.gl.config.admins:
-            log.warning("draft #%s: %s unreachable and no admins to tell", post.id, fresh)
-            return
-        text = unreachable_text(post, index, what, fresh)
-        for admin in self.gl.config.admins:
-            try:
-                self.client.chat_postMessage(channel=admin, text=text)
-            except SlackApiError as exc:
-                log.warning("could not tell admin %s: %s", admin, exc.response.get("error"))
+        tell_admins(self.client, self.gl.config.admins, unreachable_text(post, index, what, fresh))

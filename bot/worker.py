@@ -15,7 +15,7 @@ from datetime import datetime
 import redis
 from slack_sdk import WebClient
 
-from bot.app import DEFAULT_API_URL
+from bot.app import slack_client
 from bot.notify import Notifier
 from bot.publishers import publisher_for
 from bot.runtime import Greenlight
@@ -121,15 +121,10 @@ class Worker:
 
 def build_publishers(config: WorkflowFile, settings: Settings) -> dict[str, Publisher]:
     """One publisher per target of the workflow file (`MissingSecret` names what is missing).
-    Slack targets get a client without retry handlers: the scheduler decides when to retry."""
-
-    def slack_client() -> WebClient:
-        return WebClient(
-            token=settings.slack_bot_token, base_url=settings.slack_api_url or DEFAULT_API_URL
-        )
-
+    Slack targets publish through a copy of the bot's client without retry handlers
+    (`publishers.slack.publishing_client`): the scheduler decides when to retry."""
     return {
-        name: publisher_for(name, target, os.environ, slack_client)
+        name: publisher_for(name, target, os.environ, lambda: slack_client(settings))
         for name, target in config.targets.items()
     }
 

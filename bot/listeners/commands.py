@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
@@ -22,6 +22,7 @@ from slack_sdk import WebClient
 from bot.digest import preview
 from bot.listeners.after_ack import SlackNeeded, soon
 from bot.listeners.home import going_out_next
+from bot.messaging import zone_of
 from bot.payloads import BadPayload, typed_text
 from bot.runtime import Greenlight
 from bot.views.card import approval_card
@@ -318,13 +319,7 @@ def _back(r: Request) -> None:
 
 def _zone_of(r: Request, user: str) -> ZoneInfo:
     """The user's time zone from Slack, else the workflow file's."""
-    profile = r.engine.directory.user(user) or {}  # type: ignore[attr-defined]
-    for name in (profile.get("tz"), r.gl.config.timezone):
-        try:
-            return ZoneInfo(name or "")
-        except (ZoneInfoNotFoundError, ValueError):
-            continue
-    return ZoneInfo("UTC")
+    return zone_of(r.engine.directory.user(user), r.gl.config.timezone)  # type: ignore[attr-defined]
 
 
 def _config(r: Request) -> None:

@@ -1,0 +1,69 @@
+"""Reaching the people a workflow names, shared by the notifier, reminders and digests: who
+a step's users and groups are, their time zone, an approval card by DM, a word to the admins."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.directory import SlackDirectory
+from workflows.models import Post
+from workflows.store import Store
+
+log = logging.getLogger(__name__)
+
+
+def people_of(
+    directory: SlackDirectory,
+    users: Sequence[str],
+    usergroups: Sequence[str],
+    deleted: list[str] | None = None,
+) -> list[str]:
+    """The users, then each group's members, once each and in that order; groups Slack no
+    longer knows are added to `deleted` when it is given."""
+    people = list(dict.fromkeys(users))
+    for group in usergroups:
+        members = directory.members(group)
+        if not members and deleted is not None and not directory.group_exists(group):
+            deleted.append(group)
+        people += sorted(members - set(people))
+    return people
+
+
+def zone_of(profile: dict | None, default: str) -> ZoneInfo:
+    """The person's time zone from their Slack profile, else `default` (a checked zone name)."""
+    try:
+        return ZoneInfo((profile or {}).get("tz") or "")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(default)
+
+
+def dm_card(
+    client: WebClient, store: Store, user: str, text: str, blocks: list, post: Post
+) -> str | None:
+    """DM a message showing the post's card, remembered so it is updated with the post;
+    returns Slack's error when it failed."""
+    try:
+        channel = client.conversations_open(users=user)["channel"]["id"]
+        reply = client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+    except SlackApiError as exc:
+        error = str(exc.response.get("error"))
+        log.warning("could not DM %s about #%s: %s", user, post.id, error)
+        return error
+    store.remember_message(post.id, reply["channel"], reply["ts"])
+    return None
+
+
+def tell_admins(client: WebClient, admins: Sequence[str], text: str) -> None:
+    """DM the workflow file's admins; with none, the log is the only place left."""
+    if not admins:
+        log.warning("no admins to tell: %s", text)
+    for admin in admins:
+        try:
+            client.chat_postMessage(channel=admin, text=text)
+        except SlackApiError as exc:
+            log.warning("could not tell admin %s: %s", admin, exc.response.get("error"))
