@@ -74,6 +74,7 @@ class ResponseUrlPost:
     body: dict[str, Any]
     time: float
     status: int
+    user_id: str | None = None  # who the response_url was given to (None: an unknown url)
 
 
 @dataclass
@@ -368,7 +369,11 @@ class SlackEmulator:
         with self.lock:
             status, text = self._apply_response(url, body)
             payload = body if isinstance(body, dict) else {"raw": body}
-            self._response_posts.append(ResponseUrlPost(url, payload, self.clock(), status))
+            target = self._response_urls.get(url)
+            user = target.user_id if target else None
+            self._response_posts.append(
+                ResponseUrlPost(url, payload, self.clock(), status, user_id=user)
+            )
             return status, text
 
     def _apply_response(self, url: str, body: Any) -> tuple[int, str]:

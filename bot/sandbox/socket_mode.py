@@ -120,12 +120,6 @@ class SocketModeEndpoint:
     # -- state ---------------------------------------------------------------------------
 
     @property
-    def connection_count(self) -> int:
-        """Connections open now."""
-        with self._changed:
-            return len(self._connections)
-
-    @property
     def connections_opened(self) -> int:
         """Connections ever opened (grows by one on each reconnection)."""
         with self._changed:

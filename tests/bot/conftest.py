@@ -76,14 +76,8 @@ class Live:
                 count, calm_since = now, time.monotonic()
 
     def new_modal(self, user: str, open_it: Callable[[], Any]):
-        """Run `open_it` (a click or a command) and return the modal it opened for `user`;
-        modals an earlier test left open do not count."""
-        before = {view.id for view in self.slack.modal_stack(user)}
-        assert open_it().status == 200
-        fresh = self.eventually(
-            lambda: [v for v in self.slack.modal_stack(user) if v.id not in before]
-        )
-        return fresh[-1]
+        """`new_modal` for a click or command sent over HTTP (it must get a 200)."""
+        return new_modal(self.slack, user, lambda: open_it().status == 200)
 
     def card(self, post_id: str, channel: str = "C0APPROVALS") -> Message | None:
         return find_card(self.slack, post_id, channel)
@@ -107,11 +101,18 @@ class Live:
         return self.sender.click(user, channel, card.ts, action)
 
     def private_replies(self, user: str) -> list[str]:
+        """Texts the bot sent, after the acknowledgement, to response URLs given to `user`."""
         return [
-            p.body.get("text", "")
-            for p in self.slack.response_url_posts()
-            if f"/{user}/" in p.response_url or p.body.get("response_type") == "ephemeral"
+            p.body.get("text", "") for p in self.slack.response_url_posts() if p.user_id == user
         ]
+
+
+def new_modal(slack: SlackEmulator, user: str, open_it: Callable[[], Any]):
+    """Run `open_it` (a click or a command; it must return something true) and return the modal
+    it opened for `user`; modals an earlier test left open do not count."""
+    before = {view.id for view in slack.modal_stack(user)}
+    assert open_it()
+    return eventually(lambda: [v for v in slack.modal_stack(user) if v.id not in before])[-1]
 
 
 def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:

@@ -3,9 +3,9 @@ Redis, the real WebClient; only the clock is moved (across Rome's change to summ
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -93,11 +93,10 @@ def digests(slack: SlackEmulator, channel: str = "C0SOCIAL") -> list[str]:
 def run_workers(gl: Greenlight, store: Store, workers: int = 3) -> None:
     """One pass of `workers` worker processes' digest jobs, at the same moment."""
     jobs = [digest_jobs(gl, slack_client(gl.settings), f"worker-{n}") for n in range(workers)]
-    threads = [threading.Thread(target=lambda js=js: [job(store) for job in js]) for js in jobs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    with ThreadPoolExecutor(workers) as pool:
+        passes = [pool.submit(lambda js=js: [job(store) for job in js]) for js in jobs]
+        for one_pass in passes:
+            one_pass.result()  # a worker that failed fails the test
 
 
 def test_the_digest_goes_out_at_nine_rome_time_once_a_day_whatever_the_workers(

@@ -226,6 +226,7 @@ def test_slack_retrying_an_event_never_makes_a_second_draft(live: Live):
         assert live.sender.event(event, event_id="Ev0RETRY", retry_num=retry).status == 200
     new = live.eventually(lambda: set(live.store.ids_by_author("U0AUTHOR", limit=1000)) - before)
     live.eventually(lambda: live.card(next(iter(new))))
+    live.settle()  # every retry has been handled, after its acknowledgement
     assert len(set(live.store.ids_by_author("U0AUTHOR", limit=1000)) - before) == 1
 
 

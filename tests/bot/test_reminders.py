@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -187,11 +188,9 @@ def test_two_workers_at_once_send_each_reminder_once(world: World):
             for _ in range(10):
                 worker.tick()
 
-        threads = [threading.Thread(target=work, args=(w,)) for w in world.workers]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        with ThreadPoolExecutor(len(world.workers)) as pool:
+            for done in [pool.submit(work, w) for w in world.workers]:
+                done.result()  # a worker that failed fails the test
         for post_id in ids:
             assert len(world.reminders("U0ANNA", post_id)) == hours - 1
 

@@ -18,7 +18,15 @@ import redis
 
 from bot.sandbox.emulator import SlackEmulator
 from bot.sandbox.socket_mode import SocketModeSender
-from tests.bot.conftest import TEAM, WORKFLOW, eventually, find_card, rendered, start_emulator
+from tests.bot.conftest import (
+    TEAM,
+    WORKFLOW,
+    eventually,
+    find_card,
+    new_modal,
+    rendered,
+    start_emulator,
+)
 from tests.redis_servers import RedisServer, free_port
 from workflows.models import PostState
 from workflows.store import Store
@@ -125,8 +133,13 @@ def test_approve_on_the_card_moves_the_draft_to_the_next_step(app: SocketApp):
 
 
 def test_a_refused_modal_submission_comes_back_in_the_ack(app: SocketApp):
-    app.sender.command("/greenlight", "draft", user_id="U0AUTHOR", channel_id="C0DRAFTS").ack()
-    modal = eventually(lambda: app.slack.modal_stack("U0AUTHOR"))[-1]
+    modal = new_modal(
+        app.slack,
+        "U0AUTHOR",
+        lambda: app.sender.command(
+            "/greenlight", "draft", user_id="U0AUTHOR", channel_id="C0DRAFTS"
+        ).ack(),
+    )
     past = {
         "text": {"text": {"type": "plain_text_input", "value": "Launch"}},
         "schedule": {"schedule": {"type": "datetimepicker", "selected_date_time": 1000}},
