@@ -38,6 +38,8 @@ FINISHED = frozenset(
 REVISABLE = frozenset(
     {PostState.DRAFT, PostState.IN_REVIEW, PostState.APPROVED, PostState.SCHEDULED, PostState.HELD}
 )
+#: Approved states whose time can still move (reschedule, publish now) without a new approval.
+RESCHEDULABLE = frozenset({PostState.APPROVED, PostState.SCHEDULED, PostState.HELD})
 
 
 class StepStatus(StrEnum):

@@ -28,6 +28,7 @@ from workflows.commands import (
 from workflows.config import QUORUM_ALL, Step, Workflow, WorkflowFile
 from workflows.directory import Directory
 from workflows.models import (
+    RESCHEDULABLE,
     REVISABLE,
     Delivery,
     DeliveryStatus,
@@ -464,7 +465,7 @@ def _reschedule(post: Post, cmd: Reschedule, ctx: Context) -> Accepted | Refusal
     refusal = _author_or_admin(post, cmd.actor, ctx, "reschedule")
     if refusal:
         return refusal
-    if post.state not in (PostState.APPROVED, PostState.SCHEDULED, PostState.HELD):
+    if post.state not in RESCHEDULABLE:
         return Refusal(
             RefusalCode.NOT_ALLOWED,
             f"Post {post.id} is {post.state.value.replace('_', ' ')}: only approved, scheduled "

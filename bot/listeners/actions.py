@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import partial
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
@@ -22,7 +23,6 @@ from bot.views.card import (
     PUBLISH_NOW,
     REJECT,
     REQUEST_CHANGES,
-    RESCHEDULABLE,
     RESCHEDULE,
     RETRY,
 )
@@ -39,7 +39,7 @@ from workflows.commands import (
 )
 from workflows.digest import build_digest
 from workflows.engine import Engine
-from workflows.models import REVISABLE
+from workflows.models import RESCHEDULABLE, REVISABLE
 from workflows.outcomes import Refusal, RefusalCode
 
 #: Stands in for the reason while judging whether the clicker may decide at all.
@@ -95,7 +95,7 @@ def register(app: App, gl: Greenlight) -> None:
             command_type(user, ref.post_id, ref.revision, ref.step, _PENDING_REASON)
         )
         if refusal:
-            respond(text=refusal_text(refusal), response_type="ephemeral", replace_original=False)
+            _say(respond, refusal_text(refusal))
             return
         post = engine.post(ref.post_id)
         if post is not None:
@@ -118,9 +118,7 @@ def register(app: App, gl: Greenlight) -> None:
         elif post.state not in REVISABLE:
             problem = f"Draft #{post.id} is {post.state.value.replace('_', ' ')}: too late to edit."
         if problem or post is None:
-            respond(
-                text=f":no_entry_sign: {problem}", response_type="ephemeral", replace_original=False
-            )
+            _say(respond, f":no_entry_sign: {problem}")
             return
         client.views_open(trigger_id=body["trigger_id"], view=edit_modal(gl.config, post))
 
@@ -133,11 +131,7 @@ def register(app: App, gl: Greenlight) -> None:
         user, engine = body["user"]["id"], gl.engine(body["team"]["id"], client)
         action = body["actions"][0]["action_id"]
         if action in (MARK_PUBLISHED, RETRY) and not ref.target:
-            respond(
-                text=":no_entry_sign: This button names no target.",
-                response_type="ephemeral",
-                replace_original=False,
-            )
+            _say(respond, ":no_entry_sign: This button names no target.")
             return
         command = {
             PUBLISH_NOW: lambda: Reschedule(user, ref.post_id, ref.revision, None),
@@ -151,22 +145,21 @@ def register(app: App, gl: Greenlight) -> None:
         }[action]()
         outcome = engine.execute(command)
         if isinstance(outcome, Refusal):
-            respond(text=refusal_text(outcome), response_type="ephemeral", replace_original=False)
+            _say(respond, refusal_text(outcome))
             return
 
     def post_digest(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
         """Post the digest as it is now to a configured digest channel."""
         ack()
         channel = body["actions"][0].get("value")
-        if channel not in {d.channel for d in gl.config.digest}:
-            respond(
-                text=":no_entry_sign: That channel is not a digest channel of the workflow file.",
-                response_type="ephemeral",
-                replace_original=False,
+        digest = next((d for d in gl.config.digest if d.channel == channel), None)
+        if digest is None:
+            _say(
+                respond,
+                ":no_entry_sign: That channel is not a digest channel of the workflow file.",
             )
             return
         now = gl.clock()
-        digest = next(d for d in gl.config.digest if d.channel == channel)
         store = gl.store(body["team"]["id"])
         send = DigestSend(gl, client, store)
         data = build_digest(store, gl.config, now, store.last_digest(digest.key))
@@ -177,7 +170,7 @@ def register(app: App, gl: Greenlight) -> None:
             if outcome == "sent"
             else f":warning: {send.problems[0]}"
         )
-        respond(text=text, response_type="ephemeral", replace_original=False)
+        _say(respond, text)
 
     def reschedule(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
         """Open the date and time picker, for the author or an admin of a post that can move."""
@@ -185,7 +178,7 @@ def register(app: App, gl: Greenlight) -> None:
         user = body["user"]["id"]
         from_home = body.get("container", {}).get("type") == "view"
         # A button in App Home has no response_url: private replies go by DM there.
-        tell = _dm(client, user) if from_home else _ephemeral(respond)
+        tell = _dm(client, user) if from_home else partial(_say, respond)
         try:
             ref = parse(PostRef, body["actions"][0].get("value"))
         except BadPayload as exc:
@@ -228,12 +221,8 @@ def _ref(body: dict, respond: Respond) -> PostRef | None:
     try:
         return parse(PostRef, body["actions"][0].get("value"))
     except BadPayload as exc:
-        respond(text=f":no_entry_sign: {exc}", response_type="ephemeral", replace_original=False)
+        _say(respond, f":no_entry_sign: {exc}")
         return None
-
-
-def _ephemeral(respond: Respond) -> Callable[[str], None]:
-    return lambda text: respond(text=text, response_type="ephemeral", replace_original=False)
 
 
 def _dm(client: WebClient, user: str) -> Callable[[str], None]:

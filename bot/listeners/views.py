@@ -32,7 +32,7 @@ from workflows.commands import (
     Revise,
     Submit,
 )
-from workflows.outcomes import Refusal
+from workflows.outcomes import Outcome, Refusal
 
 
 def register(app: App, gl: Greenlight) -> None:
@@ -63,8 +63,7 @@ def register(app: App, gl: Greenlight) -> None:
                 urgent=values.urgent,
             )
         )
-        if isinstance(outcome, Refusal):
-            client.chat_postMessage(channel=user, text=refusal_text(outcome))
+        _dm_refusal(client, user, outcome)
 
     def check_edit(ack: Ack, view: dict, context: BoltContext) -> None:
         errors = _draft_errors(draft_input(view["state"]["values"]), gl)
@@ -92,9 +91,7 @@ def register(app: App, gl: Greenlight) -> None:
                 urgent=values.urgent,
             )
         )
-        if isinstance(outcome, Refusal):
-            client.chat_postMessage(channel=user, text=refusal_text(outcome))
-            return
+        _dm_refusal(client, user, outcome)
 
     def check_reason(ack: Ack, view: dict, context: BoltContext) -> None:
         try:
@@ -122,9 +119,7 @@ def register(app: App, gl: Greenlight) -> None:
             ),
         }[meta.verdict]()
         outcome = engine.execute(command)
-        if isinstance(outcome, Refusal):
-            client.chat_postMessage(channel=user, text=refusal_text(outcome))
-            return
+        _dm_refusal(client, user, outcome)
 
     def set_new_time(ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext):
         """The engine decides in the acknowledgement (Redis only), so a refusal (a time in the
@@ -178,3 +173,9 @@ def _draft_errors(values: DraftInput, gl: Greenlight) -> dict[str, str]:
     if values.scheduled_at is not None and values.scheduled_at <= gl.clock():
         errors["schedule"] = "Pick a time in the future, or leave it empty to publish on approval."
     return errors
+
+
+def _dm_refusal(client: WebClient, user: str, outcome: Outcome) -> None:
+    """After the form closed, a refusal can only reach the person by DM."""
+    if isinstance(outcome, Refusal):
+        client.chat_postMessage(channel=user, text=refusal_text(outcome))

@@ -19,7 +19,14 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.views.format import approvers, chunks, clip, escape, mention, mentions, when
-from workflows.models import DeliveryStatus, Post, PostState, StepRun, StepStatus
+from workflows.models import (
+    RESCHEDULABLE,
+    DeliveryStatus,
+    Post,
+    PostState,
+    StepRun,
+    StepStatus,
+)
 
 APPROVE, REQUEST_CHANGES, REJECT, EDIT_DRAFT = (
     "gl_approve",
@@ -37,7 +44,6 @@ DELIVERY_ICONS = {
     DeliveryStatus.OUTCOME_UNKNOWN: ":grey_question:",
 }
 #: States in which an approved post can get a new time without a new approval.
-RESCHEDULABLE = (PostState.APPROVED, PostState.SCHEDULED, PostState.HELD)
 MAX_TEXT_BLOCKS = 10
 MAX_FINDINGS = 8
 

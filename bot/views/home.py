@@ -8,9 +8,9 @@ from datetime import datetime
 from slack_sdk.models.blocks import ActionsBlock, Block, DividerBlock, HeaderBlock
 from slack_sdk.models.views import View
 
-from bot.views.card import RESCHEDULABLE, reschedule_button
+from bot.views.card import reschedule_button
 from bot.views.messages import frozen_banner, post_list, section
-from workflows.models import Post
+from workflows.models import RESCHEDULABLE, Post
 
 
 def home_view(
