@@ -118,7 +118,7 @@ def build_digest(
         return Section([posts[i] for i in ids if i in posts], total)
 
     waiting = section(found[PostState.IN_REVIEW][1], found[PostState.IN_REVIEW][0])
-    waiting.posts.sort(key=_waiting_since)
+    waiting.posts.sort(key=lambda p: p.waiting_since or p.updated_at)
     return DigestData(
         now=now,
         since=since,
@@ -137,9 +137,3 @@ def build_digest(
 
 def _flip(found: tuple[int, list[str]]) -> tuple[list[str], int]:
     return found[1], found[0]
-
-
-def _waiting_since(post: Post) -> datetime:
-    step = post.current_step
-    started = post.steps[step].started_at if step is not None else None
-    return started or post.updated_at

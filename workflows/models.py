@@ -180,5 +180,14 @@ class Post(Model):
         return next((i for i, s in enumerate(self.steps) if s.status == StepStatus.ACTIVE), None)
 
     @property
+    def waiting_since(self) -> datetime | None:
+        """When the active step started waiting for a decision (the post's last change when
+        that was not recorded); None when the post waits for no step."""
+        step = self.current_step
+        if self.state != PostState.IN_REVIEW or step is None:
+            return None
+        return self.steps[step].started_at or self.updated_at
+
+    @property
     def finished(self) -> bool:
         return self.state in FINISHED

@@ -435,8 +435,10 @@ class Store:
     def remember_message(self, post_id: str, channel: str, ts: str) -> None:
         """Record a chat message showing the post, so every copy can be updated later."""
         key = self.keys.post_messages(post_id)
-        self.redis.sadd(key, f"{channel} {ts}")
-        ttl = self.redis.ttl(self.keys.post(post_id))
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.sadd(key, f"{channel} {ts}")
+        pipe.ttl(self.keys.post(post_id))
+        ttl = pipe.execute()[1]
         if ttl > 0:  # the post has finished: this set goes with it
             self.redis.expire(key, ttl)
 
@@ -674,10 +676,10 @@ def _index_entries(post: Post, k: Keys) -> dict[str, float]:
         k.state(post.state): post.updated_at.timestamp(),
         k.author(post.author): post.created_at.timestamp(),
     }
-    step = post.current_step
-    if post.state == PostState.IN_REVIEW and step is not None:
+    step, waiting_since = post.current_step, post.waiting_since
+    if step is not None and waiting_since is not None:
         run = post.steps[step]
-        since = (run.started_at or post.updated_at).timestamp()
+        since = waiting_since.timestamp()
         deciders = [*run.users, *run.usergroups]
         if run.escalated_at is not None and run.nudges is not None:
             deciders += [*run.nudges.escalate_users, *run.nudges.escalate_usergroups]

@@ -177,7 +177,7 @@ def _excerpt(post: Post) -> str:
 
 def _waiting_line(post: Post, now: datetime) -> str:
     run = post.steps[post.current_step] if post.current_step is not None else None
-    since = (run.started_at if run else None) or post.updated_at
+    since = post.waiting_since or post.updated_at
     mark = " :rotating_light: *overdue*" if overdue(post, now) else ""
     holders = ""
     if run is not None:

@@ -69,12 +69,10 @@ def post_line_parts(post: Post) -> PostLine:
     """One line for a list: id, state, age, the start of the text."""
     text = escape(clip(" ".join(post.revision.text.split()), 80))
     head = f"*#{post.id}* · {STATE_LABELS[post.state].split(':', 2)[-1].strip()}"
-    tail, since = "", None
-    step = post.current_step
-    if post.state == PostState.IN_REVIEW and step is not None:
-        run = post.steps[step]
-        since = run.started_at or post.updated_at
-        head += f" ({escape(run.name)}, waiting since {when(since)})"
+    tail = ""
+    step, since = post.current_step, post.waiting_since
+    if step is not None and since is not None:
+        head += f" ({escape(post.steps[step].name)}, waiting since {when(since)})"
     if post.revision.scheduled_at and post.state in (PostState.APPROVED, PostState.SCHEDULED):
         tail += f" · goes out {when(post.revision.scheduled_at)}"
     return PostLine(head, f"{tail}\n> {text}", since, post.revision.scheduled_at)
@@ -85,11 +83,8 @@ def post_line(post: Post, now: datetime) -> str:
 
 
 def overdue(post: Post, now: datetime) -> bool:
-    step = post.current_step
-    if post.state != PostState.IN_REVIEW or step is None:
-        return False
-    since = post.steps[step].started_at or post.updated_at
-    return _late(since, post.revision.scheduled_at, now)
+    since = post.waiting_since
+    return since is not None and _late(since, post.revision.scheduled_at, now)
 
 
 def _late(waiting_since: datetime, scheduled_at: datetime | None, now: datetime) -> bool:
