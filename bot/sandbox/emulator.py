@@ -347,7 +347,7 @@ class SlackEmulator:
             return 200, {}, {"ok": False, "error": "invalid_auth"}
         if app_level != (method in APP_LEVEL_METHODS):
             return 200, {}, {"ok": False, "error": "not_allowed_token_type"}
-        fault = self.faults.take(method)
+        fault = self.faults.take(method, self.clock())
         if fault is not None:
             extra = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
             return fault.status, extra, {"ok": False, "error": fault.error}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 ANY_METHOD = "*"
@@ -31,18 +32,25 @@ class FaultPlan:
     def __init__(self) -> None:
         self._faults: list[Fault] = []
         self.latency: dict[str, float] = {}
+        self._limited_until: dict[str, float] = {}  # method -> end of its Retry-After window
 
     def add(self, fault: Fault) -> None:
         self._faults.append(fault)
 
-    def take(self, method: str) -> Fault | None:
-        """The fault that applies to this call, counting it as used."""
+    def take(self, method: str, now: float) -> Fault | None:
+        """The fault that applies to this call at `now`, counting it as used. As on Slack, a
+        call made before a 429's `Retry-After` has passed is rate-limited again."""
+        until = self._limited_until.get(method, 0.0)
+        if now < until:
+            return Fault(method, 429, "ratelimited", math.ceil(until - now), None)
         for fault in self._faults:
             if fault.method in (method, ANY_METHOD):
                 if fault.times is not None:
                     fault.times -= 1
                     if fault.times <= 0:
                         self._faults.remove(fault)
+                if fault.status == 429 and fault.retry_after:
+                    self._limited_until[method] = now + fault.retry_after
                 return fault
         return None
 
@@ -52,3 +60,4 @@ class FaultPlan:
     def clear(self) -> None:
         self._faults.clear()
         self.latency.clear()
+        self._limited_until.clear()

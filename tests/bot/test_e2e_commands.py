@@ -239,8 +239,8 @@ def test_slack_rate_limits_are_waited_out(live: Live):
     post_id = live.draft("Posted after a 429")
     assert live.card(post_id) is not None
     calls = live.slack.calls("chat.postMessage")[earlier:]
+    # the emulator answers 429 again to a call inside the Retry-After window, as Slack does
     assert [c.status for c in calls[:2]] == [429, 200]
-    assert calls[1].time - calls[0].time >= 1.0  # waited Retry-After
 
 
 def test_a_missing_approvals_channel_is_reported_and_approvers_still_get_the_card(live: Live):

@@ -13,9 +13,12 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.sandbox.emulator import SlackEmulator
+from tests.sandbox.conftest import build_workspace
 
 
-def test_rate_limit_answers_429_with_retry_after(web: WebClient, slack: SlackEmulator) -> None:
+def test_rate_limit_answers_429_with_retry_after(
+    web: WebClient, slack: SlackEmulator, clock
+) -> None:
     slack.rate_limit("chat.postMessage", retry_after=7)
     with pytest.raises(SlackApiError) as caught:
         web.chat_postMessage(channel="C0DRAFTS", text="x")
@@ -24,23 +27,36 @@ def test_rate_limit_answers_429_with_retry_after(web: WebClient, slack: SlackEmu
     assert response.headers["Retry-After"] == "7"
     assert response["error"] == "ratelimited"
     assert slack.messages("C0DRAFTS") == []
+    clock.advance(5)  # as on Slack, calling again inside the window is rate-limited again
+    with pytest.raises(SlackApiError) as caught:
+        web.chat_postMessage(channel="C0DRAFTS", text="x")
+    assert caught.value.response.headers["Retry-After"] == "2"
+    assert web.auth_test()["ok"]  # other methods are not limited
+    clock.advance(2)
     assert web.chat_postMessage(channel="C0DRAFTS", text="x")["ok"]
 
 
-def test_retry_handler_waits_and_gets_through(web: WebClient, slack: SlackEmulator) -> None:
-    web.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
-    slack.rate_limit("chat.postMessage", times=1, retry_after=1)
-    assert web.chat_postMessage(channel="C0DRAFTS", text="eventually")["ok"]
-    assert [c.status for c in slack.calls("chat.postMessage")] == [429, 200]
-    assert [m.text for m in slack.messages("C0DRAFTS")] == ["eventually"]
+def test_retry_handler_waits_and_gets_through() -> None:
+    # Real time here: the handler really sleeps Retry-After, and a retry made sooner would be
+    # rate-limited again.
+    with SlackEmulator(build_workspace()) as slack:
+        web = WebClient(token="xoxb-acme", base_url=slack.api_url)
+        web.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
+        slack.rate_limit("chat.postMessage", times=1, retry_after=1)
+        assert web.chat_postMessage(channel="C0DRAFTS", text="eventually")["ok"]
+        assert [c.status for c in slack.calls("chat.postMessage")] == [429, 200]
+        assert [m.text for m in slack.messages("C0DRAFTS")] == ["eventually"]
 
 
-def test_faults_hit_only_their_method_unless_any(web: WebClient, slack: SlackEmulator) -> None:
+def test_faults_hit_only_their_method_unless_any(
+    web: WebClient, slack: SlackEmulator, clock
+) -> None:
     slack.rate_limit("views.publish")
     assert web.auth_test()["ok"]
     slack.rate_limit()
     with pytest.raises(SlackApiError):
         web.auth_test()
+    clock.advance(1)  # past the Retry-After of that 429
     assert web.auth_test()["ok"]
 
 
