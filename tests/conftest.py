@@ -87,6 +87,16 @@ def private_redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     server.stop()
 
 
+@pytest.fixture(scope="module")
+def own_redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A redis-server for one test module alone: worker processes serve every workspace of
+    their Redis, so a module that runs them shares it with no other (not even this session's
+    e2e worker, on `private_redis_url`)."""
+    server = RedisServer(tmp_path_factory.mktemp("own-redis")).start()
+    yield server.url
+    server.stop()
+
+
 @pytest.fixture
 def client(redis_url: str) -> Iterator[redis.Redis]:
     connection = redis.Redis.from_url(redis_url)

@@ -43,12 +43,8 @@ workflows:
 
 
 @pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory):
-    """Worker processes serve every workspace of their Redis: these tests get one of their
-    own, shared with no other test module."""
-    server = RedisServer(tmp_path_factory.mktemp("workers-redis")).start()
-    yield server.url
-    server.stop()
+def redis_url(own_redis_url: str) -> str:
+    return own_redis_url  # these tests run worker processes
 
 
 @pytest.fixture

@@ -8,19 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.redis_servers import RedisServer
-
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_ack_bench_runs_against_both_servers(tmp_path: Path) -> None:
-    """Its worker walks every workspace in Redis: a Redis of its own keeps other runs out, and
-    this session's e2e worker (on the session's private Redis) too."""
-    server = RedisServer(tmp_path / "redis").start()
-    try:
-        run_bench(server.url)
-    finally:
-        server.stop()
+def test_ack_bench_runs_against_both_servers(own_redis_url: str) -> None:
+    """Its worker walks every workspace in Redis: a Redis of its own keeps other runs out."""
+    run_bench(own_redis_url)
 
 
 def run_bench(redis_url: str) -> None:

@@ -21,7 +21,6 @@ from bot.sandbox.workspace import Message, Workspace
 from bot.settings import Settings
 from bot.worker import Worker, notifier
 from tests.conftest import Clock, keyword_risk
-from tests.redis_servers import RedisServer
 from workflows.commands import Approve, Submit
 from workflows.configfile import parse_workflow_file
 from workflows.engine import Engine
@@ -53,11 +52,8 @@ MONDAY_MORNING = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # 10:00 in Rome, 04:00 
 
 
 @pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory):
-    """Workers serve every workspace of their Redis: these tests get one of their own."""
-    server = RedisServer(tmp_path_factory.mktemp("reminders-redis")).start()
-    yield server.url
-    server.stop()
+def redis_url(own_redis_url: str) -> str:
+    return own_redis_url  # these tests run workers
 
 
 @dataclass

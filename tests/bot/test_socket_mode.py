@@ -27,7 +27,7 @@ from tests.bot.conftest import (
     rendered,
     start_emulator,
 )
-from tests.redis_servers import RedisServer, free_port
+from tests.redis_servers import free_port
 from workflows.models import PostState
 from workflows.store import Store
 
@@ -53,8 +53,7 @@ class SocketApp:
 
 
 @pytest.fixture(scope="module")
-def socket_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SocketApp]:
-    redis_server = RedisServer(tmp_path_factory.mktemp("socket-mode-redis")).start()
+def socket_app(tmp_path_factory: pytest.TempPathFactory, own_redis_url: str) -> Iterator[SocketApp]:
     slack = start_emulator()
     workflow = tmp_path_factory.mktemp("socket-mode-config") / "workflow.yaml"
     workflow.write_text(WORKFLOW)
@@ -67,7 +66,7 @@ def socket_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SocketApp]:
         "SLACK_SIGNING_SECRET": "unused-in-socket-mode",
         "SLACK_APP_TOKEN": slack.app_token,
         "SLACK_API_URL": slack.api_url,
-        "REDIS_URL": redis_server.url,
+        "REDIS_URL": own_redis_url,
         "GREENLIGHT_CONFIG": str(workflow),
         "PORT": str(free_port()),  # nothing may listen on it in Socket Mode
         "LOG_LEVEL": "warning",
@@ -83,7 +82,7 @@ def socket_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SocketApp]:
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    client = redis.Redis.from_url(redis_server.url)
+    client = redis.Redis.from_url(own_redis_url)
     try:
         if not slack.socket_mode.wait_for_connections(timeout=60):
             raise RuntimeError(f"greenlight run did not connect:\n{log.read_text()}")
@@ -95,7 +94,6 @@ def socket_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SocketApp]:
             process.wait(timeout=30)
         client.close()
         slack.stop()
-        redis_server.stop()
 
 
 @pytest.fixture
