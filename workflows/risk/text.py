@@ -230,24 +230,25 @@ class PreparedText:
     @cached_property
     def hashtags(self) -> list[tuple[str, int, int]]:
         """(tag without '#', start, end) of each hashtag, the '#' included in the span."""
-        if "#" not in self.text:
-            return []
-        text = self.text
-        return [
-            (m.group(1), m.start(), m.end())
-            for m in _HASHTAG.finditer(text)
-            if m.start() == 0 or not (text[m.start() - 1].isalnum() or text[m.start() - 1] in "#&_")
-        ]
+        return self._tagged("#", _HASHTAG, "#&_")
 
     @cached_property
     def mentions(self) -> list[tuple[str, int, int]]:
-        if "@" not in self.text:
+        """(handle without '@', start, end) of each mention, the '@' included in the span."""
+        return self._tagged("@", _MENTION, "@_.")
+
+    def _tagged(
+        self, sigil: str, pattern: re.Pattern[str], glue: str
+    ) -> list[tuple[str, int, int]]:
+        """Matches of `pattern` that start a word: not right after a letter, a digit or one of
+        `glue` (so `a#b`, `&#39;` or `name@mail.it` are not tags)."""
+        if sigil not in self.text:
             return []
         text = self.text
         return [
             (m.group(1), m.start(), m.end())
-            for m in _MENTION.finditer(text)
-            if m.start() == 0 or not (text[m.start() - 1].isalnum() or text[m.start() - 1] in "@_.")
+            for m in pattern.finditer(text)
+            if m.start() == 0 or not (text[m.start() - 1].isalnum() or text[m.start() - 1] in glue)
         ]
 
     @cached_property
