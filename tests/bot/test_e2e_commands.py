@@ -320,17 +320,13 @@ def picked(date: str, time: str, zone: str = "UTC") -> dict:
     }
 
 
-def test_scheduled_lists_posts_approved_for_a_later_time(live: Live):
+def approved_for_later(live: Live, text: str, at: int) -> str:
+    """A draft written in the modal for Unix time `at`, approved through both steps."""
     modal = open_draft_modal(live)
     before = set(live.store.ids_by_author("U0AUTHOR", limit=1000))
     values = {
-        "text": {"text": {"type": "plain_text_input", "value": "Out in two days"}},
-        "schedule": {
-            "schedule": {
-                "type": "datetimepicker",
-                "selected_date_time": int(time.time()) + 2 * 86400,
-            }
-        },
+        "text": {"text": {"type": "plain_text_input", "value": text}},
+        "schedule": {"schedule": {"type": "datetimepicker", "selected_date_time": at}},
     }
     assert live.sender.submit_view("U0AUTHOR", modal.id, values).status == 200
     (post_id,) = live.eventually(
@@ -340,25 +336,17 @@ def test_scheduled_lists_posts_approved_for_a_later_time(live: Live):
         card = live.eventually(lambda u=user: live.card(post_id, u))
         live.sender.click(user, user, card.ts, "gl_approve")
         live.eventually(lambda s=step: live.store.get(post_id).current_step != s)
+    return post_id
+
+
+def test_scheduled_lists_posts_approved_for_a_later_time(live: Live):
+    post_id = approved_for_later(live, "Out in two days", int(time.time()) + 2 * 86400)
     assert live.store.get(post_id).state == PostState.SCHEDULED
     assert f"*#{post_id}*" in command(live, "scheduled", "U0AUTHOR")
 
 
 def test_reschedule_from_the_card_and_app_home_with_date_and_time_pickers(live: Live):
-    modal = open_draft_modal(live)
-    before = set(live.store.ids_by_author("U0AUTHOR", limit=1000))
-    values = {
-        "text": {"text": {"type": "plain_text_input", "value": "Picked, not typed"}},
-        "schedule": {"schedule": {"type": "datetimepicker", "selected_date_time": 4102444800}},
-    }
-    assert live.sender.submit_view("U0AUTHOR", modal.id, values).status == 200
-    (post_id,) = live.eventually(
-        lambda: set(live.store.ids_by_author("U0AUTHOR", limit=1000)) - before
-    )
-    for user, step in (("U0ANNA", 0), ("U0BRAND", 1)):
-        card = live.eventually(lambda u=user: live.card(post_id, u))
-        live.sender.click(user, user, card.ts, "gl_approve")
-        live.eventually(lambda s=step: live.store.get(post_id).current_step != s)
+    post_id = approved_for_later(live, "Picked, not typed", 4102444800)
     assert live.eventually(lambda: live.card_says(post_id, '"action_id": "gl_reschedule"'))
 
     # Someone who may not move it is told so, privately; no modal opens for them.
