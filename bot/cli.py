@@ -66,6 +66,7 @@ def _serve_socket_mode(settings: Settings) -> int:
     from slack_sdk.errors import SlackApiError
 
     from bot.app import DEFAULT_API_URL, build_app, load_greenlight
+    from bot.runtime import started
 
     try:
         app = build_app(load_greenlight(settings))  # Bolt checks the bot token (auth.test)
@@ -73,6 +74,7 @@ def _serve_socket_mode(settings: Settings) -> int:
         print(f"Slack refused SLACK_BOT_TOKEN: {exc}", file=sys.stderr)
         return 2
     handler = SocketModeHandler(app, settings.slack_app_token)
+    started()
     try:
         handler.start()  # apps.connections.open, then the WebSocket; returns only by raising
     except SlackApiError as exc:
@@ -102,6 +104,7 @@ def _worker(args: argparse.Namespace) -> int:
     from bot.digest import digest_jobs
     from bot.publishers import MissingSecret
     from bot.reminders import reminders_job
+    from bot.runtime import started
     from bot.worker import Worker, build_publishers, notifier
 
     settings = None
@@ -125,6 +128,7 @@ def _worker(args: argparse.Namespace) -> int:
         poll_seconds=args.poll_seconds,
     )
     worker.stop_on_signals()
+    started()
     worker.run()
     return 0
 

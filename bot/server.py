@@ -14,6 +14,7 @@ from gunicorn.app.base import BaseApplication
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot.app import build_app, load_greenlight
+from bot.runtime import started
 from bot.settings import Settings
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -78,4 +79,6 @@ class GunicornServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> WsgiApp:
-        return create_wsgi_app(self.settings)
+        app = create_wsgi_app(self.settings)
+        started()
+        return app
