@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -29,6 +30,10 @@ from workflows.store import WORKSPACES, Store
 log = logging.getLogger(__name__)
 #: Targets called at once by one worker (threads: the calls mostly wait on the network).
 CALLS_IN_FLIGHT = 8
+
+#: While a burst of due posts goes out (a pass claimed a full batch), the rest of a pass (card
+#: updates and DMs, reminders, digests and their counting) waits, at most this long.
+HOUSEKEEPING_DEFERRAL_SECONDS = 1.0
 
 #: Periodic work a worker does for one workspace on each pass (digests, reminders): given the
 #: workspace's store, it does what is due and returns how much it did (0: nothing was due).
@@ -63,6 +68,7 @@ class Worker:
         self.stopping = threading.Event()
         self.calls = ThreadPoolExecutor(CALLS_IN_FLIGHT, thread_name_prefix="publish")
         self._dispatchers: dict[str, Dispatcher] = {}
+        self._housekept: dict[str, float] = {}  # workspace: time.monotonic() of its last full pass
 
     def tick(self) -> int:
         """One pass over every workspace; returns how much work it did (0: nothing was due)."""
@@ -74,7 +80,11 @@ class Worker:
             dispatcher = self._dispatcher(team)
             store = dispatcher.store
             dispatcher.reap()
-            claimed += dispatcher.run_due(self.batch)
+            taken = dispatcher.run_due(self.batch)
+            claimed += taken
+            if taken == self.batch and not self._housekeeping_overdue(team):
+                continue  # publishing first: more posts are due right now
+            self._housekept[team] = time.monotonic()
             if self.notify:
                 # A published post leaves two or three entries: keep up with the publishing.
                 entries = store.unread_audit(self.name, count=3 * self.batch)
@@ -87,6 +97,10 @@ class Worker:
             store.trim_audit(self.clock())
         return claimed
 
+    def _housekeeping_overdue(self, team: str) -> bool:
+        last = self._housekept.setdefault(team, time.monotonic())
+        return time.monotonic() - last >= HOUSEKEEPING_DEFERRAL_SECONDS
+
     def _dispatcher(self, team: str) -> Dispatcher:
         if team not in self._dispatchers:
             store = Store(self.client, team, retention_days=self.config.retention_days)
@@ -97,6 +111,7 @@ class Worker:
                 self.clock,
                 lease_seconds=self.lease_seconds,
                 executor=self.calls,
+                lanes=CALLS_IN_FLIGHT,
             )
         return self._dispatchers[team]
 

@@ -8,6 +8,8 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+from bot import worker as worker_module
+from bot.worker import Worker
 from tests.conftest import keyword_risk
 from workflows.commands import Approve, Reschedule, ResolveDelivery, Submit
 from workflows.configfile import parse_workflow_file
@@ -239,7 +241,34 @@ def test_many_workers_publish_each_post_exactly_once(client, team, clock):
     calls.shutdown()
     for target in targets.values():
         assert Counter(p.post_id for p in target.received) == Counter(ids)
-    assert all(p.state == PostState.PUBLISHED for p in engine.store.get_many(ids))
+    for post in engine.store.get_many(ids):  # each call's outcome went to its own post
+        assert post.state == PostState.PUBLISHED
+        assert {d.remote_id for d in post.deliveries} == {f"id-{post.id}"}
+
+
+def test_a_burst_goes_out_before_the_card_updates_it_causes(client, team, clock, monkeypatch):
+    """While a worker's passes claim full batches, notifying waits (at most
+    HOUSEKEEPING_DEFERRAL_SECONDS, here made long): every entry is handed over once the burst
+    is out, none is lost."""
+    monkeypatch.setattr(worker_module, "HOUSEKEEPING_DEFERRAL_SECONDS", 3600)
+    engine, targets, _ = setup(client, team, clock)
+    ids = [approved(engine, f"Post {n}") for n in range(6)]
+    while entries := engine.store.unread_audit("w"):  # the drafts' own cards went out earlier
+        engine.store.ack_audit([e["id"] for e in entries])
+    notified: list[tuple[int, list[dict[str, str]]]] = []  # (posts out by then, entries)
+
+    def notify(notified_team: str, entries: list[dict[str, str]]) -> None:
+        if notified_team == team:
+            notified.append((len(targets["site"].received), entries))
+
+    worker = Worker(client, engine.config, targets, clock=clock, notify=notify, batch=2, name="w")
+    while worker.tick():
+        pass
+    assert len(targets["site"].received) == 6
+    assert notified and all(out == 6 for out, _ in notified)
+    entries = [e for _, batch in notified for e in batch]
+    published = [e["post"] for e in entries if e["action"] == "published"]
+    assert sorted(published) == sorted(ids * 2)  # each post, each of its two targets, once
 
 
 BLACKOUT = """

@@ -39,6 +39,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.resources import files
+from typing import NamedTuple
 from weakref import WeakKeyDictionary
 
 import redis
@@ -158,6 +159,15 @@ class Keys:
 
     def reported(self, what: str) -> str:
         return f"{self.prefix}reported:{what}"
+
+
+class Claim(NamedTuple):
+    """A due post this worker holds: its fencing token, and the post as it was when claimed
+    (None: it expired meanwhile)."""
+
+    post_id: str
+    token: int
+    post: Post | None
 
 
 @dataclass(frozen=True)
@@ -303,14 +313,24 @@ class Store:
 
     # -- claims (the scheduler) ----------------------------------------------------------------
 
-    def claim_due(self, now: datetime, limit: int, lease_seconds: float) -> list[tuple[str, int]]:
-        """Take up to `limit` due posts for this worker: (post id, fencing token) pairs."""
+    def claim_due(self, now: datetime, limit: int, lease_seconds: float) -> list[Claim]:
+        """Take up to `limit` due posts for this worker, each with its fencing token and the
+        post as stored (one round trip)."""
         k = self.keys
         reply = self._claim(
             keys=[k.due, k.leases, k.lease_tokens, k.fence],
-            args=[now.timestamp(), int(now.timestamp() * 1000), limit, int(lease_seconds * 1000)],
+            args=[
+                now.timestamp(),
+                int(now.timestamp() * 1000),
+                limit,
+                int(lease_seconds * 1000),
+                k.post(""),
+            ],
         )
-        return [(_text(reply[i]), int(reply[i + 1])) for i in range(0, len(reply), 2)]
+        return [
+            Claim(_text(reply[i]), int(reply[i + 1]), _decode(reply[i + 2], reply[i + 3]))
+            for i in range(0, len(reply), 4)
+        ]
 
     def lease_token(self, post_id: str) -> int | None:
         value = self.redis.hget(self.keys.lease_tokens, post_id)
@@ -320,10 +340,10 @@ class Store:
         """Drop our lease, unless another claim replaced it meanwhile (one round trip)."""
         self._release(keys=[self.keys.leases, self.keys.lease_tokens], args=[post_id, token])
 
-    def release_many(self, claims: list[tuple[str, int]]) -> None:
-        """`release` for each (post id, token), in one round trip."""
+    def release_many(self, claims: list[Claim]) -> None:
+        """`release` of each claim, in one round trip."""
         keys = [self.keys.leases, self.keys.lease_tokens]
-        self._run_many(self._release, [(keys, [post_id, token]) for post_id, token in claims])
+        self._run_many(self._release, [(keys, [c.post_id, c.token]) for c in claims])
 
     def expired_leases(self, now: datetime, limit: int = 100) -> list[str]:
         ms = int(now.timestamp() * 1000)
