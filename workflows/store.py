@@ -52,11 +52,13 @@ from workflows.reminders import first_nudge_at
 _TRANSITION = files("workflows").joinpath("transition.lua").read_text(encoding="utf-8")
 _CLAIM = files("workflows").joinpath("claim.lua").read_text(encoding="utf-8")
 _RELEASE = """
-if redis.call('HGET', KEYS[2], ARGV[1]) == ARGV[2] then
-  redis.call('ZREM', KEYS[1], ARGV[1])
-  redis.call('HDEL', KEYS[2], ARGV[1])
+for i = 1, #ARGV, 2 do
+  if redis.call('HGET', KEYS[2], ARGV[i]) == ARGV[i + 1] then
+    redis.call('ZREM', KEYS[1], ARGV[i])
+    redis.call('HDEL', KEYS[2], ARGV[i])
+  end
 end
-"""  # KEYS: leases, lease tokens; ARGV: post id, token
+"""  # KEYS: leases, lease tokens; ARGV: post id, token, post id, token, ...
 _CLAIM_NUDGES = """
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], ARGV[3], id) end
@@ -342,8 +344,8 @@ class Store:
 
     def release_many(self, claims: list[Claim]) -> None:
         """`release` of each claim, in one round trip."""
-        keys = [self.keys.leases, self.keys.lease_tokens]
-        self._run_many(self._release, [(keys, [c.post_id, c.token]) for c in claims])
+        args = [item for claim in claims for item in (claim.post_id, claim.token)]
+        self._release(keys=[self.keys.leases, self.keys.lease_tokens], args=args)
 
     def expired_leases(self, now: datetime, limit: int = 100) -> list[str]:
         ms = int(now.timestamp() * 1000)
@@ -366,39 +368,34 @@ class Store:
     ) -> Committed | Duplicate | Conflict | Frozen:
         """Write `new` if the stored post is still `old` (None: must not exist), in one step;
         refused (`Frozen`) when it starts publishing to a target a freeze covers."""
-        keys, args = self._transition_call(old, new, event, source_key, starts_publishing)
-        return _commit_result(self._transition(keys=keys, args=args))
+        return self._commit(
+            [self._transition_call(old, new, event, source_key, starts_publishing)]
+        )[0]
 
     def commit_many(
         self, changes: list[tuple[Post, Post, Event, tuple[str, ...]]]
     ) -> list[Committed | Duplicate | Conflict | Frozen]:
         """`commit(old, new, event, starts_publishing=...)` for each change, in one round trip
-        (a pipeline, not a transaction: each change is still one atomic step, checked alone)."""
+        (not a transaction: each change is still one atomic step, checked alone)."""
         if not changes:
             return []
-        calls = [
-            self._transition_call(old, new, event, None, starts_publishing)
-            for old, new, event, starts_publishing in changes
-        ]
-        return [_commit_result(reply) for reply in self._run_many(self._transition, calls)]
+        return self._commit(
+            [
+                self._transition_call(old, new, event, None, starts_publishing)
+                for old, new, event, starts_publishing in changes
+            ]
+        )
 
-    def _run_many(self, script: Script, calls: list[tuple[list[str], list[object]]]) -> list:
-        """`script` once per (keys, args), in one round trip. (redis-py's pipelined scripts
-        first ask `SCRIPT EXISTS`, a round trip of its own on every batch; a Redis that lost its
-        scripts, after a restart, gets this one loaded and the batch sent again: none of it
-        ran.)"""
-        for _ in range(2):
-            pipe = self.redis.pipeline(transaction=False)
-            for keys, args in calls:
-                pipe.evalsha(script.sha, len(keys), *keys, *args)
-            replies = pipe.execute(raise_on_error=False)
-            if not any(isinstance(r, redis.exceptions.NoScriptError) for r in replies):
-                break
-            self.redis.script_load(script.script)
-        for reply in replies:
-            if isinstance(reply, Exception):
-                raise reply
-        return replies
+    def _commit(
+        self, calls: list[tuple[list[str], list[object]]]
+    ) -> list[Committed | Duplicate | Conflict | Frozen]:
+        """One call of `transition.lua` for a batch of (keys, arguments)."""
+        keys: list[str] = []
+        args: list[object] = []
+        for call_keys, call_args in calls:
+            keys += call_keys
+            args += [len(call_keys), len(call_args), *call_args]
+        return [_commit_result(reply) for reply in self._transition(keys=keys, args=args)]
 
     def _transition_call(
         self,
@@ -696,20 +693,21 @@ def _index_entries(post: Post, k: Keys) -> dict[str, float]:
         k.state(post.state): post.updated_at.timestamp(),
         k.author(post.author): post.created_at.timestamp(),
     }
-    step, waiting_since = post.current_step, post.waiting_since
-    if step is not None and waiting_since is not None:
-        run = post.steps[step]
-        since = waiting_since.timestamp()
-        deciders = [*run.users, *run.usergroups]
-        if run.escalated_at is not None and run.nudges is not None:
-            deciders += [*run.nudges.escalate_users, *run.nudges.escalate_usergroups]
-        for approver in deciders:
-            entries[k.waiting(approver)] = since
     if post.state in (PostState.APPROVED, PostState.SCHEDULED):
         entries[k.due] = _due_at(post).timestamp()
-    nudge = first_nudge_at(post)
-    if nudge is not None:
-        entries[k.nudges] = nudge.timestamp()
+    elif post.state == PostState.IN_REVIEW:  # waiting for the active step's deciders
+        step, waiting_since = post.current_step, post.waiting_since
+        if step is not None and waiting_since is not None:
+            run = post.steps[step]
+            since = waiting_since.timestamp()
+            deciders = [*run.users, *run.usergroups]
+            if run.escalated_at is not None and run.nudges is not None:
+                deciders += [*run.nudges.escalate_users, *run.nudges.escalate_usergroups]
+            for approver in deciders:
+                entries[k.waiting(approver)] = since
+        nudge = first_nudge_at(post)
+        if nudge is not None:
+            entries[k.nudges] = nudge.timestamp()
     return entries
 
 

@@ -1,63 +1,83 @@
--- One state transition of one post, atomically: check the version the caller read, write the
+-- State transitions of posts, each one atomic: check the version the caller read, write the
 -- new document, update the indexes, append the audit entry to the workspace and post streams.
+-- One call takes a batch (a worker records fifty attempts in one round trip); each transition
+-- is still checked and applied on its own, and answered in the order given.
 --
--- KEYS[1] post hash          KEYS[2] post audit stream     KEYS[3] workspace audit stream
--- KEYS[4] source key (or the post hash again when the draft has no source)
--- KEYS[5] the set of chat messages showing the post   KEYS[6] the workspace's freeze hash
--- KEYS[6 + i] the index sorted set of op i (i = 1..n)
--- ARGV[1] expected version ("0": the post must not exist yet)   ARGV[2] new version
--- ARGV[3] post document (JSON)   ARGV[4] post id   ARGV[5] ttl seconds (0: none, the post is live)
--- ARGV[6] "1" when KEYS[4] is a source key
--- ARGV[7] targets this transition starts publishing to, JSON (""; none): refused while a freeze
---         covers any of them, so nothing starts after a freeze was written
--- ARGV[8] n, the number of index ops; then two arguments per op, on the post id in KEYS[6 + i]:
---         "zadd", score | "zrem", "" | "trim", max score (drop members scored up to it)
--- ARGV[9 + 2n ..] the audit entry: field, value, field, value, ...
--- Returns {"ok", audit_id} | {"conflict"} | {"duplicate", existing_post_id} | {"frozen"}
-local current = redis.call('HGET', KEYS[1], 'v')
-if ARGV[1] == '0' then
-  if current then return {'conflict'} end
-  if ARGV[6] == '1' then
-    local existing = redis.call('GET', KEYS[4])
-    if existing then return {'duplicate', existing} end
-    redis.call('SET', KEYS[4], ARGV[4])
+-- KEYS: the keys of each transition in turn. ARGV: for each transition in turn, its number of
+-- keys, its number of arguments, then its arguments. Below, K and A are one transition's keys
+-- and arguments.
+--
+-- K[1] post hash   K[2] post audit stream   K[3] workspace audit stream
+-- K[4] source key (or the post hash again when the draft has no source)
+-- K[5] the set of chat messages showing the post   K[6] the workspace's freeze hash
+-- K[6 + i] the index sorted set of op i (i = 1..n)
+-- A[1] expected version ("0": the post must not exist yet)   A[2] new version
+-- A[3] post document (JSON)   A[4] post id   A[5] ttl seconds (0: none, the post is live)
+-- A[6] "1" when K[4] is a source key
+-- A[7] targets this transition starts publishing to, JSON (""; none): refused while a freeze
+--      covers any of them, so nothing starts after a freeze was written
+-- A[8] n, the number of index ops; then two arguments per op, on the post id in K[6 + i]:
+--      "zadd", score | "zrem", "" | "trim", max score (drop members scored up to it)
+-- A[9 + 2n ..] the audit entry: field, value, field, value, ...
+-- Each transition answers {"ok", audit_id} | {"conflict"} | {"duplicate", existing_post_id}
+-- | {"frozen"}; the call returns their list.
+local function transition(K, A)
+  local current = redis.call('HGET', K[1], 'v')
+  if A[1] == '0' then
+    if current then return {'conflict'} end
+    if A[6] == '1' then
+      local existing = redis.call('GET', K[4])
+      if existing then return {'duplicate', existing} end
+      redis.call('SET', K[4], A[4])
+    end
+  elseif current ~= A[1] then
+    return {'conflict'}
   end
-elseif current ~= ARGV[1] then
-  return {'conflict'}
-end
-if ARGV[7] ~= '' then
-  local scope = redis.call('HGET', KEYS[6], 'targets')
-  if scope then
-    local frozen = cjson.decode(scope)
-    if #frozen == 0 then return {'frozen'} end
-    for _, target in ipairs(cjson.decode(ARGV[7])) do
-      for _, f in ipairs(frozen) do
-        if f == target then return {'frozen'} end
+  if A[7] ~= '' then
+    local scope = redis.call('HGET', K[6], 'targets')
+    if scope then
+      local frozen = cjson.decode(scope)
+      if #frozen == 0 then return {'frozen'} end
+      for _, target in ipairs(cjson.decode(A[7])) do
+        for _, f in ipairs(frozen) do
+          if f == target then return {'frozen'} end
+        end
       end
     end
   end
-end
-redis.call('HSET', KEYS[1], 'v', ARGV[2], 'doc', ARGV[3])
-local n = tonumber(ARGV[8])
-for i = 1, n do
-  local key, op, value = KEYS[6 + i], ARGV[7 + 2 * i], ARGV[8 + 2 * i]
-  if op == 'zadd' then
-    redis.call('ZADD', key, value, ARGV[4])
-  elseif op == 'zrem' then
-    redis.call('ZREM', key, ARGV[4])
-  elseif op == 'trim' then
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', value)
+  redis.call('HSET', K[1], 'v', A[2], 'doc', A[3])
+  local n = tonumber(A[8])
+  for i = 1, n do
+    local key, op, value = K[6 + i], A[7 + 2 * i], A[8 + 2 * i]
+    if op == 'zadd' then
+      redis.call('ZADD', key, value, A[4])
+    elseif op == 'zrem' then
+      redis.call('ZREM', key, A[4])
+    elseif op == 'trim' then
+      redis.call('ZREMRANGEBYSCORE', key, '-inf', value)
+    end
   end
+  local audit = 9 + 2 * n
+  local id = redis.call('XADD', K[3], '*', unpack(A, audit))
+  redis.call('XADD', K[2], id, unpack(A, audit))
+  -- Finished is final, so a key that got a TTL never needs it removed again.
+  local ttl = tonumber(A[5])
+  if ttl > 0 then
+    redis.call('EXPIRE', K[1], ttl)
+    redis.call('EXPIRE', K[2], ttl)
+    redis.call('EXPIRE', K[5], ttl)
+    if A[6] == '1' then redis.call('EXPIRE', K[4], ttl) end
+  end
+  return {'ok', id}
 end
-local audit = 9 + 2 * n
-local id = redis.call('XADD', KEYS[3], '*', unpack(ARGV, audit))
-redis.call('XADD', KEYS[2], id, unpack(ARGV, audit))
--- Finished is final, so a key that got a TTL never needs it removed again.
-local ttl = tonumber(ARGV[5])
-if ttl > 0 then
-  redis.call('EXPIRE', KEYS[1], ttl)
-  redis.call('EXPIRE', KEYS[2], ttl)
-  redis.call('EXPIRE', KEYS[5], ttl)
-  if ARGV[6] == '1' then redis.call('EXPIRE', KEYS[4], ttl) end
+
+local replies = {}
+local k, a = 0, 1
+while a <= #ARGV do
+  local nkeys, nargs = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+  local K = {unpack(KEYS, k + 1, k + nkeys)}
+  local A = {unpack(ARGV, a + 2, a + 1 + nargs)}
+  replies[#replies + 1] = transition(K, A)
+  k, a = k + nkeys, a + 2 + nargs
 end
-return {'ok', id}
+return replies
