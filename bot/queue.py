@@ -3,10 +3,10 @@
 A post's line and whether it waits for a given person depend on the post (its version changes
 on every commit), on the person and the user groups they are in, and on the workflow file (fixed
 for the life of the process). So each web process keeps, per post version, the line and the
-judgements made so far; an answer then costs two Redis round trips (the waiting ids, their
-versions), and the posts that changed since are read and judged again. Entries are also
-forgotten after `max_age` seconds, which bounds how long anything else the judgement might read
-(a delegation, an escalation) could be missed, like the directory's own cache does.
+judgements made so far; an answer then costs two Redis round trips (who is away; the waiting
+ids with their versions), and the posts that changed since are read and judged again. Entries
+are also forgotten after `max_age` seconds, which bounds how long anything else the judgement
+might read (a delegation, an escalation) could be missed, like the directory's own cache does.
 """
 
 from __future__ import annotations
@@ -46,15 +46,12 @@ class QueueLines:
         store = engine.store
         ctx = engine.context()
         who = tuple(engine.approver_ids(user, ctx))  # the person and their groups
-        ids = store.ids_waiting_for(list(who), limit)
-        versions = store.versions(ids)
+        waiting = store.waiting_versions(list(who), limit)
         found: dict[str, _Entry] = {}
         stale: list[str] = []
         oldest = self.monotonic() - self.max_age
         with self._lock:  # never held across a Redis call
-            for post_id, version in zip(ids, versions, strict=True):
-                if version is None:
-                    continue  # expired since it was listed
+            for post_id, version in waiting:
                 entry = self._entries.get((store.team, post_id, version))
                 if entry is None or entry.born < oldest or who not in entry.waits:
                     stale.append(post_id)
@@ -74,6 +71,6 @@ class QueueLines:
             found[post.id] = entry
         return [
             entry.line.render(now)
-            for post_id in ids
+            for post_id, _ in waiting
             if (entry := found.get(post_id)) is not None and entry.waits[who]
         ]

@@ -98,10 +98,28 @@ for _, item in ipairs(cjson.decode(ARGV[3])) do
   end
 end
 """
-#: Each post hash's version field (false, i.e. nil, for a post that expired).
-_VERSIONS = """
+#: The posts waiting in any of KEYS (waiting sets), oldest first, at most ARGV[1], with each
+#: post's version (false: expired): {id, version, id, version, ...}. ARGV[2] is the workspace's
+#: post key prefix (its hash tag keeps the posts in the same Redis Cluster slot as KEYS).
+_WAITING = """
+local oldest, ids = {}, {}
+for _, key in ipairs(KEYS) do
+  local rows = redis.call('ZRANGE', key, 0, tonumber(ARGV[1]) - 1, 'WITHSCORES')
+  for i = 1, #rows, 2 do
+    local id, score = rows[i], tonumber(rows[i + 1])
+    if oldest[id] == nil then ids[#ids + 1] = id end
+    if oldest[id] == nil or score < oldest[id] then oldest[id] = score end
+  end
+end
+table.sort(ids, function(a, b)
+  if oldest[a] ~= oldest[b] then return oldest[a] < oldest[b] end
+  return a < b
+end)
 local out = {}
-for i, key in ipairs(KEYS) do out[i] = redis.call('HGET', key, 'v') or false end
+for i = 1, math.min(#ids, tonumber(ARGV[1])) do
+  out[#out + 1] = ids[i]
+  out[#out + 1] = redis.call('HGET', ARGV[2] .. ids[i], 'v') or false
+end
 return out
 """
 #: Days of counters kept: enough for a week's numbers and a margin.
@@ -201,7 +219,8 @@ def _scripts_for(client: redis.Redis) -> tuple[Script, ...]:
     scripts = _SCRIPTS.get(client)
     if scripts is None:
         sources = (_TRANSITION, _CLAIM, _RELEASE, _CLAIM_NUDGES, _RESCORE_NUDGE, _CLAIM_REMINDER)
-        scripts = tuple(client.register_script(s) for s in (*sources, _COUNT, _VERSIONS))
+        extra = (_COUNT, _WAITING)
+        scripts = tuple(client.register_script(s) for s in (*sources, *extra))
         _SCRIPTS[client] = scripts
     return scripts
 
@@ -217,7 +236,7 @@ class Store:
         scripts = _scripts_for(client)
         self._transition, self._claim, self._release = scripts[:3]
         self._claim_nudges, self._rescore_nudge, self._claim_reminder = scripts[3:6]
-        self._count, self._versions = scripts[6:]
+        self._count, self._waiting = scripts[6:]
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -603,15 +622,6 @@ class Store:
         posts = (_decode(v, d) for v, d in pipe.execute())
         return [p for p in posts if p is not None]
 
-    def versions(self, post_ids: list[str]) -> list[int | None]:
-        """Each post's version (None: expired), in one round trip and without reading the posts:
-        enough to tell whether something derived from a post is still current."""
-        if not post_ids:
-            return []
-        # One script rather than a pipeline of HGETs: one reply to parse instead of fifty.
-        replies = self._versions(keys=[self.keys.post(p) for p in post_ids])
-        return [None if v is None else int(v) for v in replies]
-
     def ids_by_state(self, state: PostState, limit: int = 100) -> list[str]:
         return _ids(self.redis.zrevrange(self.keys.state(state), 0, limit - 1))
 
@@ -657,7 +667,20 @@ class Store:
         for rows in pipe.execute():
             for member, score in rows:
                 merged[_text(member)] = min(score, merged.get(_text(member), score))
-        return sorted(merged, key=merged.__getitem__)[:limit]
+        return sorted(merged, key=lambda member: (merged[member], member))[:limit]
+
+    def waiting_versions(self, approvers: list[str], limit: int = 100) -> list[tuple[str, int]]:
+        """`ids_waiting_for` with each post's version, in one round trip and without reading the
+        posts (expired ones left out): enough to tell which cached judgements still hold."""
+        if not approvers:
+            return []
+        keys = [self.keys.waiting(a) for a in approvers]
+        reply = self._waiting(keys=keys, args=[limit, self.keys.post("")])
+        return [
+            (_text(reply[i]), int(reply[i + 1]))
+            for i in range(0, len(reply), 2)
+            if reply[i + 1] is not None
+        ]
 
     def ids_due(self, until: datetime, limit: int = 100) -> list[str]:
         return _ids(self.redis.zrangebyscore(self.keys.due, "-inf", until.timestamp(), 0, limit))

@@ -82,3 +82,17 @@ def test_entries_are_judged_again_after_max_age(engine: Engine, monkeypatch):
     ticks[0] = 61.0
     assert cached(queue, engine, "U0ANNA") == expected
     assert sorted(judged[2:]) == sorted([first, second])  # past max_age: both judged again
+
+
+def test_waiting_sets_merge_oldest_first_up_to_the_limit(engine: Engine):
+    """A person and their groups: each post once, at its oldest wait, ties by id, expired
+    posts left out; the versions come with the ids in the same answer."""
+    store, k = engine.store, engine.store.keys
+    store.redis.zadd(k.waiting("U0X"), {"a": 30, "b": 10, "gone": 5})
+    store.redis.zadd(k.waiting("S0X"), {"a": 20, "c": 10, "d": 40})
+    for version, post_id in enumerate("abcd", start=1):
+        store.redis.hset(k.post(post_id), "v", version)
+    assert store.waiting_versions(["U0X", "S0X"], limit=3) == [("b", 2), ("c", 3)]  # not "gone"
+    assert store.ids_waiting_for(["U0X", "S0X"], limit=4) == ["gone", "b", "c", "a"]
+    assert store.waiting_versions(["U0X", "S0X"]) == [("b", 2), ("c", 3), ("a", 1), ("d", 4)]
+    assert store.waiting_versions([]) == []
