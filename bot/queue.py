@@ -3,10 +3,11 @@
 A post's line and whether it waits for a given person depend on the post (its version changes
 on every commit), on the person and the user groups they are in, and on the workflow file (fixed
 for the life of the process). So each web process keeps, per post version, the line and the
-judgements made so far; an answer then costs two Redis round trips (who is away; the waiting
-ids with their versions), and the posts that changed since are read and judged again. Entries
-are also forgotten after `max_age` seconds, which bounds how long anything else the judgement
-might read (a delegation, an escalation) could be missed, like the directory's own cache does.
+judgements made so far; an answer then costs one Redis round trip (the waiting ids with their
+versions), and the posts that changed since are read and judged again. Entries are also
+forgotten after `max_age` seconds, which bounds how long anything else the judgement might read
+(an escalation) could be missed, like the directory's own cache does. Who is away (whose posts
+a delegate sees) is read again after `away_max_age` seconds.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from datetime import datetime
 
 from bot.views.messages import PostLine, post_line_parts
 from workflows.engine import Engine
+from workflows.store import Store
 
 
 @dataclass
@@ -36,15 +38,18 @@ class QueueLines:
         self,
         size: int = 4096,
         max_age: float = 60.0,
+        away_max_age: float = 5.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.size, self.max_age, self.monotonic = size, max_age, monotonic
+        self.away_max_age = away_max_age
         self._entries: OrderedDict[tuple[str, str, int], _Entry] = OrderedDict()
+        self._away: dict[str, tuple[float, dict[str, dict[str, str | None]]]] = {}
         self._lock = threading.Lock()
 
     def lines(self, engine: Engine, user: str, now: datetime, limit: int = 50) -> list[str]:
         store = engine.store
-        ctx = engine.context()
+        ctx = engine.context(away=self._who_is_away(store, now))
         who = tuple(engine.approver_ids(user, ctx))  # the person and their groups
         waiting = store.waiting_versions(list(who), limit)
         found: dict[str, _Entry] = {}
@@ -74,3 +79,13 @@ class QueueLines:
             for post_id, _ in waiting
             if (entry := found.get(post_id)) is not None and entry.waits[who]
         ]
+
+    def _who_is_away(self, store: Store, now: datetime) -> dict[str, dict[str, str | None]]:
+        """`store.away(now)`, read at most every `away_max_age` seconds per workspace."""
+        with self._lock:
+            read_at, away = self._away.get(store.team, (float("-inf"), {}))
+        if read_at < self.monotonic() - self.away_max_age:
+            away = store.away(now)
+            with self._lock:
+                self._away[store.team] = (self.monotonic(), away)
+        return {u: s for u, s in away.items() if datetime.fromisoformat(str(s["ends_at"])) > now}

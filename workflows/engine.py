@@ -8,7 +8,7 @@ act at once, one commit wins; the other reads again and is re-judged against the
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 import redis
@@ -19,7 +19,7 @@ from workflows.directory import Directory
 from workflows.models import Post, PostState
 from workflows.outcomes import Accepted, Outcome, Refusal, RefusalCode
 from workflows.rules import Context, RiskAssessor, apply, decision_refusal, submit
-from workflows.store import Committed, Conflict, Duplicate, Store
+from workflows.store import Committed, Conflict, Duplicate, Store, delegating_to
 
 #: Enough for every contender in a burst of clicks to be re-judged; a loop beyond it is a bug.
 MAX_ATTEMPTS = 1000
@@ -56,16 +56,21 @@ class Engine:
             return self._submit(command)
         return self._change(command)
 
-    def context(self) -> Context:
+    def context(self, away: Mapping[str, Mapping[str, str | None]] | None = None) -> Context:
         """The rules' view of now. Who is away is read at most once per delegate asked about,
-        however many posts are judged with it (a queue)."""
+        however many posts are judged with it (a queue), or taken from `away` (as `Store.away`
+        answers) when the caller has it already."""
         now = self.clock()
-        away: dict[str, tuple[str, ...]] = {}
+        absent: dict[str, tuple[str, ...]] = {}
 
         def away_for(delegate: str) -> tuple[str, ...]:
-            if delegate not in away:
-                away[delegate] = self.store.absent_for(delegate, now)
-            return away[delegate]
+            if delegate not in absent:
+                absent[delegate] = (
+                    self.store.absent_for(delegate, now)
+                    if away is None
+                    else delegating_to(away, delegate)
+                )
+            return absent[delegate]
 
         return Context(self.config, self.directory, self.assess_risk, now, away_for=away_for)
 

@@ -36,6 +36,7 @@ multi-key step of one workspace lands in one Redis Cluster slot.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.resources import files
@@ -584,7 +585,7 @@ class Store:
 
     def absent_for(self, delegate: str, now: datetime) -> tuple[str, ...]:
         """The approvers away at `now` who named `delegate` to decide for them."""
-        return tuple(sorted(u for u, s in self.away(now).items() if s.get("delegate") == delegate))
+        return delegating_to(self.away(now), delegate)
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -708,6 +709,11 @@ class Store:
             {"id": _text(i), **{_text(k): _text(v) for k, v in f.items()}}
             for i, f in self.redis.xrevrange(self.keys.audit, count=count)
         ]
+
+
+def delegating_to(away: Mapping[str, Mapping[str, str | None]], delegate: str) -> tuple[str, ...]:
+    """The approvers in `away` (as `Store.away` answers) who named `delegate` to decide for them."""
+    return tuple(sorted(u for u, s in away.items() if s.get("delegate") == delegate))
 
 
 def _index_entries(post: Post, k: Keys) -> dict[str, float]:

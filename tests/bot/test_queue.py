@@ -3,6 +3,8 @@ engine: always the same answer as judging and rendering every waiting post afres
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.queue import QueueLines
 from bot.views.messages import line_list, post_list
 from tests.conftest import GROUPS, keyword_risk
@@ -82,6 +84,23 @@ def test_entries_are_judged_again_after_max_age(engine: Engine, monkeypatch):
     ticks[0] = 61.0
     assert cached(queue, engine, "U0ANNA") == expected
     assert sorted(judged[2:]) == sorted([first, second])  # past max_age: both judged again
+
+
+def test_a_delegation_shows_in_the_delegates_queue_and_ends_with_the_absence(engine: Engine, clock):
+    """Who is away is read at most every `away_max_age` seconds per process; an absence that
+    ended takes the posts out of the delegate's queue at once."""
+    ticks = [0.0]
+    queue = QueueLines(away_max_age=5.0, monotonic=lambda: ticks[0])
+    post_id = draft(engine, "for Anna")
+    assert f"*#{post_id}*" not in cached(queue, engine, "U0DELEGATE")
+    now = engine.clock()
+    engine.store.set_away("U0ANNA", "tomorrow", now + timedelta(hours=6), "U0DELEGATE", now)
+    ticks[0] = 5.1
+    assert f"*#{post_id}*" in cached(queue, engine, "U0DELEGATE")
+    assert cached(queue, engine, "U0DELEGATE") == fresh(engine, "U0DELEGATE")
+    clock.advance(hours=7)  # Anna is back; the snapshot is not read again yet
+    assert f"*#{post_id}*" not in cached(queue, engine, "U0DELEGATE")
+    assert cached(queue, engine, "U0DELEGATE") == fresh(engine, "U0DELEGATE")
 
 
 def test_waiting_sets_merge_oldest_first_up_to_the_limit(engine: Engine):
