@@ -677,11 +677,8 @@ class Store:
             return []
         keys = [self.keys.waiting(a) for a in approvers]
         reply = self._waiting(keys=keys, args=[limit, self.keys.post("")])
-        return [
-            (_text(reply[i]), int(reply[i + 1]))
-            for i in range(0, len(reply), 2)
-            if reply[i + 1] is not None
-        ]
+        pairs = zip(reply[::2], reply[1::2], strict=True)
+        return [(_text(post_id), int(version)) for post_id, version in pairs if version is not None]
 
     def ids_due(self, until: datetime, limit: int = 100) -> list[str]:
         return _ids(self.redis.zrangebyscore(self.keys.due, "-inf", until.timestamp(), 0, limit))

@@ -101,10 +101,12 @@ def line_list(title: str, lines: Sequence[str], empty: str) -> str:
     text = f"*{title}*\n" + "\n".join(lines)
     if len(text) > 3000:
         kept: list[str] = []
+        size = 0  # of the kept lines, with their newlines
         for line in lines:
-            if sum(len(x) + 1 for x in kept) + len(line) > 2800:
+            if size + len(line) > 2800:
                 break
             kept.append(line)
+            size += len(line) + 1
         text = f"*{title}*\n" + "\n".join(kept) + f"\n…and {len(lines) - len(kept)} more."
     return text
 

@@ -14,7 +14,7 @@ from bot.views.card import APPROVE, RESCHEDULE, approval_card, card_fallback
 from bot.views.digest import digest_blocks
 from bot.views.format import chunks, link_ids, when
 from bot.views.home import home_view
-from bot.views.messages import author_notice, config_text, history_text, post_list
+from bot.views.messages import author_notice, config_text, history_text, line_list, post_list
 from bot.views.modals import NEW_TIME, draft_modal, edit_modal, reason_modal, reschedule_modal
 from workflows.analytics import WeekNumbers
 from workflows.commands import Approve, Reject, Submit
@@ -221,3 +221,16 @@ def test_the_reschedule_modal_picks_a_date_and_a_time_in_the_teams_zone(engine, 
     del values["time"]["time"]["timezone"]  # no zone reported: the workflow file's
     assert new_time_input(values, "Europe/Rome") == datetime(2026, 3, 6, 8, 15, tzinfo=UTC)
     assert new_time_input({"date": values["date"]}, "UTC") is None
+
+
+def test_a_long_list_keeps_whole_lines_in_order_and_counts_the_rest():
+    lines = [f"*#{n}* · In review\n> " + "x" * 50 for n in range(200)]
+    text = line_list("Waiting for you", lines, "Nothing waits.")
+    shown = text.split("\n…and ")[0]
+    kept = len(shown.split("\n")) // 2
+    assert len(text) <= 3000
+    assert shown == "*Waiting for you*\n" + "\n".join(lines[:kept])
+    assert text.endswith(f"…and {200 - kept} more.")
+    assert line_list("Waiting for you", lines[:3], "x") == "*Waiting for you*\n" + "\n".join(
+        lines[:3]
+    )
