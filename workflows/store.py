@@ -445,29 +445,30 @@ class Store:
         if finished:
             cutoff = new.updated_at.timestamp() - self.retention_seconds
             ops.append((k.state(new.state), "trim", repr(cutoff)))
-        return (
-            [
-                k.post(new.id),
-                k.post_audit(new.id),
-                k.audit,
-                k.source(source_key) if source_key else k.post(new.id),
-                k.post_messages(new.id),
-                k.freeze,
-                *(key for key, _, _ in ops),
-            ],
-            [
-                expected,
-                new.version,
-                new.model_dump_json(),
-                new.id,
-                self.retention_seconds if finished else 0,
-                "1" if source_key else "0",
-                json.dumps(list(starts_publishing)) if starts_publishing else "",
-                len(ops),
-                *(item for _, op, value in ops for item in (op, value)),
-                *(item for pair in event.audit_fields().items() for item in pair),
-            ],
-        )
+        keys = [
+            k.post(new.id),
+            k.post_audit(new.id),
+            k.audit,
+            k.source(source_key) if source_key else k.post(new.id),
+            k.post_messages(new.id),
+            k.freeze,
+        ]
+        args: list[object] = [
+            expected,
+            new.version,
+            new.model_dump_json(),
+            new.id,
+            self.retention_seconds if finished else 0,
+            "1" if source_key else "0",
+            json.dumps(list(starts_publishing)) if starts_publishing else "",
+            len(ops),
+        ]
+        for key, op, value in ops:
+            keys.append(key)
+            args += (op, value)
+        for field, value in event.audit_fields().items():
+            args += (field, value)
+        return keys, args
 
     def remember_message(self, post_id: str, channel: str, ts: str) -> None:
         """Record a chat message showing the post, so every copy can be updated later."""
