@@ -36,6 +36,7 @@ import http.client
 import math
 import multiprocessing
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -538,6 +539,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # Stopped with SIGTERM (`timeout`, a CI runner): exit normally, so the servers, workers
+    # and receivers it started are stopped too instead of running on.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     team = "T0ACK" + uuid.uuid4().hex[:8].upper()
     per_server = args.warmup + args.requests
     print(

@@ -355,6 +355,9 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for all")
     parser.add_argument("--redis", default=None, help="default: a private redis-server")
     args = parser.parse_args()
+    # Stopped with SIGTERM (`timeout`, a CI runner): exit normally, so the servers, workers
+    # and receivers it started are stopped too instead of running on.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with tempfile.TemporaryDirectory() as tmp, redis_for(args.redis, Path(tmp)) as redis_url:
         sink = Sink(SECRET).start()
         try:
