@@ -5,11 +5,20 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import ssl
+import threading
 import time
 from dataclasses import fields, replace
+from datetime import UTC, datetime, timedelta
 from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from ipaddress import ip_address
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from bot.publishers.base import PermanentFailure, Publication, TemporaryFailure
 from bot.publishers.webhook import WebhookPublisher
@@ -168,3 +177,71 @@ def test_the_connection_is_kept_alive_and_one_the_receiver_closed_is_replaced(
     first, second, third = receiver.server.peers
     assert first == second != third  # two posts on one connection; then a new one
     assert len(receiver.stored) == 3 and len(receiver.arrivals) == 3
+
+
+@pytest.fixture
+def tls_receiver(tmp_path):
+    """An HTTPS receiver with a self-signed certificate for 127.0.0.1 (its file: `.cert`)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(hours=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ip_address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            answer = b'{"id": "evt_tls"}'
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.cert = cert_file  # type: ignore[attr-defined]
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_https_receivers_must_show_a_trusted_certificate(tls_receiver, approved, monkeypatch):
+    url = f"https://127.0.0.1:{tls_receiver.server_address[1]}/hooks/in"
+
+    with pytest.raises(TemporaryFailure) as failure:
+        WebhookPublisher("zapier", url, SECRET).publish(approved)
+    assert failure.value.message.startswith(f"cannot reach {url}")
+    assert "certificate" in failure.value.message
+
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls_receiver.cert))  # the system's trust store
+    assert WebhookPublisher("zapier", url, SECRET).publish(approved).remote_id == "evt_tls"
