@@ -1,7 +1,7 @@
 """Publishing throughput and lateness of `greenlight worker` processes, against the floor of a
 plain loop of webhook POSTs to the same receiver, in the same run.
 
-    .venv/bin/python bench/scheduler.py [--posts 10000] [--workers 2] [--floor-workers 2]
+    .venv/bin/python bench/scheduler.py [--posts 10000] [--workers 2] [--floor-workers 1]
 
 `--posts` approved posts (created through the engine: Submit + Approve, a fresh workspace, one
 `webhook` target) are due at the same moment, t0; `--workers` real `greenlight worker`
@@ -15,9 +15,10 @@ to them as due at the same moment. Lateness is arrival time minus t0; throughput
 (last arrival - t0), and over (last arrival - first arrival).
 
 The floor: the same publications (same body, signature and keys), sent by
-`WebhookPublisher.publish`, the publisher the workers use, from `--floor-workers` processes
-that each loop over their share, with no Redis and no claims; its "lateness" is arrival minus
-the moment they were released.
+`WebhookPublisher.publish`, the publisher the workers use, in a plain loop with no Redis and no
+claims (the issue's floor); `--floor-workers N` runs N such loops in parallel processes, each
+over its share, for a stricter comparison. Its "lateness" is arrival minus the moment the loops
+were released.
 
 Redis: a private `redis-server` on a free port (no persistence) unless `--redis URL` is given,
 because workers walk every workspace in `gl:workspaces`, and a shared Redis holds those of
@@ -350,7 +351,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--posts", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--floor-workers", type=int, default=2)
+    parser.add_argument("--floor-workers", type=int, default=1, help="plain loops in parallel")
     parser.add_argument("--poll-seconds", type=float, default=0.1, help="workers' idle pause")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for all")
     parser.add_argument("--redis", default=None, help="default: a private redis-server")
