@@ -8,6 +8,8 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+import pytest
+
 from bot import worker as worker_module
 from bot.worker import Worker
 from tests.conftest import keyword_risk
@@ -197,6 +199,31 @@ def test_a_worker_dying_mid_call_leaves_outcome_unknown_not_a_duplicate(client, 
     assert post.state == PostState.OUTCOME_UNKNOWN
     assert targets["blog"].received == []  # never guessed, never sent twice
     assert rescuer.run_due() == 0
+
+
+def test_a_batch_cut_short_leaves_its_claims_for_the_reaper_not_stranded(client, team, clock):
+    """An error escapes a batch (here the process is interrupted in a call): the claims are
+    not released, so once their leases expire the reaper finds every post, retries what may
+    have been called (idempotent targets) and requeues what was not started."""
+    engine, targets, dispatcher = setup(client, team, clock)
+    first, second = approved(engine, "one"), approved(engine, "two")
+
+    def interrupted():
+        targets["site"].during_call = None
+        raise KeyboardInterrupt
+
+    targets["site"].during_call = interrupted
+    with pytest.raises(KeyboardInterrupt):
+        dispatcher.run_due()
+    assert {engine.post(p).state for p in (first, second)} == {PostState.PUBLISHING}
+    clock.advance(seconds=31)  # past the 30 s lease
+    assert dispatcher.reap() == 2
+    while dispatcher.run_due():
+        pass
+    for post_id in (first, second):
+        assert engine.post(post_id).state == PostState.PUBLISHED
+    for target in targets.values():
+        assert sorted(p.post_id for p in target.received) == sorted([first, second])
 
 
 def test_an_idempotent_target_is_retried_after_a_crash_without_duplicates(client, team, clock):

@@ -92,15 +92,16 @@ class Dispatcher:
         claims = self.store.claim_due(claimed_at, limit, self.lease_seconds)
         if not claims:
             return 0
-        try:
-            jobs = self._start_all(claims)
-            while jobs:  # one target of every post per round: a post's calls stay in order
-                calls = [(job, job.targets.pop(0)) for job in jobs]
-                outcomes = self._map(lambda call: self._call(*call, claimed_at), calls)
-                self._record_all([(job, t, o) for (job, t), o in zip(calls, outcomes, strict=True)])
-                jobs = [job for job in jobs if job.post is not None and job.targets]
-        finally:
-            self.store.release_many(claims)
+        jobs = self._start_all(claims)
+        while jobs:  # one target of every post per round: a post's calls stay in order
+            calls = [(job, job.targets.pop(0)) for job in jobs]
+            outcomes = self._map(lambda call: self._call(*call, claimed_at), calls)
+            self._record_all([(job, t, o) for (job, t), o in zip(calls, outcomes, strict=True)])
+            jobs = [job for job in jobs if job.post is not None and job.targets]
+        # Only once everything went through: after an error (Redis, a script, an interrupted
+        # call) the claims stay until their leases expire, and `reap` settles each post, from
+        # the attempt it finds recorded, or by putting it back among the due ones.
+        self.store.release_many(claims)
         return len(claims)
 
     def _map(self, function: Callable[[Any], _T], items: list[Any]) -> list[_T]:
@@ -109,7 +110,7 @@ class Dispatcher:
         per call, because the futures of fast targets cost more CPU than the calls."""
         if self.executor is None or len(items) < 2:
             return [function(item) for item in items]
-        lanes = min(self.lanes, len(items))
+        lanes = max(1, min(self.lanes, len(items)))
         results: list[Any] = [None] * len(items)
         shares = [items[n::lanes] for n in range(lanes)]
         for n, done in enumerate(
