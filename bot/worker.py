@@ -34,6 +34,9 @@ CALLS_IN_FLIGHT = 8
 #: While a burst of due posts goes out (a pass claimed a full batch), the rest of a pass (card
 #: updates and DMs, reminders, digests and their counting) waits, at most this long.
 HOUSEKEEPING_DEFERRAL_SECONDS = 1.0
+#: The pass that ends a deferral catches up with the passes deferred, but stops after this long
+#: (the rest waits for the next one), so publishing keeps most of a worker's time in a burst.
+HOUSEKEEPING_CATCH_UP_SECONDS = 0.2
 
 #: Periodic work a worker does for one workspace on each pass (digests, reminders): given the
 #: workspace's store, it does what is due and returns how much it did (0: nothing was due).
@@ -69,6 +72,7 @@ class Worker:
         self.calls = ThreadPoolExecutor(CALLS_IN_FLIGHT, thread_name_prefix="publish")
         self._dispatchers: dict[str, Dispatcher] = {}
         self._housekept: dict[str, float] = {}  # workspace: time.monotonic() of its last full pass
+        self._deferred: dict[str, int] = {}  # workspace: passes whose housekeeping was deferred
 
     def tick(self) -> int:
         """One pass over every workspace; returns how much work it did (0: nothing was due)."""
@@ -83,19 +87,32 @@ class Worker:
             taken = dispatcher.run_due(self.batch)
             claimed += taken
             if taken == self.batch and not self._housekeeping_overdue(team):
+                self._deferred[team] = self._deferred.get(team, 0) + 1
                 continue  # publishing first: more posts are due right now
             self._housekept[team] = time.monotonic()
-            if self.notify:
-                # A published post leaves two or three entries: keep up with the publishing.
-                entries = store.unread_audit(self.name, count=3 * self.batch)
-                if entries:
-                    self.notify(team, entries)
-                    store.ack_audit([e["id"] for e in entries])
-                    claimed += len(entries)
-            for job in self.jobs:
-                claimed += job(store)
+            rounds = 1 + self._deferred.pop(team, 0)  # one per pass deferred
+            until = time.monotonic() + HOUSEKEEPING_CATCH_UP_SECONDS
+            for _ in range(rounds):
+                done = self._housekeep(team, store)
+                claimed += done
+                if not done or time.monotonic() > until:
+                    break
             store.trim_audit(self.clock())
         return claimed
+
+    def _housekeep(self, team: str, store: Store) -> int:
+        """Notify what the audit log says happened, run the jobs; returns how much was done."""
+        done = 0
+        if self.notify:
+            # A published post leaves two or three entries: keep up with one pass's publishing.
+            entries = store.unread_audit(self.name, count=3 * self.batch)
+            if entries:
+                self.notify(team, entries)
+                store.ack_audit([e["id"] for e in entries])
+                done += len(entries)
+        for job in self.jobs:
+            done += job(store)
+        return done
 
     def _housekeeping_overdue(self, team: str) -> bool:
         last = self._housekept.setdefault(team, time.monotonic())

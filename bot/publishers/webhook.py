@@ -105,7 +105,7 @@ class WebhookPublisher:
         curl.setopt(pycurl.HEADERFUNCTION, answer_headers.add)
         try:
             curl.perform()
-        except pycurl.error:
+        except BaseException:
             curl.close()  # in an unknown state: the next call starts afresh
             del self._local.curl
             raise
@@ -118,7 +118,8 @@ class WebhookPublisher:
             curl.setopt(pycurl.URL, self.url)
             curl.setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_1_1)
             curl.setopt(pycurl.NOSIGNAL, 1)  # timeouts without signals: safe in threads
-            curl.setopt(pycurl.TIMEOUT_MS, int(self.timeout * 1000))
+            curl.setopt(pycurl.TIMEOUT_MS, int(self.timeout * 1000))  # the whole request
+            curl.setopt(pycurl.PROXY, "")  # straight to the receiver, whatever *_proxy says
             for option, path in _ca_locations():
                 curl.setopt(option, path)
             self._local.curl = curl

@@ -245,3 +245,9 @@ def test_https_receivers_must_show_a_trusted_certificate(tls_receiver, approved,
 
     monkeypatch.setenv("SSL_CERT_FILE", str(tls_receiver.cert))  # the system's trust store
     assert WebhookPublisher("zapier", url, SECRET).publish(approved).remote_id == "evt_tls"
+
+
+def test_proxy_variables_do_not_divert_the_post(receiver, approved, monkeypatch):
+    for variable in ("http_proxy", "HTTPS_PROXY", "ALL_PROXY"):
+        monkeypatch.setenv(variable, "http://127.0.0.1:9")  # nothing listens there
+    assert publisher(receiver).publish(approved).remote_id == "evt_1"
