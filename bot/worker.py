@@ -36,7 +36,7 @@ CALLS_IN_FLIGHT = 8
 HOUSEKEEPING_DEFERRAL_SECONDS = 1.0
 #: The pass that ends a deferral catches up with the passes deferred, but stops after this long
 #: (the rest waits for the next one), so publishing keeps most of a worker's time in a burst.
-HOUSEKEEPING_CATCH_UP_SECONDS = 0.2
+HOUSEKEEPING_CATCH_UP_SECONDS = 0.05
 
 #: Periodic work a worker does for one workspace on each pass (digests, reminders): given the
 #: workspace's store, it does what is due and returns how much it did (0: nothing was due).
