@@ -7,7 +7,9 @@ judgements made so far; an answer then costs one Redis round trip (the waiting i
 versions), and the posts that changed since are read and judged again. Entries are also
 forgotten after `max_age` seconds, which bounds how long anything else the judgement might read
 (an escalation) could be missed, like the directory's own cache does. Who is away (whose posts
-a delegate sees) is read again after `away_max_age` seconds.
+a delegate sees) is read again after `away_max_age` seconds. Each person's last answer is kept
+too, and given again while the same posts, at the same versions, wait for the same ids, until
+one of its lines turns overdue or its oldest judgement expires.
 """
 
 from __future__ import annotations
@@ -17,11 +19,23 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from bot.views.messages import PostLine, post_line_parts
 from workflows.engine import Engine
 from workflows.store import Store
+
+_NEVER = datetime.max.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """A person's last answer: what it was made from, and until when it holds."""
+
+    made_from: tuple[tuple[str, ...], tuple[tuple[str, int], ...]]  # their ids; waiting posts
+    lines: tuple[str, ...]
+    until: datetime  # the next time one of its lines turns overdue
+    judged_until: float  # monotonic: when its oldest judgement expires (`max_age`)
 
 
 @dataclass
@@ -45,6 +59,7 @@ class QueueLines:
         self.away_max_age = away_max_age
         self._entries: OrderedDict[tuple[str, str, int], _Entry] = OrderedDict()
         self._away: dict[str, tuple[float, dict[str, dict[str, str | None]]]] = {}
+        self._answers: OrderedDict[tuple[str, str], _Answer] = OrderedDict()
         self._lock = threading.Lock()
 
     def lines(self, engine: Engine, user: str, now: datetime, limit: int = 50) -> list[str]:
@@ -52,6 +67,16 @@ class QueueLines:
         ctx = engine.context(away=self._who_is_away(store, now))
         who = tuple(engine.approver_ids(user, ctx))  # the person and their groups
         waiting = store.waiting_versions(list(who), limit)
+        made_from = (who, tuple(waiting))
+        with self._lock:
+            answer = self._answers.get((store.team, user))
+        if (
+            answer is not None
+            and answer.made_from == made_from
+            and now < answer.until
+            and self.monotonic() < answer.judged_until
+        ):
+            return list(answer.lines)  # nothing it shows changed, nor turned overdue
         found: dict[str, _Entry] = {}
         stale: list[str] = []
         oldest = self.monotonic() - self.max_age
@@ -74,11 +99,24 @@ class QueueLines:
                 while len(self._entries) > self.size:
                     self._entries.popitem(last=False)
             found[post.id] = entry
-        return [
-            entry.line.render(now)
+        shown = [
+            entry
             for post_id, _ in waiting
             if (entry := found.get(post_id)) is not None and entry.waits[who]
         ]
+        lines = tuple(entry.line.render(now) for entry in shown)
+        answer = _Answer(
+            made_from,
+            lines,
+            min((t for e in shown if (t := e.line.turns_overdue(now))), default=_NEVER),
+            min((e.born for e in found.values()), default=float("inf")) + self.max_age,
+        )
+        with self._lock:
+            self._answers[(store.team, user)] = answer
+            self._answers.move_to_end((store.team, user))
+            while len(self._answers) > self.size:
+                self._answers.popitem(last=False)
+        return list(lines)
 
     def _who_is_away(self, store: Store, now: datetime) -> dict[str, dict[str, str | None]]:
         """`store.away(now)`, read at most every `away_max_age` seconds per workspace."""

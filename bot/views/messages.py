@@ -64,6 +64,16 @@ class PostLine:
         late = self.waiting_since is not None and _late(self.waiting_since, self.scheduled_at, now)
         return self.head + (" :rotating_light: *overdue*" if late else "") + self.tail
 
+    def turns_overdue(self, now: datetime) -> datetime | None:
+        """When the line, not overdue at `now`, will be (its mark appears); None: it already
+        is, or it never will be."""
+        if self.waiting_since is None or _late(self.waiting_since, self.scheduled_at, now):
+            return None
+        times = [self.waiting_since + OVERDUE_AFTER + timedelta(microseconds=1)]
+        if self.scheduled_at is not None:
+            times.append(self.scheduled_at)
+        return min(times)
+
 
 def post_line_parts(post: Post) -> PostLine:
     """One line for a list: id, state, age, the start of the text."""

@@ -55,6 +55,22 @@ def test_overdue_mark_appears_with_time_alone(engine: Engine, clock):
     assert f"*#{post_id}*" in cached(queue, engine, "U0ANNA")
 
 
+def test_a_kept_answer_turns_overdue_when_the_scheduled_time_passes(engine: Engine, clock):
+    """An answer is kept while nothing it shows changed, but never past the moment one of
+    its lines turns overdue: here a draft still in review when its time comes."""
+    queue = QueueLines()
+    post = engine.execute(
+        Submit(actor=AUTHOR, text="launch", scheduled_at=engine.clock() + timedelta(hours=2))
+    ).post
+    assert "overdue" not in cached(queue, engine, "U0ANNA")
+    clock.advance(hours=1, minutes=59)
+    assert "overdue" not in cached(queue, engine, "U0ANNA")
+    clock.advance(minutes=1)
+    assert f"*#{post.id}* · In review" in cached(queue, engine, "U0ANNA")
+    assert "overdue" in cached(queue, engine, "U0ANNA")
+    assert cached(queue, engine, "U0ANNA") == fresh(engine, "U0ANNA")
+
+
 def test_leaving_a_user_group_takes_its_posts_out_of_the_queue(engine: Engine, client, team):
     queue = QueueLines()
     groups = {g: set(m) for g, m in GROUPS.items()}
