@@ -174,16 +174,7 @@ def live_server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         "LOG_LEVEL": "warning",
     }
     log = Path(tmp_path_factory.mktemp("logs")) / "greenlight.log"
-    with log.open("wb") as out:  # the Procfile's two processes
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "run"], env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "worker", "--poll-seconds", "0.05"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    process, worker = start_procfile(env, log)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -204,12 +195,31 @@ def live_server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         "worker": worker,
         "log": log,
     }
-    for proc in (process, worker):
-        proc.terminate()
-    for proc in (process, worker):
-        proc.wait(timeout=20)
+    stop_processes(process, worker)
     slack.stop()
     _clear(redis_url)
+
+
+def start_procfile(env: dict[str, str], log: Path) -> tuple[subprocess.Popen, subprocess.Popen]:
+    """The Procfile's two processes (`greenlight run`, `greenlight worker`), logging to `log`."""
+    with log.open("wb") as out:
+        run = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "run"], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "worker", "--poll-seconds", "0.05"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    return run, worker
+
+
+def stop_processes(*processes: subprocess.Popen) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.wait(timeout=30)
 
 
 def start_emulator() -> SlackEmulator:

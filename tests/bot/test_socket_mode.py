@@ -26,6 +26,8 @@ from tests.bot.conftest import (
     new_modal,
     rendered,
     start_emulator,
+    start_procfile,
+    stop_processes,
 )
 from tests.redis_servers import free_port
 from workflows.models import PostState
@@ -72,26 +74,14 @@ def socket_app(tmp_path_factory: pytest.TempPathFactory, own_redis_url: str) -> 
         "LOG_LEVEL": "warning",
     }
     log = tmp_path_factory.mktemp("socket-mode-logs") / "greenlight.log"
-    with log.open("wb") as out:
-        run = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "run"], env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "worker", "--poll-seconds", "0.05"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    run, worker = start_procfile(env, log)
     client = redis.Redis.from_url(own_redis_url)
     try:
         if not slack.socket_mode.wait_for_connections(timeout=60):
             raise RuntimeError(f"greenlight run did not connect:\n{log.read_text()}")
         yield SocketApp(slack, SocketModeSender(slack), Store(client, TEAM), env, run, log)
     finally:
-        for process in (run, worker):
-            process.terminate()
-        for process in (run, worker):
-            process.wait(timeout=30)
+        stop_processes(run, worker)
         client.close()
         slack.stop()
 
