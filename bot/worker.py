@@ -92,27 +92,25 @@ class Worker:
             self._housekept[team] = time.monotonic()
             rounds = 1 + self._deferred.pop(team, 0)  # one per pass deferred
             until = time.monotonic() + HOUSEKEEPING_CATCH_UP_SECONDS
+            tasks = [*([self._notify] if self.notify else []), *self.jobs]
             for _ in range(rounds):
-                done = self._housekeep(team, store)
-                claimed += done
-                if not done or time.monotonic() > until:
+                results = [(task, task(store)) for task in tasks]
+                claimed += sum(n for _, n in results)
+                tasks = [task for task, n in results if n]  # again only what still had work
+                if not tasks or time.monotonic() > until:
                     break
             store.trim_audit(self.clock())
         return claimed
 
-    def _housekeep(self, team: str, store: Store) -> int:
-        """Notify what the audit log says happened, run the jobs; returns how much was done."""
-        done = 0
-        if self.notify:
-            # A published post leaves two or three entries: keep up with one pass's publishing.
-            entries = store.unread_audit(self.name, count=3 * self.batch)
-            if entries:
-                self.notify(team, entries)
-                store.ack_audit([e["id"] for e in entries])
-                done += len(entries)
-        for job in self.jobs:
-            done += job(store)
-        return done
+    def _notify(self, store: Store) -> int:
+        """Notify what the audit log says happened; returns how many entries were handled."""
+        assert self.notify is not None
+        # A published post leaves two or three entries: keep up with one pass's publishing.
+        entries = store.unread_audit(self.name, count=3 * self.batch)
+        if entries:
+            self.notify(store.team, entries)
+            store.ack_audit([e["id"] for e in entries])
+        return len(entries)
 
     def _housekeeping_overdue(self, team: str) -> bool:
         last = self._housekept.setdefault(team, time.monotonic())
