@@ -656,30 +656,24 @@ class Store:
 
     def ids_waiting_for(self, approvers: list[str], limit: int = 100) -> list[str]:
         """Posts whose active step any of `approvers` (user or group ids) decides, oldest first."""
-        keys = [self.keys.waiting(a) for a in approvers]
-        if not keys:
-            return []
-        if len(keys) == 1:
-            return _ids(self.redis.zrange(keys[0], 0, limit - 1))
-        # Several sets: take the oldest `limit` of each and merge by score.
-        pipe = self.redis.pipeline(transaction=False)
-        for key in keys:
-            pipe.zrange(key, 0, limit - 1, withscores=True)
-        merged: dict[str, float] = {}
-        for rows in pipe.execute():
-            for member, score in rows:
-                merged[_text(member)] = min(score, merged.get(_text(member), score))
-        return sorted(merged, key=lambda member: (merged[member], member))[:limit]
+        return [post_id for post_id, _ in self._waiting_for(approvers, limit)]
 
     def waiting_versions(self, approvers: list[str], limit: int = 100) -> list[tuple[str, int]]:
-        """`ids_waiting_for` with each post's version, in one round trip and without reading the
-        posts (expired ones left out): enough to tell which cached judgements still hold."""
+        """`ids_waiting_for` with each post's version, without reading the posts (expired ones
+        left out): enough to tell which cached judgements still hold."""
+        return [(p, v) for p, v in self._waiting_for(approvers, limit) if v is not None]
+
+    def _waiting_for(self, approvers: list[str], limit: int) -> list[tuple[str, int | None]]:
+        """(post id, version or None when expired) of the posts waiting in any of the
+        approvers' sets, each at its oldest wait, ties by id: one round trip (`_WAITING`)."""
         if not approvers:
             return []
         keys = [self.keys.waiting(a) for a in approvers]
         reply = self._waiting(keys=keys, args=[limit, self.keys.post("")])
-        pairs = zip(reply[::2], reply[1::2], strict=True)
-        return [(_text(post_id), int(version)) for post_id, version in pairs if version is not None]
+        return [
+            (_text(post_id), None if version is None else int(version))
+            for post_id, version in zip(reply[::2], reply[1::2], strict=True)
+        ]
 
     def ids_due(self, until: datetime, limit: int = 100) -> list[str]:
         return _ids(self.redis.zrangebyscore(self.keys.due, "-inf", until.timestamp(), 0, limit))
