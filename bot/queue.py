@@ -8,7 +8,8 @@ versions), and the posts that changed since are read and judged again. Entries a
 forgotten after `max_age` seconds, which bounds how long anything else the judgement might read
 (an escalation) could be missed, like the directory's own cache does. Who is away (whose posts
 a delegate sees) is read again after `away_max_age` seconds. Each person's last answer is kept
-too, and given again while the same posts, at the same versions, wait for the same ids, until
+too, and given again while no transition was committed in the workspace since (its change
+count, checked in the same round trip, says so) and the person stands for the same ids, until
 one of its lines turns overdue or its oldest judgement expires.
 """
 
@@ -32,7 +33,8 @@ _NEVER = datetime.max.replace(tzinfo=UTC)
 class _Answer:
     """A person's last answer: what it was made from, and until when it holds."""
 
-    made_from: tuple[tuple[str, ...], tuple[tuple[str, int], ...]]  # their ids; waiting posts
+    who: tuple[str, ...]  # the person and the ids they stand for
+    changes: int  # the workspace's change count it was made at
     lines: tuple[str, ...]
     until: datetime  # the next time one of its lines turns overdue
     judged_until: float  # monotonic: when its oldest judgement expires (`max_age`)
@@ -66,17 +68,18 @@ class QueueLines:
         store = engine.store
         ctx = engine.context(away=self._who_is_away(store, now))
         who = tuple(engine.approver_ids(user, ctx))  # the person and their groups
-        waiting = store.waiting_versions(list(who), limit)
-        made_from = (who, tuple(waiting))
         with self._lock:
             answer = self._answers.get((store.team, user))
-        if (
-            answer is not None
-            and answer.made_from == made_from
-            and now < answer.until
-            and self.monotonic() < answer.judged_until
+        if answer is not None and (
+            answer.who != who or now >= answer.until or self.monotonic() >= answer.judged_until
         ):
-            return list(answer.lines)  # nothing it shows changed, nor turned overdue
+            answer = None  # made for other ids, or a line turned overdue, or too old
+        changes, waiting = store.waiting_versions(
+            list(who), limit, unless_changes=None if answer is None else answer.changes
+        )
+        if waiting is None:
+            assert answer is not None
+            return list(answer.lines)  # no transition since it was made
         found: dict[str, _Entry] = {}
         stale: list[str] = []
         oldest = self.monotonic() - self.max_age
@@ -106,7 +109,8 @@ class QueueLines:
         ]
         lines = tuple(entry.line.render(now) for entry in shown)
         answer = _Answer(
-            made_from,
+            who,
+            changes,
             lines,
             min((t for e in shown if (t := e.line.turns_overdue(now))), default=_NEVER),
             min((e.born for e in found.values()), default=float("inf")) + self.max_age,

@@ -17,6 +17,7 @@ multi-key step of one workspace lands in one Redis Cluster slot.
 | `gl:{T}:waiting:{id}` | zset | posts a user/group decides now (escalations too), by wait start |
 | `gl:{T}:due` | zset | approved posts by the time they should go out |
 | `gl:{T}:freeze` | hash | who froze publishing, when and why (absent: not frozen) |
+| `gl:{T}:changes` | string | transitions committed so far (any change to a post or an index) |
 | `gl:{T}:cache:{kind}:{id}` | string | chat-side lookups (user groups, users), short TTL |
 | `gl:{T}:leases` | zset | posts a worker holds, by lease end (ms) |
 | `gl:{T}:lease_tokens` | hash | post id -> fencing token of its current claim |
@@ -99,25 +100,34 @@ for _, item in ipairs(cjson.decode(ARGV[3])) do
   end
 end
 """
-#: The posts waiting in any of KEYS (waiting sets), oldest first, at most ARGV[1], with each
-#: post's version (false: expired): {id, version, id, version, ...}. ARGV[2] is the workspace's
-#: post key prefix (its hash tag keeps the posts in the same Redis Cluster slot as KEYS).
+#: KEYS[1] is the workspace's change count, KEYS[2..] waiting sets. Returns {count} alone when
+#: the count is still ARGV[3] (what the caller saw last time: nothing changed since), else
+#: {count, id, version, id, version, ...}: the posts waiting in any of the sets, oldest first,
+#: ties by id, at most ARGV[1], with each post's version (false: expired). ARGV[2] is the
+#: workspace's post key prefix (its hash tag keeps the posts in the same Redis Cluster slot).
 _WAITING = """
-local oldest, ids = {}, {}
-for _, key in ipairs(KEYS) do
-  local rows = redis.call('ZRANGE', key, 0, tonumber(ARGV[1]) - 1, 'WITHSCORES')
-  for i = 1, #rows, 2 do
-    local id, score = rows[i], tonumber(rows[i + 1])
-    if oldest[id] == nil then ids[#ids + 1] = id end
-    if oldest[id] == nil or score < oldest[id] then oldest[id] = score end
+local changes = redis.call('GET', KEYS[1]) or '0'
+if changes == ARGV[3] then return {changes} end
+local limit, ids = tonumber(ARGV[1]), {}
+if #KEYS == 2 then  -- one set: already in that order, and no scores to format
+  ids = redis.call('ZRANGE', KEYS[2], 0, limit - 1)
+else
+  local oldest = {}
+  for k = 2, #KEYS do
+    local rows = redis.call('ZRANGE', KEYS[k], 0, limit - 1, 'WITHSCORES')
+    for i = 1, #rows, 2 do
+      local id, score = rows[i], tonumber(rows[i + 1])
+      if oldest[id] == nil then ids[#ids + 1] = id end
+      if oldest[id] == nil or score < oldest[id] then oldest[id] = score end
+    end
   end
+  table.sort(ids, function(a, b)
+    if oldest[a] ~= oldest[b] then return oldest[a] < oldest[b] end
+    return a < b
+  end)
 end
-table.sort(ids, function(a, b)
-  if oldest[a] ~= oldest[b] then return oldest[a] < oldest[b] end
-  return a < b
-end)
-local out = {}
-for i = 1, math.min(#ids, tonumber(ARGV[1])) do
+local out = {changes}
+for i = 1, math.min(#ids, limit) do
   out[#out + 1] = ids[i]
   out[#out + 1] = redis.call('HGET', ARGV[2] .. ids[i], 'v') or false
 end
@@ -138,6 +148,7 @@ class Keys:
         self.audit = self.prefix + "audit"
         self.due = self.prefix + "due"
         self.freeze = self.prefix + "freeze"
+        self.changes = self.prefix + "changes"
         self.leases = self.prefix + "leases"
         self.lease_tokens = self.prefix + "lease_tokens"
         self.fence = self.prefix + "fence"
@@ -452,6 +463,7 @@ class Store:
             k.source(source_key) if source_key else k.post(new.id),
             k.post_messages(new.id),
             k.freeze,
+            k.changes,
         ]
         args: list[object] = [
             expected,
@@ -656,24 +668,35 @@ class Store:
 
     def ids_waiting_for(self, approvers: list[str], limit: int = 100) -> list[str]:
         """Posts whose active step any of `approvers` (user or group ids) decides, oldest first."""
-        return [post_id for post_id, _ in self._waiting_for(approvers, limit)]
+        _, waiting = self._waiting_for(approvers, limit, None)
+        return [post_id for post_id, _ in waiting or []]
 
-    def waiting_versions(self, approvers: list[str], limit: int = 100) -> list[tuple[str, int]]:
-        """`ids_waiting_for` with each post's version, without reading the posts (expired ones
-        left out): enough to tell which cached judgements still hold."""
-        return [(p, v) for p, v in self._waiting_for(approvers, limit) if v is not None]
+    def waiting_versions(
+        self, approvers: list[str], limit: int = 100, unless_changes: int | None = None
+    ) -> tuple[int, list[tuple[str, int]] | None]:
+        """The workspace's change count (one more per transition), and `ids_waiting_for` with
+        each post's version, without reading the posts (expired ones left out): enough to tell
+        which copies of them still hold. None instead of the list when the count is still
+        `unless_changes`: nothing about any post changed since it was that."""
+        changes, waiting = self._waiting_for(approvers, limit, unless_changes)
+        if waiting is None:
+            return changes, None
+        return changes, [(post_id, v) for post_id, v in waiting if v is not None]
 
-    def _waiting_for(self, approvers: list[str], limit: int) -> list[tuple[str, int | None]]:
-        """(post id, version or None when expired) of the posts waiting in any of the
-        approvers' sets, each at its oldest wait, ties by id: one round trip (`_WAITING`)."""
-        if not approvers:
-            return []
-        keys = [self.keys.waiting(a) for a in approvers]
-        reply = self._waiting(keys=keys, args=[limit, self.keys.post("")])
-        return [
-            (_text(post_id), None if version is None else int(version))
-            for post_id, version in zip(reply[::2], reply[1::2], strict=True)
-        ]
+    def _waiting_for(
+        self, approvers: list[str], limit: int, unless_changes: int | None
+    ) -> tuple[int, list[tuple[str, int | None]] | None]:
+        """The change count, and (post id, version or None when expired) of the posts waiting
+        in any of the approvers' sets, each at its oldest wait, ties by id (None when the count
+        is still `unless_changes`): one round trip (`_WAITING`)."""
+        keys = [self.keys.changes, *(self.keys.waiting(a) for a in approvers)]
+        known = "" if unless_changes is None else str(unless_changes)
+        reply = self._waiting(keys=keys, args=[limit, self.keys.post(""), known])
+        changes = int(reply[0])
+        if changes == unless_changes:
+            return changes, None
+        pairs = zip(reply[1::2], reply[2::2], strict=True)
+        return changes, [(_text(i), None if v is None else int(v)) for i, v in pairs]
 
     def ids_due(self, until: datetime, limit: int = 100) -> list[str]:
         return _ids(self.redis.zrangebyscore(self.keys.due, "-inf", until.timestamp(), 0, limit))

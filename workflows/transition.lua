@@ -10,13 +10,15 @@
 -- K[1] post hash   K[2] post audit stream   K[3] workspace audit stream
 -- K[4] source key (or the post hash again when the draft has no source)
 -- K[5] the set of chat messages showing the post   K[6] the workspace's freeze hash
--- K[6 + i] the index sorted set of op i (i = 1..n)
+-- K[7] the workspace's change count (one more per transition: readers that keep copies of
+--      what they read, like the queue answers, check it instead of re-reading)
+-- K[7 + i] the index sorted set of op i (i = 1..n)
 -- A[1] expected version ("0": the post must not exist yet)   A[2] new version
 -- A[3] post document (JSON)   A[4] post id   A[5] ttl seconds (0: none, the post is live)
 -- A[6] "1" when K[4] is a source key
 -- A[7] targets this transition starts publishing to, JSON (""; none): refused while a freeze
 --      covers any of them, so nothing starts after a freeze was written
--- A[8] n, the number of index ops; then two arguments per op, on the post id in K[6 + i]:
+-- A[8] n, the number of index ops; then two arguments per op, on the post id in K[7 + i]:
 --      "zadd", score | "zrem", "" | "trim", max score (drop members scored up to it)
 -- A[9 + 2n ..] the audit entry: field, value, field, value, ...
 -- Each transition answers {"ok", audit_id} | {"conflict"} | {"duplicate", existing_post_id}
@@ -48,7 +50,7 @@ local function transition(K, A)
   redis.call('HSET', K[1], 'v', A[2], 'doc', A[3])
   local n = tonumber(A[8])
   for i = 1, n do
-    local key, op, value = K[6 + i], A[7 + 2 * i], A[8 + 2 * i]
+    local key, op, value = K[7 + i], A[7 + 2 * i], A[8 + 2 * i]
     if op == 'zadd' then
       redis.call('ZADD', key, value, A[4])
     elseif op == 'zrem' then
@@ -57,6 +59,7 @@ local function transition(K, A)
       redis.call('ZREMRANGEBYSCORE', key, '-inf', value)
     end
   end
+  redis.call('INCR', K[7])
   local audit = 9 + 2 * n
   local id = redis.call('XADD', K[3], '*', unpack(A, audit))
   redis.call('XADD', K[2], id, unpack(A, audit))

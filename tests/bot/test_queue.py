@@ -127,7 +127,22 @@ def test_waiting_sets_merge_oldest_first_up_to_the_limit(engine: Engine):
     store.redis.zadd(k.waiting("S0X"), {"a": 20, "c": 10, "d": 40})
     for version, post_id in enumerate("abcd", start=1):
         store.redis.hset(k.post(post_id), "v", version)
-    assert store.waiting_versions(["U0X", "S0X"], limit=3) == [("b", 2), ("c", 3)]  # not "gone"
+    assert store.waiting_versions(["U0X", "S0X"], limit=3) == (0, [("b", 2), ("c", 3)])
     assert store.ids_waiting_for(["U0X", "S0X"], limit=4) == ["gone", "b", "c", "a"]
-    assert store.waiting_versions(["U0X", "S0X"]) == [("b", 2), ("c", 3), ("a", 1), ("d", 4)]
-    assert store.waiting_versions([]) == []
+    assert store.waiting_versions(["U0X", "S0X"])[1] == [("b", 2), ("c", 3), ("a", 1), ("d", 4)]
+    assert store.waiting_versions(["U0X"])[1] == [("b", 2), ("a", 1)]  # one set, same order
+    assert store.waiting_versions([]) == (0, [])
+
+
+def test_the_change_count_moves_with_every_transition(engine: Engine):
+    """What lets a kept queue answer be given again without reading the waiting posts: the
+    count is the one it was made at only while no transition was committed since."""
+    store = engine.store
+    before, waiting = store.waiting_versions(["U0ANNA"])
+    post_id = draft(engine, "counted")
+    after, waiting = store.waiting_versions(["U0ANNA"], unless_changes=before)
+    assert after == before + 1 and waiting == [(post_id, 1)]
+    assert store.waiting_versions(["U0ANNA"], unless_changes=after) == (after, None)
+    draft(engine, "someone else's business")  # any transition in the workspace counts
+    assert store.waiting_versions(["U0ANNA"], unless_changes=after)[1] is not None
+    assert store.waiting_versions(["U0NOBODY"], unless_changes=after) == (after + 1, [])
