@@ -19,11 +19,14 @@ so Greenlight's after-ack Slack calls do not share the load generator's interpre
 
 Load: `--clients` threads, each with its own keep-alive connection, take requests from a shared
 list until it is empty; each request is signed just before it is sent. Warm-up requests go first
-(not counted). The drafts to approve are created beforehand through the bot itself (message
-events in the intake channel), and the bot's after-ack work is left to settle between phases.
+(not counted). The measured requests are cut into `--rounds` slices, and the two servers take
+each slice in turn, so a slower stretch of a shared machine lands on both. The drafts to
+approve are created beforehand through the bot itself (message events in the intake channel),
+and the bot's after-ack work is left to settle between slices.
 `--slack-latency S` makes the emulator answer every Web API call S seconds late while measuring.
-Also printed: CPU time per measured request of each process group (server, emulator, load
-generator), after-ack work included. Exits 1 when any request got no 2xx answer.
+Also printed: CPU time per measured request of each process group (server, Redis when it runs
+on this machine, emulator, load generator), after-ack work included. Exits 1 when any request
+got no 2xx answer.
 
 Point `--redis` at a Redis that no other Greenlight worker uses: workers walk every workspace,
 and one on a shared Redis would take this run's audit entries (and post its cards elsewhere).
@@ -423,13 +426,16 @@ def report(results: dict[tuple[str, str], Run], clients: int) -> None:
             f"{len(ms) / run.seconds:>7.0f}"
         )
     print("\nCPU ms per measured request (after-ack work included), by process")
-    print(f"{'kind':<8} {'server':<11} {'server':>7} {'emulator':>8} {'load gen':>8}")
+    print(f"{'kind':<8} {'server':<11} {'server':>7} {'redis':>7} {'emulator':>8} {'load gen':>8}")
     for (kind, server), run in results.items():
         n = len(run.latencies)
-        server_ms, emulator_ms, load_ms = (
-            run.cpu.get(g, 0.0) * 1000 / n for g in ("server", "emulator", "load")
+        server_ms, redis_ms, emulator_ms, load_ms = (
+            run.cpu.get(g, 0.0) * 1000 / n for g in ("server", "redis", "emulator", "load")
         )
-        print(f"{kind:<8} {server:<11} {server_ms:>7.2f} {emulator_ms:>8.2f} {load_ms:>8.2f}")
+        print(
+            f"{kind:<8} {server:<11} {server_ms:>7.2f} {redis_ms:>7.2f} {emulator_ms:>8.2f} "
+            f"{load_ms:>8.2f}"
+        )
     for kind in KINDS:
         mine, bare = results[(kind, "greenlight")], results[(kind, "bare")]
         ratio = percentile(mine.latencies, 99) / percentile(bare.latencies, 99)
@@ -446,27 +452,52 @@ def measure(
     requests: list[Request],
     args: argparse.Namespace,
 ) -> dict[tuple[str, str], Run]:
-    """Warm-up then measured requests of one kind against each server, the bot settled first."""
-    results = {}
+    """Warm-up, then the measured requests of one kind in `args.rounds` slices that the two
+    servers take in turns (who goes first swaps every round), so a stretch of time when the
+    machine is slower (other tenants, frequency) falls on both alike instead of on whichever
+    server happened to run then. Every slice starts with the bot settled and ends once its
+    after-ack work is done, which its CPU figures include."""
+    warm, counted = requests[: args.warmup], requests[args.warmup :]
     for name in SERVERS:
-        server = servers[name]
-        warm, counted = requests[: args.warmup], requests[args.warmup :]
         slack.settle(args.settle)
-        load(server, warm, args.clients)
-        slack.settle(args.settle)
-        groups = {
+        load(servers[name], warm, args.clients)
+    groups = {
+        name: {
             "server": process_tree(server.pid),
             "emulator": [slack.pid],
             "load": [os.getpid()],
+            **({"redis": [args.redis_pid]} if args.redis_pid else {}),
         }
-        before = cpu_snapshot(groups)
-        run = load(server, counted, args.clients)
-        slack.settle(args.settle)  # the after-ack work of these requests is theirs to pay for
-        after = cpu_snapshot(groups)
-        run.cpu = {group: after[group] - before[group] for group in groups}
-        results[(kind, name)] = run
-        print(f"  {kind} on {name}: done", flush=True)
+        for name, server in servers.items()
+    }
+    results = {(kind, name): Run([], 0, 0.0) for name in SERVERS}
+    size = math.ceil(len(counted) / args.rounds)
+    for round_ in range(args.rounds):
+        chunk = counted[round_ * size : (round_ + 1) * size]
+        for name in SERVERS if round_ % 2 == 0 else SERVERS[::-1]:
+            slack.settle(args.settle)
+            before = cpu_snapshot(groups[name])
+            run = load(servers[name], chunk, args.clients)
+            slack.settle(args.settle)  # the after-ack work of these requests is theirs
+            after = cpu_snapshot(groups[name])
+            total = results[(kind, name)]
+            total.latencies += run.latencies
+            total.errors += run.errors
+            total.seconds += run.seconds
+            for group in after:
+                total.cpu[group] = total.cpu.get(group, 0.0) + after[group] - before[group]
+    print(f"  {kind}: done", flush=True)
     return results
+
+
+def local_redis_pid(redis_url: str) -> int | None:
+    """The Redis server's process id when it runs on this machine (its CPU is then shown)."""
+    client = redis.Redis.from_url(redis_url)
+    try:
+        pid = int(client.info("server")["process_id"])
+    finally:
+        client.close()
+    return pid if Path(f"/proc/{pid}/stat").exists() else None
 
 
 def create_drafts(slack: EmulatorProcess, greenlight: Server, count: int, clients: int) -> None:
@@ -533,12 +564,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=1.0,
         help="seconds without a Slack call that mean the bot's after-ack work is done",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=5,
+        help="slices of the measured requests that the two servers take in turns",
+    )
     parser.add_argument("--redis", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    args.redis_pid = local_redis_pid(args.redis)
     # Stopped with SIGTERM (`timeout`, a CI runner): exit normally, so the servers, workers
     # and receivers it started are stopped too instead of running on.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -546,8 +584,8 @@ def main(argv: list[str] | None = None) -> int:
     per_server = args.warmup + args.requests
     print(
         f"workers {args.workers} x threads {args.threads} (gthread), {args.clients} clients, "
-        f"{args.warmup} warm-up + {args.requests} measured requests per kind and server, "
-        f"Slack API latency {args.slack_latency * 1000:.0f} ms",
+        f"{args.warmup} warm-up + {args.requests} measured requests per kind and server "
+        f"in {args.rounds} rounds, Slack API latency {args.slack_latency * 1000:.0f} ms",
         flush=True,
     )
     slack = EmulatorProcess(team)
