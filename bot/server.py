@@ -12,17 +12,33 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
+from slack_bolt.response import BoltResponse
 
 from bot.app import build_app, load_greenlight
+from bot.request_body import FastBoltRequest
 from bot.runtime import started
 from bot.settings import Settings
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
+class SlackHandler(SlackRequestHandler):
+    """Bolt's WSGI adapter, with request bodies decoded by `bot.request_body` (in C)."""
+
+    def dispatch(self, request: WsgiHttpRequest) -> BoltResponse:
+        return self.app.dispatch(
+            FastBoltRequest(
+                body=request.get_body(),
+                query=request.query_string,
+                headers=request.get_headers(),
+            )
+        )
+
+
 def create_wsgi_app(settings: Settings) -> WsgiApp:
     gl = load_greenlight(settings)
-    slack = SlackRequestHandler(build_app(gl))
+    slack = SlackHandler(build_app(gl))
 
     def reply(start_response, status: str, body: dict[str, Any]) -> list[bytes]:
         data = json.dumps(body).encode()
