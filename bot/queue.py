@@ -7,10 +7,11 @@ judgements made so far; an answer then costs one Redis round trip (the waiting i
 versions), and the posts that changed since are read and judged again. Entries are also
 forgotten after `max_age` seconds, which bounds how long anything else the judgement might read
 (an escalation) could be missed, like the directory's own cache does. Who is away (whose posts
-a delegate sees) is read again after `away_max_age` seconds. Each person's last answer is kept
-too, and given again while no transition was committed in the workspace since (its change
-count, checked in the same round trip, says so) and the person stands for the same ids, until
-one of its lines turns overdue or its oldest judgement expires.
+a delegate sees) is read again after `away_max_age` seconds, and the user groups a person is in
+are worked out again then (the directory is asked about every group the workflow file names).
+Each person's last answer is kept too, and given again while no transition was committed in
+the workspace since (its change count, checked in the same round trip, says so) and the person
+stands for the same ids, until one of its lines turns overdue or its oldest judgement expires.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from datetime import UTC, datetime
 
 from bot.views.messages import PostLine, post_line_parts
 from workflows.engine import Engine
+from workflows.rules import Context
 from workflows.store import Store
 
 _NEVER = datetime.max.replace(tzinfo=UTC)
+Away = dict[str, dict[str, str | None]]  # user -> their absence, as `Store.away` gives it
 
 
 @dataclass(frozen=True)
@@ -60,14 +63,16 @@ class QueueLines:
         self.size, self.max_age, self.monotonic = size, max_age, monotonic
         self.away_max_age = away_max_age
         self._entries: OrderedDict[tuple[str, str, int], _Entry] = OrderedDict()
-        self._away: dict[str, tuple[float, dict[str, dict[str, str | None]]]] = {}
+        self._away: dict[str, tuple[float, Away]] = {}
+        self._ids: OrderedDict[tuple[str, str], tuple[float, Away, tuple[str, ...]]] = OrderedDict()
         self._answers: OrderedDict[tuple[str, str], _Answer] = OrderedDict()
         self._lock = threading.Lock()
 
     def lines(self, engine: Engine, user: str, now: datetime, limit: int = 50) -> list[str]:
         store = engine.store
-        ctx = engine.context(away=self._who_is_away(store, now))
-        who = tuple(engine.approver_ids(user, ctx))  # the person and their groups
+        read_at, away = self._who_is_away(store, now)
+        ctx = engine.context(away=away)
+        who = self._approver_ids(engine, user, ctx, read_at, away)
         with self._lock:
             answer = self._answers.get((store.team, user))
         if answer is not None and (
@@ -122,12 +127,32 @@ class QueueLines:
                 self._answers.popitem(last=False)
         return list(lines)
 
-    def _who_is_away(self, store: Store, now: datetime) -> dict[str, dict[str, str | None]]:
-        """`store.away(now)`, read at most every `away_max_age` seconds per workspace."""
+    def _approver_ids(
+        self, engine: Engine, user: str, ctx: Context, read_at: float, away: Away
+    ) -> tuple[str, ...]:
+        """`engine.approver_ids(user, ctx)` (the person, whom they stand in for, their groups),
+        worked out again once who is away was read again or has changed."""
+        key = (engine.store.team, user)
+        with self._lock:
+            made = self._ids.get(key)
+        if made is not None and made[0] == read_at and made[1] == away:
+            return made[2]
+        who = tuple(engine.approver_ids(user, ctx))
+        with self._lock:
+            self._ids[key] = (read_at, away, who)
+            self._ids.move_to_end(key)
+            while len(self._ids) > self.size:
+                self._ids.popitem(last=False)
+        return who
+
+    def _who_is_away(self, store: Store, now: datetime) -> tuple[float, Away]:
+        """When `store.away(now)` was last read (at most every `away_max_age` seconds per
+        workspace), and the absences it lists that have not ended by `now`."""
         with self._lock:
             read_at, away = self._away.get(store.team, (float("-inf"), {}))
         if read_at < self.monotonic() - self.away_max_age:
-            away = store.away(now)
+            away, read_at = store.away(now), self.monotonic()
             with self._lock:
-                self._away[store.team] = (self.monotonic(), away)
-        return {u: s for u, s in away.items() if datetime.fromisoformat(str(s["ends_at"])) > now}
+                self._away[store.team] = (read_at, away)
+        ongoing = {u: s for u, s in away.items() if datetime.fromisoformat(str(s["ends_at"])) > now}
+        return read_at, ongoing
