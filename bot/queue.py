@@ -1,17 +1,19 @@
 """`/greenlight queue` without reading, judging and rendering every waiting post each time.
 
-A post's line and whether it waits for a given person depend on the post (its version changes
-on every commit), on the person and the user groups they are in, and on the workflow file (fixed
-for the life of the process). So each web process keeps, per post version, the line and the
-judgements made so far; an answer then costs one Redis round trip (the waiting ids with their
-versions), and the posts that changed since are read and judged again. Entries are also
-forgotten after `max_age` seconds, which bounds how long anything else the judgement might read
-(an escalation) could be missed, like the directory's own cache does. Who is away (whose posts
-a delegate sees) is read again after `away_max_age` seconds, and the user groups a person is in
-are worked out again then (the directory is asked about every group the workflow file names).
-Each person's last answer is kept too, and given again while no transition was committed in
-the workspace since (its change count, checked in the same round trip, says so) and the person
-stands for the same ids, until one of its lines turns overdue or its oldest judgement expires.
+A post's line and whether it waits for a given person depend on the post (every commit is a new
+change, named by its audit id), on the person and the user groups they are in, and on the
+workflow file (fixed for the life of the process). So each web process keeps, per post change,
+the line and the judgements made so far; an answer then costs one Redis round trip (the waiting
+ids with their last changes), and the posts that changed since are read and judged again.
+Entries are also forgotten after `max_age` seconds, which bounds how long anything else the
+judgement might read (an escalation) could be missed, like the directory's own cache does.
+
+Who is away (whose posts a delegate sees) is read again after `away_max_age` seconds, and the
+user groups a person is in are worked out again then (the directory is asked about every group
+the workflow file names). Each person's last answer is kept too, and given again while no
+transition was committed in the workspace since (its last change, checked in the same round
+trip, says so) and the person stands for the same ids, until one of its lines turns overdue or
+its oldest judgement expires.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ class _Answer:
     """A person's last answer: what it was made from, and until when it holds."""
 
     who: tuple[str, ...]  # the person and the ids they stand for
-    changes: int  # the workspace's change count it was made at
+    limit: int
+    last_change: str  # the workspace's last change when it was made (`Store.waiting_changes`)
     lines: tuple[str, ...]
     until: datetime  # the next time one of its lines turns overdue
     judged_until: float  # monotonic: when its oldest judgement expires (`max_age`)
@@ -62,7 +65,7 @@ class QueueLines:
     ) -> None:
         self.size, self.max_age, self.monotonic = size, max_age, monotonic
         self.away_max_age = away_max_age
-        self._entries: OrderedDict[tuple[str, str, int], _Entry] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, str, str], _Entry] = OrderedDict()
         self._away: dict[str, tuple[float, Away]] = {}
         self._ids: OrderedDict[tuple[str, str], tuple[float, Away, tuple[str, ...]]] = OrderedDict()
         self._answers: OrderedDict[tuple[str, str], _Answer] = OrderedDict()
@@ -76,11 +79,14 @@ class QueueLines:
         with self._lock:
             answer = self._answers.get((store.team, user))
         if answer is not None and (
-            answer.who != who or now >= answer.until or self.monotonic() >= answer.judged_until
+            answer.who != who
+            or answer.limit != limit
+            or now >= answer.until
+            or self.monotonic() >= answer.judged_until
         ):
-            answer = None  # made for other ids, or a line turned overdue, or too old
-        changes, waiting = store.waiting_versions(
-            list(who), limit, unless_changes=None if answer is None else answer.changes
+            answer = None  # made for other ids or another limit, a line turned overdue, too old
+        last_change, waiting = store.waiting_changes(
+            list(who), limit, unless_last_change=None if answer is None else answer.last_change
         )
         if waiting is None:
             assert answer is not None
@@ -89,15 +95,18 @@ class QueueLines:
         stale: list[str] = []
         oldest = self.monotonic() - self.max_age
         with self._lock:  # never held across a Redis call
-            for post_id, version in waiting:
-                entry = self._entries.get((store.team, post_id, version))
+            for post_id, change in waiting:
+                entry = self._entries.get((store.team, post_id, change))
                 if entry is None or entry.born < oldest or who not in entry.waits:
                     stale.append(post_id)
                 else:
                     found[post_id] = entry
+        changes = dict(waiting)
         for post in store.get_many(stale):
             waits = engine.waits_for(post, user, ctx)
-            key = (store.team, post.id, post.version)
+            # Under the change the waiting list named: if the post moved on since, that key is
+            # never asked for again (changes only move forward), and this one is read anew.
+            key = (store.team, post.id, changes[post.id])
             with self._lock:
                 entry = self._entries.get(key)
                 if entry is None or entry.born < oldest:
@@ -113,9 +122,12 @@ class QueueLines:
             if (entry := found.get(post_id)) is not None and entry.waits[who]
         ]
         lines = tuple(entry.line.render(now) for entry in shown)
+        if last_change is None:  # nothing to tell a later change by: not kept
+            return list(lines)
         answer = _Answer(
             who,
-            changes,
+            limit,
+            last_change,
             lines,
             min((t for e in shown if (t := e.line.turns_overdue(now))), default=_NEVER),
             min((e.born for e in found.values()), default=float("inf")) + self.max_age,

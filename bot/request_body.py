@@ -7,8 +7,10 @@ payload percent-encoded, which for a click on an approval card is about 4 KB wit
 request, before any listener runs. `unquote_plus` below does the same decoding with str methods
 and the standard `unicode_escape` codec, all in C, and hands anything unusual (non-ASCII text,
 a malformed escape) to the standard library, so the result is the standard library's in every
-case. `FastBoltRequest` is a `BoltRequest` built with it; the HTTP server uses it for every
-request, signature checks included (they read the raw body, which is kept as received).
+case. `FastBoltRequest` is a `BoltRequest` built with it; the HTTP server builds one for every
+request it receives (signature checks read the raw body, which is kept as received). Lazy
+listeners (the work after an acknowledgement) get Bolt's own copy of the request, decoded by
+Bolt again: correct, only not faster.
 """
 
 from __future__ import annotations

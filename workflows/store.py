@@ -7,7 +7,7 @@ multi-key step of one workspace lands in one Redis Cluster slot.
 | key | type | holds |
 |---|---|---|
 | `gl:{T}:seq` | string | last post number handed out |
-| `gl:{T}:post:{id}` | hash | `v` (version), `doc` (the post as JSON) |
+| `gl:{T}:post:{id}` | hash | `v` version, `doc` the post (JSON), `at` its last audit id |
 | `gl:{T}:post:{id}:audit` | stream | the post's audit trail |
 | `gl:{T}:post:{id}:messages` | set | where the chat side showed the post (`channel ts`) |
 | `gl:{T}:audit` | stream | every audit entry of the workspace (recent activity) |
@@ -17,7 +17,7 @@ multi-key step of one workspace lands in one Redis Cluster slot.
 | `gl:{T}:waiting:{id}` | zset | posts a user/group decides now (escalations too), by wait start |
 | `gl:{T}:due` | zset | approved posts by the time they should go out |
 | `gl:{T}:freeze` | hash | who froze publishing, when and why (absent: not frozen) |
-| `gl:{T}:changes` | string | transitions committed so far (any change to a post or an index) |
+| `gl:{T}:last_change` | string | audit id of the last transition (posts' versions, indexes) |
 | `gl:{T}:cache:{kind}:{id}` | string | chat-side lookups (user groups, users), short TTL |
 | `gl:{T}:leases` | zset | posts a worker holds, by lease end (ms) |
 | `gl:{T}:lease_tokens` | hash | post id -> fencing token of its current claim |
@@ -100,14 +100,16 @@ for _, item in ipairs(cjson.decode(ARGV[3])) do
   end
 end
 """
-#: KEYS[1] is the workspace's change count, KEYS[2..] waiting sets. Returns {count} alone when
-#: the count is still ARGV[3] (what the caller saw last time: nothing changed since), else
-#: {count, id, version, id, version, ...}: the posts waiting in any of the sets, oldest first,
-#: ties by id, at most ARGV[1], with each post's version (false: expired). ARGV[2] is the
-#: workspace's post key prefix (its hash tag keeps the posts in the same Redis Cluster slot).
+#: KEYS[1] is the workspace's last change (see transition.lua), KEYS[2..] waiting sets. Returns
+#: {last} alone when the last change is still ARGV[3] (the one the caller saw: nothing changed
+#: since), else {last, id, change, id, change, ...}: the posts waiting in any of the sets,
+#: oldest first, ties by id, at most ARGV[1], with the audit id of each post's last transition
+#: (its version when written before those were kept; false: expired). ARGV[2]
+#: is the workspace's post key prefix (its hash tag keeps the posts in the same Redis Cluster
+#: slot). The last change is false (nil) in a workspace without one (yet, or any more).
 _WAITING = """
-local changes = redis.call('GET', KEYS[1]) or '0'
-if changes == ARGV[3] then return {changes} end
+local last = redis.call('GET', KEYS[1])
+if last and last == ARGV[3] then return {last} end
 local limit, ids = tonumber(ARGV[1]), {}
 if #KEYS == 2 then  -- one set: already in that order, and no scores to format
   ids = redis.call('ZRANGE', KEYS[2], 0, limit - 1)
@@ -126,10 +128,11 @@ else
     return a < b
   end)
 end
-local out = {changes}
+local out = {last}
 for i = 1, math.min(#ids, limit) do
   out[#out + 1] = ids[i]
-  out[#out + 1] = redis.call('HGET', ARGV[2] .. ids[i], 'v') or false
+  local post = ARGV[2] .. ids[i]
+  out[#out + 1] = redis.call('HGET', post, 'at') or redis.call('HGET', post, 'v') or false
 end
 return out
 """
@@ -148,7 +151,7 @@ class Keys:
         self.audit = self.prefix + "audit"
         self.due = self.prefix + "due"
         self.freeze = self.prefix + "freeze"
-        self.changes = self.prefix + "changes"
+        self.last_change = self.prefix + "last_change"
         self.leases = self.prefix + "leases"
         self.lease_tokens = self.prefix + "lease_tokens"
         self.fence = self.prefix + "fence"
@@ -463,7 +466,7 @@ class Store:
             k.source(source_key) if source_key else k.post(new.id),
             k.post_messages(new.id),
             k.freeze,
-            k.changes,
+            k.last_change,
         ]
         args: list[object] = [
             expected,
@@ -669,34 +672,34 @@ class Store:
     def ids_waiting_for(self, approvers: list[str], limit: int = 100) -> list[str]:
         """Posts whose active step any of `approvers` (user or group ids) decides, oldest first."""
         _, waiting = self._waiting_for(approvers, limit, None)
-        return [post_id for post_id, _ in waiting or []]
+        return [post_id for post_id, _ in waiting]
 
-    def waiting_versions(
-        self, approvers: list[str], limit: int = 100, unless_changes: int | None = None
-    ) -> tuple[int, list[tuple[str, int]] | None]:
-        """The workspace's change count (one more per transition), and `ids_waiting_for` with
-        each post's version, without reading the posts (expired ones left out): enough to tell
-        which copies of them still hold. None instead of the list when the count is still
-        `unless_changes`: nothing about any post changed since it was that."""
-        changes, waiting = self._waiting_for(approvers, limit, unless_changes)
-        if waiting is None:
-            return changes, None
-        return changes, [(post_id, v) for post_id, v in waiting if v is not None]
+    def waiting_changes(
+        self, approvers: list[str], limit: int = 100, unless_last_change: str | None = None
+    ) -> tuple[str | None, list[tuple[str, str]] | None]:
+        """The workspace's last change, and `ids_waiting_for` with each post's last change,
+        without reading the posts (expired ones left out): enough to tell which copies of them
+        still hold. A change is the audit id of a transition: time-based and never the same
+        twice, even after Redis lost its data (post ids and versions start again then). The
+        last change is None when Redis has none (a copy made then must not be kept). None
+        instead of the list when the last change is still `unless_last_change`."""
+        last, waiting = self._waiting_for(approvers, limit, unless_last_change)
+        if last is not None and last == unless_last_change:
+            return last, None
+        return last, [(post_id, change) for post_id, change in waiting if change is not None]
 
     def _waiting_for(
-        self, approvers: list[str], limit: int, unless_changes: int | None
-    ) -> tuple[int, list[tuple[str, int | None]] | None]:
-        """The change count, and (post id, version or None when expired) of the posts waiting
-        in any of the approvers' sets, each at its oldest wait, ties by id (None when the count
-        is still `unless_changes`): one round trip (`_WAITING`)."""
-        keys = [self.keys.changes, *(self.keys.waiting(a) for a in approvers)]
-        known = "" if unless_changes is None else str(unless_changes)
+        self, approvers: list[str], limit: int, unless_last_change: str | None
+    ) -> tuple[str | None, list[tuple[str, str | None]]]:
+        """The last change, and (post id, its last change or None when expired) of the posts
+        waiting in any of the approvers' sets, each at its oldest wait, ties by id (an empty
+        list when the last change is still `unless_last_change`): one round trip (`_WAITING`)."""
+        keys = [self.keys.last_change, *(self.keys.waiting(a) for a in approvers)]
+        known = unless_last_change or ""
         reply = self._waiting(keys=keys, args=[limit, self.keys.post(""), known])
-        changes = int(reply[0])
-        if changes == unless_changes:
-            return changes, None
         pairs = zip(reply[1::2], reply[2::2], strict=True)
-        return changes, [(_text(i), None if v is None else int(v)) for i, v in pairs]
+        last = None if reply[0] is None else _text(reply[0])
+        return last, [(_text(i), None if c is None else _text(c)) for i, c in pairs]
 
     def ids_due(self, until: datetime, limit: int = 100) -> list[str]:
         return _ids(self.redis.zrangebyscore(self.keys.due, "-inf", until.timestamp(), 0, limit))

@@ -7,11 +7,13 @@
 -- keys, its number of arguments, then its arguments. Below, K and A are one transition's keys
 -- and arguments.
 --
--- K[1] post hash   K[2] post audit stream   K[3] workspace audit stream
+-- K[1] post hash (`v` version, `doc` document, `at` the audit id of its last transition)
+-- K[2] post audit stream   K[3] workspace audit stream
 -- K[4] source key (or the post hash again when the draft has no source)
 -- K[5] the set of chat messages showing the post   K[6] the workspace's freeze hash
--- K[7] the workspace's change count (one more per transition: readers that keep copies of
---      what they read, like the queue answers, check it instead of re-reading)
+-- K[7] the workspace's last change: the id of the last transition's audit entry (unique and
+--      time-based, so never the same twice, even after Redis came back empty); readers that
+--      keep what they read, like the queue answers, compare it instead of reading again
 -- K[7 + i] the index sorted set of op i (i = 1..n)
 -- A[1] expected version ("0": the post must not exist yet)   A[2] new version
 -- A[3] post document (JSON)   A[4] post id   A[5] ttl seconds (0: none, the post is live)
@@ -47,8 +49,12 @@ local function transition(K, A)
       end
     end
   end
-  redis.call('HSET', K[1], 'v', A[2], 'doc', A[3])
+  -- The last change is written first: should a later command fail, readers still see a change.
   local n = tonumber(A[8])
+  local audit = 9 + 2 * n
+  local id = redis.call('XADD', K[3], '*', unpack(A, audit))
+  redis.call('SET', K[7], id)
+  redis.call('HSET', K[1], 'v', A[2], 'doc', A[3], 'at', id)
   for i = 1, n do
     local key, op, value = K[7 + i], A[7 + 2 * i], A[8 + 2 * i]
     if op == 'zadd' then
@@ -59,9 +65,6 @@ local function transition(K, A)
       redis.call('ZREMRANGEBYSCORE', key, '-inf', value)
     end
   end
-  redis.call('INCR', K[7])
-  local audit = 9 + 2 * n
-  local id = redis.call('XADD', K[3], '*', unpack(A, audit))
   redis.call('XADD', K[2], id, unpack(A, audit))
   -- Finished is final, so a key that got a TTL never needs it removed again.
   local ttl = tonumber(A[5])

@@ -142,28 +142,56 @@ def test_joining_or_leaving_a_group_shows_once_absences_are_read_again(client, t
 
 def test_waiting_sets_merge_oldest_first_up_to_the_limit(engine: Engine):
     """A person and their groups: each post once, at its oldest wait, ties by id, expired
-    posts left out; the versions come with the ids in the same answer."""
+    posts left out; each post's last change comes with its id in the same answer (its version
+    for a post written before those were kept)."""
     store, k = engine.store, engine.store.keys
     store.redis.zadd(k.waiting("U0X"), {"a": 30, "b": 10, "gone": 5})
     store.redis.zadd(k.waiting("S0X"), {"a": 20, "c": 10, "d": 40})
     for version, post_id in enumerate("abcd", start=1):
         store.redis.hset(k.post(post_id), "v", version)
-    assert store.waiting_versions(["U0X", "S0X"], limit=3) == (0, [("b", 2), ("c", 3)])
+    store.redis.hset(k.post("d"), "at", "1795690687825-0")  # written since audit ids are kept
+    assert store.waiting_changes(["U0X", "S0X"], limit=3) == (None, [("b", "2"), ("c", "3")])
     assert store.ids_waiting_for(["U0X", "S0X"], limit=4) == ["gone", "b", "c", "a"]
-    assert store.waiting_versions(["U0X", "S0X"])[1] == [("b", 2), ("c", 3), ("a", 1), ("d", 4)]
-    assert store.waiting_versions(["U0X"])[1] == [("b", 2), ("a", 1)]  # one set, same order
-    assert store.waiting_versions([]) == (0, [])
+    assert store.waiting_changes(["U0X", "S0X"])[1] == [
+        ("b", "2"),
+        ("c", "3"),
+        ("a", "1"),
+        ("d", "1795690687825-0"),
+    ]
+    assert store.waiting_changes(["U0X"])[1] == [("b", "2"), ("a", "1")]  # one set, same order
+    assert store.waiting_changes([]) == (None, [])
 
 
-def test_the_change_count_moves_with_every_transition(engine: Engine):
+def test_the_last_change_moves_with_every_transition(engine: Engine):
     """What lets a kept queue answer be given again without reading the waiting posts: the
-    count is the one it was made at only while no transition was committed since."""
+    last change is the one it was made at only while no transition was committed since."""
     store = engine.store
-    before, waiting = store.waiting_versions(["U0ANNA"])
+    assert store.waiting_changes(["U0ANNA"]) == (None, [])  # no transition yet
     post_id = draft(engine, "counted")
-    after, waiting = store.waiting_versions(["U0ANNA"], unless_changes=before)
-    assert after == before + 1 and waiting == [(post_id, 1)]
-    assert store.waiting_versions(["U0ANNA"], unless_changes=after) == (after, None)
+    first, waiting = store.waiting_changes(["U0ANNA"], unless_last_change=None)
+    assert first is not None and waiting == [(post_id, first)]  # the same transition
+    assert store.waiting_changes(["U0ANNA"], unless_last_change=first) == (first, None)
     draft(engine, "someone else's business")  # any transition in the workspace counts
-    assert store.waiting_versions(["U0ANNA"], unless_changes=after)[1] is not None
-    assert store.waiting_versions(["U0NOBODY"], unless_changes=after) == (after + 1, [])
+    second, waiting = store.waiting_changes(["U0NOBODY"], unless_last_change=first)
+    assert second not in (None, first) and waiting == []  # changed, and nothing waits
+
+
+def test_a_kept_answer_is_not_given_again_once_redis_lost_its_data(engine: Engine):
+    """Redis back empty (a restart without persistence, a failover, an old snapshot): the
+    kept answer must not come back, even once as many transitions happened again."""
+    queue = QueueLines()
+    draft(engine, "before the restart")
+    assert "before the restart" in cached(queue, engine, "U0ANNA")
+    engine.store.redis.flushdb()
+    assert cached(queue, engine, "U0ANNA") == fresh(engine, "U0ANNA") == line_list("q", [], "none")
+    draft(engine, "after the restart")  # the same post id, one transition, as before
+    assert "before the restart" not in cached(queue, engine, "U0ANNA")
+    assert cached(queue, engine, "U0ANNA") == fresh(engine, "U0ANNA")
+
+
+def test_a_kept_answer_holds_for_its_own_limit_only(engine: Engine):
+    queue = QueueLines()
+    for text in ("one", "two", "three"):
+        draft(engine, text)
+    assert len(queue.lines(engine, "U0ANNA", engine.clock(), limit=1)) == 1
+    assert len(queue.lines(engine, "U0ANNA", engine.clock(), limit=50)) == 3
