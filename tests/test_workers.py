@@ -25,7 +25,7 @@ from workflows.engine import Engine
 from workflows.models import DeliveryStatus, PostState
 from workflows.outcomes import Accepted
 from workflows.scheduler import freeze_publishing, unfreeze_publishing
-from workflows.store import WORKSPACES
+from workflows.store import NOTIFIERS, WORKSPACES, Store
 
 SECRET = "hook-secret"
 WORKFLOW = """
@@ -207,17 +207,32 @@ def test_a_slack_post_sent_but_never_answered_asks_a_human_and_is_not_sent_twice
     client.srem(WORKSPACES, team)
 
 
+def started(client: redis.Redis, store: Store, workers: list[subprocess.Popen]) -> bool:
+    """Every worker has read the workspace's audit stream (as a `notifiers` consumer named
+    after its process): it is past its start-up checks, which refuse to start without Redis."""
+    try:
+        consumers = client.xinfo_consumers(store.keys.audit, NOTIFIERS)
+    except redis.ResponseError:  # no group yet
+        return False
+    names = [c["name"].decode() for c in consumers]
+    return all(any(name.endswith(f"-{w.pid}") for name in names) for w in workers)
+
+
 def test_redis_restarting_mid_run_loses_no_approved_post(world, tmp_path):
     server = RedisServer(tmp_path / "redis", "--appendonly", "yes", "--appendfsync", "always")
     server.start()
     client = redis.Redis.from_url(server.url)
     team = "T" + uuid.uuid4().hex[:10].upper()
+    world["receiver"].latency = 0.2  # 16 POSTs in flight: about 80 posts a second
     try:
         ids = approved_posts(client, team, world["config_text"], 300)
         workers = start_workers(world, server.url, 2)
         store = Engine(
             client, team, parse_workflow_file(world["config_text"]), StaticDirectory(), keyword_risk
         ).store
+        # Both running (a worker still starting when Redis stops exits, as it should: this
+        # test once failed so), and publishing under way: 300 posts take about 4 s.
+        wait_for(lambda: started(client, store, workers), 60)
         wait_for(lambda: len(world["receiver"].arrivals) >= 60, 60)
         server.stop()  # SIGTERM: Redis stops; its AOF keeps every committed transition
         time.sleep(1)
