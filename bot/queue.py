@@ -24,6 +24,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from bot.views.messages import PostLine, post_line_parts
 from workflows.engine import Engine
@@ -31,6 +32,8 @@ from workflows.rules import Context
 from workflows.store import Store
 
 _NEVER = datetime.max.replace(tzinfo=UTC)
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 Away = dict[str, dict[str, str | None]]  # user -> their absence, as `Store.away` gives it
 
 
@@ -110,11 +113,9 @@ class QueueLines:
             with self._lock:
                 entry = self._entries.get(key)
                 if entry is None or entry.born < oldest:
-                    entry = self._entries[key] = _Entry(post_line_parts(post), self.monotonic())
+                    entry = _Entry(post_line_parts(post), self.monotonic())
                 entry.waits[who] = waits
-                self._entries.move_to_end(key)
-                while len(self._entries) > self.size:
-                    self._entries.popitem(last=False)
+                self._keep(self._entries, key, entry)
             found[post.id] = entry
         shown = [
             entry
@@ -133,10 +134,7 @@ class QueueLines:
             min((e.born for e in found.values()), default=float("inf")) + self.max_age,
         )
         with self._lock:
-            self._answers[(store.team, user)] = answer
-            self._answers.move_to_end((store.team, user))
-            while len(self._answers) > self.size:
-                self._answers.popitem(last=False)
+            self._keep(self._answers, (store.team, user), answer)
         return list(lines)
 
     def _approver_ids(
@@ -151,11 +149,16 @@ class QueueLines:
             return made[2]
         who = tuple(engine.approver_ids(user, ctx))
         with self._lock:
-            self._ids[key] = (read_at, away, who)
-            self._ids.move_to_end(key)
-            while len(self._ids) > self.size:
-                self._ids.popitem(last=False)
+            self._keep(self._ids, key, (read_at, away, who))
         return who
+
+    def _keep(self, cache: OrderedDict[_K, _V], key: _K, value: _V) -> None:
+        """`cache[key] = value` as the most recent, the oldest dropped beyond `size` (called
+        with the lock held)."""
+        cache[key] = value
+        cache.move_to_end(key)
+        while len(cache) > self.size:
+            cache.popitem(last=False)
 
     def _who_is_away(self, store: Store, now: datetime) -> tuple[float, Away]:
         """When `store.away(now)` was last read (at most every `away_max_age` seconds per
