@@ -8,9 +8,8 @@ request, before any listener runs. `unquote_plus` below does the same decoding w
 and the standard `unicode_escape` codec, all in C, and hands anything unusual (non-ASCII text,
 a malformed escape) to the standard library, so the result is the standard library's in every
 case. `FastBoltRequest` is a `BoltRequest` built with it; the HTTP server builds one for every
-request it receives (signature checks read the raw body, which is kept as received). Lazy
-listeners (the work after an acknowledgement) get Bolt's own copy of the request, decoded by
-Bolt again: correct, only not faster.
+request it receives (signature checks read the raw body, which is kept as received), and the
+copy Bolt makes for a lazy listener (the work after an acknowledgement) is decoded the same way.
 """
 
 from __future__ import annotations
@@ -68,9 +67,24 @@ class FastBoltRequest(BoltRequest):
     """A `BoltRequest` over HTTP whose body is decoded by `parse_body` above."""
 
     def __init__(
-        self, *, body: str, query: str, headers: Mapping[str, str | Sequence[str]]
+        self,
+        *,
+        body: str,
+        query: str | dict[str, Sequence[str]],
+        headers: Mapping[str, str | Sequence[str]],
+        context: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(body="", query=query, headers=dict(headers))
         self.raw_body = body
         self.body = parse_body(body, self.content_type)
-        self.context = build_context(BoltContext({}), self.body)
+        self.context = build_context(BoltContext(context or {}), self.body)
+
+    def to_copyable(self) -> FastBoltRequest:
+        """What `BoltRequest.to_copyable` makes (Bolt copies the request for a lazy listener),
+        decoded here as well instead of by Bolt's parser."""
+        return FastBoltRequest(
+            body=self.raw_body,
+            query=self.query,
+            headers=self.headers,
+            context=self.context.to_copyable(),
+        )

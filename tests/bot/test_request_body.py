@@ -83,6 +83,24 @@ def test_bodies_parse_as_bolt_parses_them(body: str, content_type: str):
     assert ours.headers == bolts.headers and ours.content_type == bolts.content_type
 
 
+@pytest.mark.parametrize(("body", "content_type"), BODIES)
+def test_the_copy_for_a_lazy_listener_is_the_copy_bolt_makes(body: str, content_type: str):
+    """Bolt copies the request for the work after an acknowledgement (`to_copyable`); ours is
+    decoded by `parse_body` too, and holds what Bolt's copy holds."""
+    headers = {"content-type": content_type, "x-slack-request-timestamp": "1700000000"}
+    ours = FastBoltRequest(body=body, query="a=1", headers=headers)
+    ours.context["response_url_seen"] = True  # what a middleware may have added
+    bolts = BoltRequest(body=body, query="a=1", headers=headers)
+    bolts.context["response_url_seen"] = True
+    copy, expected = ours.to_copyable(), bolts.to_copyable()
+    assert isinstance(copy, FastBoltRequest)
+    assert copy.raw_body == expected.raw_body and copy.body == expected.body
+    assert dict(copy.context) == dict(expected.context)
+    assert copy.headers == expected.headers and copy.query == expected.query
+    assert copy.mode == expected.mode == "http"
+    assert copy.body is not ours.body  # a copy: the lazy listener's thread may change it
+
+
 @pytest.mark.parametrize(
     "body", [urlencode({"payload": '{"type": "block_actions",'}), "payload_ish=1&payload="]
 )
