@@ -7,7 +7,9 @@ the record and does not send again. A digest whose time passed while no worker r
 when one starts, within its `grace`, marked late.
 
 What cannot be delivered (a channel the bot is not in, an approver who left, a deleted user
-group) is told to the workflow file's admins by DM; the rest still goes out.
+group) is told to the workflow file's admins by DM; the rest still goes out. Slack itself
+failing (5xx or 429 once the client's own retries are spent) is not an answer about the
+channel: the day stays unsent, the claim lapses, and a later pass tries again within the grace.
 """
 
 from __future__ import annotations
@@ -113,6 +115,8 @@ class DigestSend:
         try:
             self._post(channel, blocks, text)
         except SlackApiError as exc:
+            if _slack_unavailable(exc):  # try again later: nothing is recorded for the day
+                raise
             error = str(exc.response.get("error"))
             why = CHANNEL_PROBLEMS.get(error, f"Slack said `{error}`")
             self.problems.append(f"I could not post the daily digest in <#{channel}>: {why}.")
@@ -172,6 +176,12 @@ class DigestSend:
             + [f"• {p}" for p in dict.fromkeys(self.problems)]
         )
         tell_admins(self.client, self.gl.config.admins, text)
+
+
+def _slack_unavailable(exc: SlackApiError) -> bool:
+    """Slack was down or busy, rather than refusing this channel."""
+    status = exc.response.status_code
+    return status == 429 or status >= 500
 
 
 def digest_title(day: date) -> str:

@@ -37,8 +37,8 @@ def digest_blocks(
     if data.late and data.due_at is not None:
         blocks.append(
             _context(
-                f":hourglass: Late: this digest was due {when(data.due_at)} and no worker was "
-                "running then."
+                f":hourglass: Late: this digest was due {when(data.due_at)} and could not go "
+                "out then (no worker was running, or Slack was unavailable)."
             )
         )
     blocks.append(frozen_banner(data.freeze))

@@ -3,6 +3,7 @@ Redis, the real WebClient; only the clock is moved (across Rome's change to summ
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -152,6 +153,29 @@ def test_what_cannot_be_delivered_is_told_to_admins_and_the_rest_goes_out(gl, st
     assert "S0OLD" in told and "no longer exists" in told
     run_workers(gl, store)  # the problems are not repeated on every pass
     assert len(slack.messages("U0ADMIN")) == 2  # one per digest that had problems
+
+
+def test_a_digest_slack_could_not_take_goes_out_on_a_later_pass(gl, store, slack, clock):
+    """Slack answering 503 (past the client's own retries) says nothing about the channel: the
+    day is not marked as sent or failed, and the digest goes out once Slack is back."""
+    clock.now = datetime(2026, 3, 30, 7, 0, tzinfo=UTC)
+    slack.server_error("chat.postMessage", times=3, status=503)  # the first send and 2 retries
+    run_workers(gl, store, workers=1)
+    assert digests(slack) == []
+    told = "\n".join(rendered(m) for m in slack.messages("U0ADMIN"))
+    assert "<#C0SECRET>" in told and "<#C0SOCIAL>" not in told  # not a problem to fix
+    clock.advance(minutes=5)
+    run_workers(gl, store, workers=1)  # the claim has not lapsed yet: nobody sends
+    assert digests(slack) == []
+    claim = store.keys.digest("C0SOCIAL-0900", "2026-03-30")
+    store.redis.pexpire(claim, 1)  # the claim's lease (real time, in Redis) runs out
+    time.sleep(0.01)
+    clock.advance(minutes=20)  # Slack came back after a while
+    run_workers(gl, store, workers=1)
+    (sent,) = digests(slack)
+    assert "Monday 30 March" in sent and "could not go out then" in sent
+    run_workers(gl, store)
+    assert len(digests(slack)) == 1
 
 
 def test_a_busy_day_stays_inside_slack_limits(gl, store, slack, clock):
