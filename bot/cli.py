@@ -38,7 +38,7 @@ def _run(args: argparse.Namespace) -> int:
     """Check everything a start needs, then serve: Socket Mode with an app token, else HTTP."""
     settings = None
     try:
-        settings = load_settings(require_config=True, require_slack=True)
+        settings = load_settings(require_config=True, serves_slack=True)
         load_workflow_file(settings.config_path)  # type: ignore[arg-type]
         redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2).ping()
     except _START_UP_ERRORS as exc:

@@ -73,9 +73,12 @@ def load_settings(
     *,
     require_config: bool = False,
     require_slack: bool = False,
+    serves_slack: bool = False,
     dotenv: bool = True,
 ) -> Settings:
-    """Read settings; raise SettingsError listing every problem at once."""
+    """Read settings; raise SettingsError listing every problem at once. `require_slack`: the
+    bot token (the Web API); `serves_slack`: also the signing secret, unless SLACK_APP_TOKEN
+    makes it Socket Mode (requests then come over the app's own connection, not signed)."""
     if environ is None:
         if dotenv:
             load_dotenv(override=False)
@@ -95,13 +98,22 @@ def load_settings(
             problems.append("GREENLIGHT_CONFIG: not set; point it at your workflow file")
         elif not Path(path).is_file():
             problems.append(f"GREENLIGHT_CONFIG: no file at {path}")
-    if require_slack:
-        for name, hint in (
-            ("SLACK_BOT_TOKEN", "the Bot User OAuth Token (xoxb-...) from OAuth & Permissions"),
-            ("SLACK_SIGNING_SECRET", "the Signing Secret from Basic Information"),
-        ):
-            if not raw.get(name):
-                problems.append(f"{name}: not set; copy {hint}")
+    needed = []
+    if require_slack or serves_slack:
+        needed.append(
+            ("SLACK_BOT_TOKEN", "the Bot User OAuth Token (xoxb-...) from OAuth & Permissions")
+        )
+    if serves_slack and not raw.get("SLACK_APP_TOKEN"):
+        needed.append(
+            (
+                "SLACK_SIGNING_SECRET",
+                "the Signing Secret from Basic Information "
+                "(or set SLACK_APP_TOKEN for Socket Mode)",
+            )
+        )
+    for name, hint in needed:
+        if not raw.get(name):
+            problems.append(f"{name}: not set; copy {hint}")
     if problems:
         raise SettingsError(problems)
     assert settings is not None
