@@ -3,12 +3,16 @@
 
 The engine's state never depends on these calls: a Slack failure here is retried by the client
 (429 and 5xx), and what still fails is reported to the author instead of being lost silently.
+When Slack cannot be reached at all, or a lookup the telling needs fails past those retries,
+the entry is handed back to the worker, which tries it again later.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
+import redis
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -37,9 +41,10 @@ class Notifier:
 
     # -- after a transition (one audit entry each) ------------------------------------------
 
-    def handle(self, entries: list[dict[str, str]]) -> None:
+    def handle(self, entries: list[dict[str, str]]) -> list[str]:
         """Tell people about committed transitions, read from the audit log; each post's cards
-        are refreshed once per batch, whatever the number of its entries."""
+        are refreshed once per batch, whatever the number of its entries. Returns the ids of
+        the entries that could not be told (the worker leaves them to be tried again)."""
         shown = self.store.shown(
             list({e["post"] for e in entries if e.get("post") and e["action"] in _REFRESH_ONLY})
         )
@@ -50,15 +55,18 @@ class Notifier:
         ]  # not workspace-level (freeze), nor only a card nobody shows to refresh
         posts = {p.id: p for p in self.store.get_many(list({e["post"] for e in wanted}))}
         touched: dict[str, Post] = {}
+        failed: list[str] = []
         for entry in wanted:
             post = posts.get(entry["post"])
             if post is None:
                 continue  # expired
             touched[post.id] = post
-            self._announce(post, entry)
+            if not _told(lambda p=post, e=entry: self._announce(p, e), entry["action"], post):
+                failed.append(entry["id"])
         freeze = self.store.freeze_state() if touched else None
-        for post in touched.values():
-            self.refresh(post, freeze)
+        for post in touched.values():  # a card left behind is refreshed by the next change
+            _told(lambda p=post: self.refresh(p, freeze), "refresh", post)
+        return failed
 
     def _announce(self, post: Post, entry: dict[str, str]) -> None:
         action, actor = entry["action"], entry["actor"]
@@ -154,17 +162,19 @@ class Notifier:
         if post.state != PostState.IN_REVIEW or index is None:
             return
         run = post.steps[index]
+        # Who to tell comes first: should Slack fail these lookups, nothing was posted yet, and
+        # the entry is told again later without a second card.
+        people = people_of(self.directory, run.users, run.usergroups)
+        workflow = self.gl.config.workflow_named(post.workflow)
+        if not (workflow and workflow.allow_self_approval):
+            people = [p for p in people if p != post.author]
+        gone = [p for p in run.users if not self.directory.active(p)]
         channel = run.channel or self.gl.config.approvals_channel
         posted = self._post_card(post, channel) if channel else None
         if tell_author:
             link = self._permalink(*posted) if posted else None
             text = submitted_notice(post, self.gl.findings(post.revision), link)
             self._tell_author(post, text, reply_to)
-        people = people_of(self.directory, run.users, run.usergroups)
-        workflow = self.gl.config.workflow_named(post.workflow)
-        if not (workflow and workflow.allow_self_approval):
-            people = [p for p in people if p != post.author]
-        gone = [p for p in run.users if not self.directory.active(p)]
         if gone:
             self._tell_author(
                 post,
@@ -232,6 +242,19 @@ class Notifier:
             except SlackApiError as exc:
                 log.warning("thread reply failed for #%s: %s", post.id, exc.response.get("error"))
         self._dm(post.author, text)
+
+
+def _told(tell: Callable[[], None], what: str, post: Post) -> bool:
+    """Run `tell`; False when it failed for a reason other than Redis (Slack unreachable, or a
+    lookup failing past the client's retries), which is logged. Redis failing stops the pass."""
+    try:
+        tell()
+    except redis.RedisError:
+        raise
+    except Exception:
+        log.exception("could not tell people about %s of #%s", what, post.id)
+        return False
+    return True
 
 
 def _source(post: Post) -> tuple[str, str] | None:

@@ -41,6 +41,9 @@ HOUSEKEEPING_CATCH_UP_SECONDS = 0.05
 #: Periodic work a worker does for one workspace on each pass (digests, reminders): given the
 #: workspace's store, it does what is due and returns how much it did (0: nothing was due).
 Job = Callable[[Store], int]
+#: Tells people what a workspace's audit entries say happened; returns the ids of the entries
+#: it could not tell, which stay pending and are handed out again after `retry_seconds`.
+Notify = Callable[[str, list[dict[str, str]]], list[str]]
 
 
 class Worker:
@@ -54,9 +57,10 @@ class Worker:
         poll_seconds: float = 0.5,
         batch: int = 50,
         lease_seconds: float = 60.0,
-        notify: Callable[[str, list[dict[str, str]]], None] | None = None,
+        notify: Notify | None = None,
         jobs: Sequence[Job] = (),
         name: str = "worker",
+        retry_seconds: float = 60.0,
     ) -> None:
         self.client = client
         self.config = config
@@ -68,6 +72,8 @@ class Worker:
         self.notify = notify
         self.jobs = tuple(jobs)
         self.name = name
+        #: Audit entries a notifier could not tell, or a dead worker left, go out again after it.
+        self.retry_seconds = retry_seconds
         self.stopping = threading.Event()
         self.calls = ThreadPoolExecutor(CALLS_IN_FLIGHT, thread_name_prefix="publish")
         self._dispatchers: dict[str, Dispatcher] = {}
@@ -94,7 +100,7 @@ class Worker:
             until = time.monotonic() + HOUSEKEEPING_CATCH_UP_SECONDS
             tasks = [*([self._notify] if self.notify else []), *self.jobs]
             for _ in range(rounds):
-                results = [(task, task(store)) for task in tasks]
+                results = [(task, _guarded(task, store)) for task in tasks]
                 claimed += sum(n for _, n in results)
                 tasks = [task for task, n in results if n]  # again only what still had work
                 if not tasks or time.monotonic() > until:
@@ -106,10 +112,12 @@ class Worker:
         """Notify what the audit log says happened; returns how many entries were handled."""
         assert self.notify is not None
         # A published post leaves two or three entries: keep up with one pass's publishing.
-        entries = store.unread_audit(self.name, count=3 * self.batch)
+        entries = store.unread_audit(
+            self.name, count=3 * self.batch, reclaim_after_ms=int(self.retry_seconds * 1000)
+        )
         if entries:
-            self.notify(store.team, entries)
-            store.ack_audit([e["id"] for e in entries])
+            failed = set(self.notify(store.team, entries))
+            store.ack_audit([e["id"] for e in entries if e["id"] not in failed])
         return len(entries)
 
     def _housekeeping_overdue(self, team: str) -> bool:
@@ -149,6 +157,18 @@ class Worker:
             signal.signal(sig, lambda *_: self.stopping.set())
 
 
+def _guarded(task: Callable[[Store], int], store: Store) -> int:
+    """One housekeeping task of a pass; a failure other than Redis's (Slack unreachable, a bug)
+    is logged and the pass goes on: it must not stop publishing, nor the worker."""
+    try:
+        return task(store)
+    except redis.RedisError:
+        raise  # `run` waits for Redis to come back
+    except Exception:
+        log.exception("%s failed for workspace %s", getattr(task, "__name__", task), store.team)
+        return 0
+
+
 def build_publishers(config: WorkflowFile, settings: Settings) -> dict[str, Publisher]:
     """One publisher per target of the workflow file (`MissingSecret` names what is missing).
     Slack targets publish through a copy of the bot's client without retry handlers
@@ -159,10 +179,10 @@ def build_publishers(config: WorkflowFile, settings: Settings) -> dict[str, Publ
     }
 
 
-def notifier(gl: Greenlight, client: WebClient) -> Callable[[str, list[dict[str, str]]], None]:
+def notifier(gl: Greenlight, client: WebClient) -> Notify:
     """Turns audit entries into cards, DMs and thread replies (see `bot.notify`)."""
 
-    def notify(team: str, entries: list[dict[str, str]]) -> None:
-        Notifier(gl, gl.engine(team, client), client).handle(entries)
+    def notify(team: str, entries: list[dict[str, str]]) -> list[str]:
+        return Notifier(gl, gl.engine(team, client), client).handle(entries)
 
     return notify

@@ -27,6 +27,7 @@ from workflows.publishing import (
     UnknownOutcome,
 )
 from workflows.scheduler import Dispatcher
+from workflows.store import Store
 
 CONFIG = """
 approvals_channel: C0APPROVALS
@@ -284,9 +285,10 @@ def test_a_burst_goes_out_before_the_card_updates_it_causes(client, team, clock,
         engine.store.ack_audit([e["id"] for e in entries])
     notified: list[tuple[int, list[dict[str, str]]]] = []  # (posts out by then, entries)
 
-    def notify(notified_team: str, entries: list[dict[str, str]]) -> None:
+    def notify(notified_team: str, entries: list[dict[str, str]]) -> list[str]:
         if notified_team == team:
             notified.append((len(targets["site"].received), entries))
+        return []
 
     worker = Worker(client, engine.config, targets, clock=clock, notify=notify, batch=2, name="w")
     while len(targets["site"].received) < 6:  # three full passes: their notifying waits
@@ -352,3 +354,30 @@ def test_a_redis_that_lost_its_scripts_still_takes_a_batch(client, team, clock):
     for target in targets.values():
         assert sorted(p.post_id for p in target.received) == sorted(post_ids)
     assert {engine.post(p).state for p in post_ids} == {PostState.PUBLISHED}
+
+
+def test_a_task_failing_on_every_pass_stops_neither_publishing_nor_the_worker(
+    client, team, clock, caplog
+):
+    """A notifier or job that raises (Slack unreachable, say) is logged; the worker goes on
+    publishing what is due, pass after pass, and its notifier still gets the entries."""
+    engine, targets, _ = setup(client, team, clock)
+    first = approved(engine, "Goes out while telling fails")
+    told: list[str] = []
+
+    def unreachable(store: Store) -> int:
+        raise ConnectionError("Slack cannot be reached")
+
+    def notify(notified_team: str, entries: list[dict[str, str]]) -> list[str]:
+        told.extend(e["action"] for e in entries if notified_team == team)
+        raise ConnectionError("Slack cannot be reached")
+
+    worker = Worker(
+        client, engine.config, targets, clock=clock, notify=notify, jobs=[unreachable], name="w"
+    )
+    worker.tick()
+    second = approved(engine, "And so does the next one")
+    worker.tick()
+    assert sorted(p.post_id for p in targets["site"].received) == sorted([first, second])
+    assert "published" in told
+    assert "unreachable failed" in caplog.text and "notify failed" in caplog.text
