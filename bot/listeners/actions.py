@@ -27,8 +27,8 @@ from bot.views.card import (
     RETRY,
 )
 from bot.views.digest import POST_DIGEST
-from bot.views.messages import refusal_text
-from bot.views.modals import edit_modal, reason_modal, reschedule_modal
+from bot.views.messages import refusal_text, too_long_to_edit
+from bot.views.modals import TEXT_LIMIT, edit_modal, reason_modal, reschedule_modal
 from workflows.commands import (
     Approve,
     Cancel,
@@ -117,6 +117,8 @@ def register(app: App, gl: Greenlight) -> None:
             problem = f"Only the author of draft #{post.id} or an admin can edit it."
         elif post.state not in REVISABLE:
             problem = f"Draft #{post.id} is {post.state.value.replace('_', ' ')}: too late to edit."
+        elif len(post.revision.text) > TEXT_LIMIT:  # the form would cut it: its end would be lost
+            problem = too_long_to_edit(post, TEXT_LIMIT)
         if problem or post is None:
             _say(respond, f":no_entry_sign: {problem}")
             return

@@ -50,6 +50,20 @@ def refusal_text(refusal: Refusal) -> str:
     return f":no_entry_sign: {link_ids(refusal.message)}"
 
 
+def too_long_to_edit(post: Post, limit: int) -> str:
+    """Why a draft longer than a Slack form's text field is not opened in one, and what to do."""
+    where = (
+        f"Edit your message in <#{post.source.channel}> instead (that makes the new revision), "
+        "or withdraw the draft and send a shorter one."
+        if post.source and post.source.channel and post.source.ts
+        else "Withdraw it and send a shorter one."
+    )
+    return (
+        f"Draft #{post.id} is {len(post.revision.text):,} characters long, more than a Slack "
+        f"form holds ({limit:,}): editing it here would cut its end. {where}"
+    )
+
+
 @dataclass(frozen=True)
 class PostLine:
     """A post's line in a list, built once per post version: all of it but the overdue mark,

@@ -88,6 +88,33 @@ def test_request_changes_then_edit_restarts_the_chain(live: Live):
     assert live.eventually(lambda: live.card_says(post_id, "revision 2"))
 
 
+def test_a_draft_longer_than_a_form_is_not_cut_by_edit_draft(live: Live):
+    """Slack's text field holds 3,000 characters: Edit draft on a longer draft opens no form
+    (saving it would have cut the draft's end) and says how to edit it instead."""
+    text = "Spring catalogue, every item described. " * 125  # 5,000 characters
+    post_id = live.draft(text)
+    modal = live.new_modal("U0LUCA", lambda: live.click("U0LUCA", post_id, "gl_request_changes"))
+    values = {"reason": {"reason": {"type": "plain_text_input", "value": "Shorter, please"}}}
+    assert live.sender.submit_view("U0LUCA", modal.id, values).status == 200
+    notice = live.eventually(
+        lambda: [m for m in live.slack.messages("U0AUTHOR") if "Shorter, please" in rendered(m)]
+    )[-1]
+    opened = len(live.slack.calls("views.open"))
+    click = live.sender.click("U0AUTHOR", "U0AUTHOR", notice.ts, "gl_edit_draft")
+    assert click.status == 200
+    (reply,) = live.eventually(
+        lambda: [
+            p.body
+            for p in live.slack.response_url_posts()
+            if f"Draft #{post_id} is 5,000 characters" in p.body["text"]
+        ]
+    )
+    assert "Edit your message in <#C0DRAFTS>" in reply["text"]
+    assert reply["response_type"] == "ephemeral"
+    assert len(live.slack.calls("views.open")) == opened
+    assert live.store.get(post_id).revision.text == text
+
+
 def test_reject_with_reason_finishes_the_post(live: Live):
     post_id = live.draft("Something off-brand")
     modal = live.new_modal("U0ANNA", lambda: live.click("U0ANNA", post_id, "gl_reject"))
