@@ -123,11 +123,13 @@ def apply(post: Post, cmd: PostCommand, ctx: Context) -> Accepted | Refusal:
             f"Post {post.id} is {post.state.value}: nothing can change it any more.",
         )
     if cmd.revision != post.revision.number:
+        waiting = _waits_for(post)
         return Refusal(
             RefusalCode.OUTDATED_REVISION,
             f"This was revision {cmd.revision} of post {post.id}, but it is now at revision "
             f"{post.revision.number}: decisions on older revisions no longer count. "
-            "Use the latest card.",
+            + (f"Revision {post.revision.number} waits for {waiting}. " if waiting else "")
+            + "Use the latest card.",
         )
     match cmd:
         case Approve() | Reject() | RequestChanges():
@@ -325,13 +327,14 @@ def _missing(post: Post, index: int, ctx: Context) -> int:
 def _already_decided(post: Post, index: int) -> str:
     step = post.steps[index]
     by = ", ".join(f"{v.actor} ({v.verdict.replace('_', ' ')})" for v in step.votes) or "nobody"
+    waiting = _waits_for(post)
     if step.status == StepStatus.WAITING:
-        current = post.current_step
-        now = f"step “{post.steps[current].name}”" if current is not None else "no step"
-        return f"Step “{step.name}” of post {post.id} has not started yet: it waits for {now}."
-    current = post.current_step
-    if post.state == PostState.IN_REVIEW and current is not None:
-        state = f"it now waits for step “{post.steps[current].name}”"
+        return (
+            f"Step “{step.name}” of post {post.id} has not started yet: it waits for "
+            f"{waiting or 'no step'}."
+        )
+    if waiting:
+        state = f"it now waits for {waiting}"
     else:
         state = {
             PostState.DRAFT: "changes were requested; it waits for the author's new revision",
@@ -758,6 +761,15 @@ def _resolve(step: StepRun, directory: Directory) -> set[str]:
 
 def _can_act(step: StepRun) -> tuple[str, ...]:
     return (*step.users, *step.usergroups)
+
+
+def _waits_for(post: Post) -> str:
+    """The step the post waits for and who can decide it, in words; "" when none waits."""
+    current = post.current_step
+    if post.state != PostState.IN_REVIEW or current is None:
+        return ""
+    step = post.steps[current]
+    return f"step “{step.name}”, which {_who_can(step)} can decide"
 
 
 def _who_can(step: StepRun) -> str:

@@ -189,6 +189,9 @@ def test_click_on_an_outdated_card_says_so(live: Live):
         ]
     )
     assert "now at revision 2" in reply[-1]["text"]
+    # who can act now: the first step's approvers, users and group alike
+    assert "Revision 2 waits for step “Copy review”, which <@U0ANNA>" in reply[-1]["text"]
+    assert "<!subteam^S0EDITORS> can decide" in reply[-1]["text"]
     assert live.store.get(post_id).steps[0].votes == []
 
 
@@ -233,7 +236,9 @@ def test_twenty_editors_clicking_at_once_advance_the_step_once(live: Live):
     post = live.store.get(post_id)
     assert len(post.steps[0].votes) == 1
     assert f"<@{post.steps[0].votes[0].actor}>" in refusals()[0]
-    assert "it now waits for step “Brand”" in refusals()[0]
+    assert (
+        "it now waits for step “Brand”, which <@U0BRAND> or <@U0GONE> can decide" in refusals()[0]
+    )
     assert [e["action"] for e in live.store.history(post_id)] == ["submit", "approve"]
 
 
