@@ -207,13 +207,8 @@ def _freeze(r: Request) -> None:
     words = list(r.args)
     while words and words[0] in r.gl.config.targets:
         targets.append(words.pop(0))
-    reason = " ".join(words).strip()
-    if not reason:
-        r.say(
-            "Say why, so the team knows: `/greenlight freeze Breaking news, hold everything` "
-            "or `/greenlight freeze TARGET ... reason` for some targets only."
-        )
-        return
+    # An emergency stop does not wait for words: without a reason it freezes all the same.
+    reason = " ".join(words).strip() or "no reason given"
     stuck = freeze_publishing(r.engine.store, r.user, reason, r.gl.clock(), tuple(targets))
     scope = f"publishing to {', '.join(targets)}" if targets else "all publishing"
     note = (

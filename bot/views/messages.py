@@ -33,7 +33,7 @@ HELP = """*Greenlight* keeps drafts from going public before the right people ap
 `/greenlight scheduled` · approved posts and when they go out
 `/greenlight cancel ID` · cancel a draft or an approved post (author or admin)
 `/greenlight reschedule ID 2026-12-01 09:30` (or `now`) · move an approved post
-`/greenlight freeze [TARGET ...] REASON` · stop publishing now, or to some targets (admins)
+`/greenlight freeze [TARGET ...] [REASON]` · stop publishing now, or to some targets (admins)
 `/greenlight unfreeze` · end the freeze (admins)
 `/greenlight away until 2026-08-20 [delegate @someone]` · your delegate decides for you
 `/greenlight back` · end your away time now

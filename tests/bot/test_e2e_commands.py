@@ -152,7 +152,9 @@ def test_cancel_and_freeze_need_the_right_person(live: Live):
     assert f"Draft #{post_id} is cancelled" in command(live, f"cancel {post_id}", "U0AUTHOR")
     assert live.store.get(post_id).state == PostState.CANCELLED
     assert "Only admins" in command(live, "freeze Breaking news", "U0ANNA")
-    assert "Say why" in command(live, "freeze", "U0ADMIN")
+    assert "froze all publishing: no reason given" in command(live, "freeze", "U0ADMIN")
+    assert live.store.freeze_state()["reason"] == "no reason given"  # frozen at once
+    assert "unfroze publishing" in command(live, "unfreeze", "U0ADMIN")
     assert "froze all publishing: Breaking news" in command(live, "freeze Breaking news", "U0ADMIN")
     assert live.store.freeze_state()["by"] == "U0ADMIN"
     assert "unfroze publishing" in command(live, "unfreeze", "U0ADMIN")
