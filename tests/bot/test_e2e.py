@@ -51,6 +51,9 @@ def test_a_group_member_approves_when_the_group_is_not_cached(live: Live):
     live.eventually(lambda: live.store.get(post_id).current_step == 1)
     assert live.store.get(post_id).steps[0].votes[0].actor == "U0ED05"
     assert len(live.slack.calls("usergroups.users.list")) > before
+    # kept for a short while only, so a change of membership in Slack reaches Greenlight
+    assert 0 < live.store.redis.ttl(live.store.keys.cache("usergroup", "S0EDITORS")) <= 300
+    assert 0 < live.store.redis.ttl(live.store.keys.cache("user", "U0ANNA")) <= 300
 
 
 def test_a_member_who_left_is_reported_to_the_author(live: Live):
