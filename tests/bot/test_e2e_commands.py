@@ -260,6 +260,22 @@ def test_a_missing_approvals_channel_is_reported_and_approvers_still_get_the_car
     assert live.store.get(post_id).state == PostState.IN_REVIEW
 
 
+def test_a_card_refused_as_not_in_channel_is_posted_once_the_bot_joins(live: Live):
+    """Slack's `not_in_channel` for the approvals channel: the worker joins it (a public
+    channel) and posts the card there, once; nobody is told of a problem that was solved."""
+    joins = len(live.slack.calls("conversations.join"))
+    live.slack.fail("chat.postMessage", "not_in_channel", times=1)
+    post_id = live.draft("Posted once the bot is in")
+    assert len(live.slack.calls("conversations.join")) == joins + 1
+    cards = [m for m in live.slack.messages("C0APPROVALS") if f"#{post_id} " in m.text]
+    assert len(cards) == 1
+    assert not [
+        m
+        for m in live.slack.messages("C0DRAFTS")
+        if "could not post the card" in m.text and f"#{post_id}" in m.text
+    ]
+
+
 def test_app_home_shows_what_waits(live: Live):
     post_id = live.draft("Home sweet home")
     live.sender.event(
