@@ -61,6 +61,7 @@ class Worker:
         jobs: Sequence[Job] = (),
         name: str = "worker",
         retry_seconds: float = 60.0,
+        tell_attempts: int = 10,
     ) -> None:
         self.client = client
         self.config = config
@@ -72,8 +73,10 @@ class Worker:
         self.notify = notify
         self.jobs = tuple(jobs)
         self.name = name
-        #: Audit entries a notifier could not tell, or a dead worker left, go out again after it.
+        #: Audit entries a notifier could not tell, or a dead worker left, go out again after it;
+        #: one that failed `tell_attempts` times is given up (logged as an error).
         self.retry_seconds = retry_seconds
+        self.tell_attempts = tell_attempts
         self.stopping = threading.Event()
         self.calls = ThreadPoolExecutor(CALLS_IN_FLIGHT, thread_name_prefix="publish")
         self._dispatchers: dict[str, Dispatcher] = {}
@@ -117,6 +120,15 @@ class Worker:
         )
         if entries:
             failed = set(self.notify(store.team, entries))
+            for entry_id, tries in store.audit_deliveries(sorted(failed)).items():
+                if tries >= self.tell_attempts:  # failing for good (a missing scope, say)
+                    log.error(
+                        "gave up telling audit entry %s of workspace %s after %d attempts",
+                        entry_id,
+                        store.team,
+                        tries,
+                    )
+                    failed.discard(entry_id)
             store.ack_audit([e["id"] for e in entries if e["id"] not in failed])
         return len(entries)
 

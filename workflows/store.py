@@ -304,6 +304,18 @@ class Store:
         if entry_ids:
             self.redis.xack(self.keys.audit, NOTIFIERS, *entry_ids)
 
+    def audit_deliveries(self, entry_ids: list[str]) -> dict[str, int]:
+        """How many times each of these pending entries was handed to a notifier (one round
+        trip); an entry no longer pending is left out."""
+        pipe = self.redis.pipeline(transaction=False)
+        for entry_id in entry_ids:
+            pipe.xpending_range(self.keys.audit, NOTIFIERS, entry_id, entry_id, 1)
+        return {
+            _text(row["message_id"]): int(row["times_delivered"])
+            for rows in pipe.execute()
+            for row in rows
+        }
+
     def count_audit(self, counted: list[tuple[str, str, dict[str, int]]]) -> None:
         """Acknowledge analytics entries and add their counts: (entry id, UTC day, counts)."""
         if not counted:

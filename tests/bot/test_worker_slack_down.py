@@ -94,3 +94,19 @@ def test_slack_failing_as_a_step_starts_delays_its_card_and_dms_without_doubling
     time.sleep(RETRY_SECONDS + 0.1)
     world.worker.tick()  # told once: nothing is left pending
     assert len(world.cards(post_id)) == 1 and len(world.dms("U0ED1", post_id)) == 1
+
+
+def test_an_entry_that_fails_for_good_is_given_up_after_its_attempts(world: World, caplog):
+    """A lookup Slack refuses every time (the app lacks `usergroups:read`, say) is tried
+    `tell_attempts` times, then logged as given up; the worker does not retry it forever."""
+    world.worker.tell_attempts = 3
+    world.slack.fail("usergroups.users.list", "missing_scope", times=None)
+    post_id = world.engine.execute(Submit("U0AUTHOR", "Nobody can be told")).post.id
+    for _ in range(6):
+        world.worker.tick()
+        time.sleep(RETRY_SECONDS + 0.1)
+    assert len(world.slack.calls("usergroups.users.list")) == 3
+    assert "gave up telling audit entry" in caplog.text
+    assert world.cards(post_id) == []
+    world.worker.tick()
+    assert len(world.slack.calls("usergroups.users.list")) == 3
