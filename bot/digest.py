@@ -21,7 +21,7 @@ from datetime import date, datetime
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.messaging import tell_admins
+from bot.messaging import slack_unavailable, tell_admins
 from bot.runtime import Greenlight
 from bot.views.digest import digest_blocks, digest_fallback, personal_digest
 from bot.views.format import mention
@@ -115,7 +115,7 @@ class DigestSend:
         try:
             self._post(channel, blocks, text)
         except SlackApiError as exc:
-            if _slack_unavailable(exc):  # try again later: nothing is recorded for the day
+            if slack_unavailable(exc):  # try again later: nothing is recorded for the day
                 raise
             error = str(exc.response.get("error"))
             why = CHANNEL_PROBLEMS.get(error, f"Slack said `{error}`")
@@ -131,7 +131,9 @@ class DigestSend:
                 raise
             try:  # a public channel the bot can join by itself
                 self.client.conversations_join(channel=channel)
-            except SlackApiError:
+            except SlackApiError as join_error:
+                if slack_unavailable(join_error):
+                    raise  # Slack is down: not an answer about the channel
                 raise exc from None
             self.client.chat_postMessage(channel=channel, blocks=blocks, text=text)
 
@@ -176,12 +178,6 @@ class DigestSend:
             + [f"• {p}" for p in dict.fromkeys(self.problems)]
         )
         tell_admins(self.client, self.gl.config.admins, text)
-
-
-def _slack_unavailable(exc: SlackApiError) -> bool:
-    """Slack was down or busy, rather than refusing this channel."""
-    status = exc.response.status_code
-    return status == 429 or status >= 500
 
 
 def digest_title(day: date) -> str:

@@ -34,6 +34,16 @@ def people_of(
     return people
 
 
+def slack_unavailable(exc: BaseException) -> bool:
+    """Slack could not be reached (a connection error or timeout, after the client's own
+    retries) or was down or busy (5xx, 429): unlike an error about the request, worth trying
+    again later."""
+    if isinstance(exc, SlackApiError):
+        status = exc.response.status_code
+        return status == 429 or status >= 500
+    return isinstance(exc, OSError)
+
+
 def zone_of(profile: dict | None, default: str) -> ZoneInfo:
     """The person's time zone from their Slack profile, else `default` (a checked zone name)."""
     try:
@@ -54,6 +64,9 @@ def dm_card(
         error = str(exc.response.get("error"))
         log.warning("could not DM %s about #%s: %s", user, post.id, error)
         return error
+    except OSError as exc:  # Slack unreachable: the others may still be told
+        log.warning("could not DM %s about #%s: %s", user, post.id, exc)
+        return "unreachable"
     store.remember_message(post.id, reply["channel"], reply["ts"])
     return None
 

@@ -3,20 +3,20 @@
 
 The engine's state never depends on these calls: a Slack failure here is retried by the client
 (429 and 5xx), and what still fails is reported to the author instead of being lost silently.
-When Slack cannot be reached at all, or a lookup the telling needs fails past those retries,
-the entry is handed back to the worker, which tries it again later.
+When Slack is down (unreachable, or 5xx past those retries) before an entry posted anything,
+the entry and the rest of the batch are handed back to the worker, which tries them again
+later; once a card is posted, what fails is logged, so a retry never posts a second one.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 import redis
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.messaging import dm_card, people_of
+from bot.messaging import dm_card, people_of, slack_unavailable
 from bot.reminders import Nudger
 from bot.runtime import Greenlight
 from bot.views.card import approval_card, card_fallback
@@ -60,13 +60,46 @@ class Notifier:
             post = posts.get(entry["post"])
             if post is None:
                 continue  # expired
-            touched[post.id] = post
-            if not _told(lambda p=post, e=entry: self._announce(p, e), entry["action"], post):
+            if failed:  # Slack is down: the rest waits too, without calling it again now
                 failed.append(entry["id"])
+                continue
+            touched[post.id] = post
+            if not self._told(post, entry):
+                failed.append(entry["id"])
+        if failed:
+            log.warning("Slack is down: cards of %s are refreshed by their next change", touched)
+            return failed
         freeze = self.store.freeze_state() if touched else None
-        for post in touched.values():  # a card left behind is refreshed by the next change
-            _told(lambda p=post: self.refresh(p, freeze), "refresh", post)
+        for post in touched.values():
+            self.refresh(post, freeze)
         return failed
+
+    def _told(self, post: Post, entry: dict[str, str]) -> bool:
+        """Announce the entry; False when Slack was down before anything was posted (worth
+        trying again). Any other failure is logged as an error, the author is told, and it is
+        not retried: trying again would fail the same way, or post twice what went out before
+        it. Redis failing stops the pass."""
+        what = entry["action"]
+        try:
+            self._announce(post, entry)
+        except redis.RedisError:
+            raise
+        except Exception as exc:
+            if slack_unavailable(exc):
+                log.warning("Slack is down; telling %s of #%s again later: %s", what, post.id, exc)
+                return False
+            log.exception("could not tell people about %s of #%s; given up", what, post.id)
+            why = (
+                exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__
+            )
+            self._tell_author(
+                post,
+                f":warning: Greenlight could not tell the approvers about draft #{post.id} "
+                f"({why}). It still waits in their `/greenlight queue`; ask an admin to check "
+                "the app's scopes and logs.",
+                _source(post),
+            )
+        return True
 
     def _announce(self, post: Post, entry: dict[str, str]) -> None:
         action, actor = entry["action"], entry["actor"]
@@ -142,14 +175,8 @@ class Notifier:
                 self.client.chat_update(
                     channel=channel, ts=ts, text=card_fallback(post), blocks=blocks
                 )
-            except SlackApiError as exc:
-                log.warning(
-                    "could not update card %s/%s of #%s: %s",
-                    channel,
-                    ts,
-                    post.id,
-                    exc.response.get("error"),
-                )
+            except (SlackApiError, OSError) as exc:
+                log.warning("could not update card %s/%s of #%s: %s", channel, ts, post.id, exc)
 
     # -- steps --------------------------------------------------------------------------------
 
@@ -195,6 +222,8 @@ class Notifier:
                 self.store.remember_message(post.id, reply["channel"], reply["ts"])
                 return reply["channel"], reply["ts"]
             except SlackApiError as exc:
+                if slack_unavailable(exc):
+                    raise  # nothing was posted: the entry is told again later
                 error = exc.response.get("error")
                 if error == "not_in_channel" and attempt == 1 and self._join(channel):
                     continue
@@ -212,13 +241,13 @@ class Notifier:
         try:
             self.client.conversations_join(channel=channel)
             return True
-        except SlackApiError:
+        except (SlackApiError, OSError):
             return False
 
     def _permalink(self, channel: str, ts: str) -> str | None:
         try:
             return self.client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"]
-        except SlackApiError:
+        except (SlackApiError, OSError):  # the notice goes without its link
             return None
 
     # -- direct messages ----------------------------------------------------------------------
@@ -230,8 +259,8 @@ class Notifier:
     def _dm(self, user: str, text: str, blocks: list | None = None) -> None:
         try:
             self.client.chat_postMessage(channel=user, text=text, blocks=blocks)
-        except SlackApiError as exc:
-            log.warning("could not DM %s: %s", user, exc.response.get("error"))
+        except (SlackApiError, OSError) as exc:
+            log.warning("could not DM %s: %s", user, exc)
 
     def _tell_author(self, post: Post, text: str, reply_to: tuple[str, str] | None) -> None:
         """A threaded reply under the draft's message when there is one, else a DM."""
@@ -239,22 +268,9 @@ class Notifier:
             try:
                 self.client.chat_postMessage(channel=reply_to[0], thread_ts=reply_to[1], text=text)
                 return
-            except SlackApiError as exc:
-                log.warning("thread reply failed for #%s: %s", post.id, exc.response.get("error"))
+            except (SlackApiError, OSError) as exc:
+                log.warning("thread reply failed for #%s: %s", post.id, exc)
         self._dm(post.author, text)
-
-
-def _told(tell: Callable[[], None], what: str, post: Post) -> bool:
-    """Run `tell`; False when it failed for a reason other than Redis (Slack unreachable, or a
-    lookup failing past the client's retries), which is logged. Redis failing stops the pass."""
-    try:
-        tell()
-    except redis.RedisError:
-        raise
-    except Exception:
-        log.exception("could not tell people about %s of #%s", what, post.id)
-        return False
-    return True
 
 
 def _source(post: Post) -> tuple[str, str] | None:

@@ -175,12 +175,16 @@ class Nudger:
         )
         problems += [Unreachable(group, "deleted_group") for group in deleted]
         context = Context(self.gl.config, self.directory, self.gl.assess_risk, self.gl.clock())
+        # Every lookup before the first DM: should Slack fail one, nobody was told yet, and
+        # telling again later DMs nobody twice.
+        told = [
+            person
+            for person in people
+            if decision_refusal(post, person, index, context) is None  # not the author, say
+            and self._reachable_zone(person, problems) is not None
+        ]
         blocks = escalation_blocks(post, index, self.gl.findings(post.revision))
-        for person in people:
-            if decision_refusal(post, person, index, context) is not None:
-                continue  # the author, or someone who approved an earlier step
-            if self._reachable_zone(person, problems) is None:
-                continue
+        for person in told:
             error = dm_card(
                 self.client, self.store, person, escalation_text(post, index), blocks, post
             )

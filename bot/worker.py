@@ -42,7 +42,8 @@ HOUSEKEEPING_CATCH_UP_SECONDS = 0.05
 #: workspace's store, it does what is due and returns how much it did (0: nothing was due).
 Job = Callable[[Store], int]
 #: Tells people what a workspace's audit entries say happened; returns the ids of the entries
-#: it could not tell, which stay pending and are handed out again after `retry_seconds`.
+#: it could not tell because Slack was down, which stay pending and are handed out again after
+#: `retry_seconds`, as long as it takes.
 Notify = Callable[[str, list[dict[str, str]]], list[str]]
 
 
@@ -73,8 +74,8 @@ class Worker:
         self.notify = notify
         self.jobs = tuple(jobs)
         self.name = name
-        #: Audit entries a notifier could not tell, or a dead worker left, go out again after it;
-        #: one that failed `tell_attempts` times is given up (logged as an error).
+        #: Audit entries not told while Slack was down, or left by a dead worker, go out again
+        #: after this long; a batch whose notifying raised is tried `tell_attempts` times.
         self.retry_seconds = retry_seconds
         self.tell_attempts = tell_attempts
         self.stopping = threading.Event()
@@ -118,18 +119,20 @@ class Worker:
         entries = store.unread_audit(
             self.name, count=3 * self.batch, reclaim_after_ms=int(self.retry_seconds * 1000)
         )
-        if entries:
+        if not entries:
+            return 0
+        try:  # the ids returned were not told because Slack is down: they wait for it
             failed = set(self.notify(store.team, entries))
+        except redis.RedisError:
+            raise
+        except Exception:  # a bug: the batch is tried again, but not for ever
+            log.exception("notifying workspace %s failed", store.team)
+            failed = {e["id"] for e in entries}
             for entry_id, tries in store.audit_deliveries(sorted(failed)).items():
-                if tries >= self.tell_attempts:  # failing for good (a missing scope, say)
-                    log.error(
-                        "gave up telling audit entry %s of workspace %s after %d attempts",
-                        entry_id,
-                        store.team,
-                        tries,
-                    )
+                if tries >= self.tell_attempts:
+                    log.error("gave up telling audit entry %s after %d attempts", entry_id, tries)
                     failed.discard(entry_id)
-            store.ack_audit([e["id"] for e in entries if e["id"] not in failed])
+        store.ack_audit([e["id"] for e in entries if e["id"] not in failed])
         return len(entries)
 
     def _housekeeping_overdue(self, team: str) -> bool:

@@ -4,6 +4,7 @@ failures, retries and crashed workers handled as DESIGN.md's invariants 5 and 6 
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -359,25 +360,37 @@ def test_a_redis_that_lost_its_scripts_still_takes_a_batch(client, team, clock):
 def test_a_task_failing_on_every_pass_stops_neither_publishing_nor_the_worker(
     client, team, clock, caplog
 ):
-    """A notifier or job that raises (Slack unreachable, say) is logged; the worker goes on
-    publishing what is due, pass after pass, and its notifier still gets the entries."""
+    """A notifier or job that raises (a bug, say) is logged; the worker goes on publishing what
+    is due, pass after pass. The notifier gets the entries again, `tell_attempts` times, not
+    for ever."""
     engine, targets, _ = setup(client, team, clock)
     first = approved(engine, "Goes out while telling fails")
     told: list[str] = []
 
-    def unreachable(store: Store) -> int:
-        raise ConnectionError("Slack cannot be reached")
+    def broken_job(store: Store) -> int:
+        raise ValueError("a bug")
 
     def notify(notified_team: str, entries: list[dict[str, str]]) -> list[str]:
-        told.extend(e["action"] for e in entries if notified_team == team)
-        raise ConnectionError("Slack cannot be reached")
+        told.extend(e["id"] for e in entries if notified_team == team)
+        raise ValueError("a bug")
 
     worker = Worker(
-        client, engine.config, targets, clock=clock, notify=notify, jobs=[unreachable], name="w"
+        client,
+        engine.config,
+        targets,
+        clock=clock,
+        notify=notify,
+        jobs=[broken_job],
+        name="w",
+        retry_seconds=0.05,
+        tell_attempts=3,
     )
     worker.tick()
     second = approved(engine, "And so does the next one")
-    worker.tick()
+    for _ in range(6):
+        time.sleep(0.06)
+        worker.tick()
     assert sorted(p.post_id for p in targets["site"].received) == sorted([first, second])
-    assert "published" in told
-    assert "unreachable failed" in caplog.text and "notify failed" in caplog.text
+    assert told and set(Counter(told).values()) == {3}  # each entry, three times
+    assert "broken_job failed" in caplog.text and f"notifying workspace {team}" in caplog.text
+    assert "gave up telling audit entry" in caplog.text
