@@ -53,8 +53,8 @@ def refusal_text(refusal: Refusal) -> str:
 def too_long_to_edit(post: Post, limit: int) -> str:
     """Why a draft longer than a Slack form's text field is not opened in one, and what to do."""
     where = (
-        f"Edit your message in <#{post.source.channel}> instead (that makes the new revision), "
-        "or withdraw the draft and send a shorter one."
+        f"Its author can edit the message in <#{post.source.channel}> instead (that makes the "
+        "new revision), or withdraw the draft and send a shorter one."
         if post.source and post.source.channel and post.source.ts
         else "Withdraw it and send a shorter one."
     )

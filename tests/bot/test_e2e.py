@@ -112,7 +112,7 @@ def test_a_draft_longer_than_a_form_is_not_cut_by_edit_draft(live: Live):
             if f"Draft #{post_id} is 5,000 characters" in p.body["text"]
         ]
     )
-    assert "Edit your message in <#C0DRAFTS>" in reply["text"]
+    assert "Its author can edit the message in <#C0DRAFTS>" in reply["text"]
     assert reply["response_type"] == "ephemeral"
     assert len(live.slack.calls("views.open")) == opened
     assert live.store.get(post_id).revision.text == text
