@@ -67,12 +67,12 @@ class Notifier:
             if not self._told(post, entry):
                 failed.append(entry["id"])
         if failed:
-            log.warning("Slack is down: cards of %s are refreshed by their next change", touched)
+            log.warning("Slack is down: cards of %s wait for their next change", list(touched))
             return failed
         freeze = self.store.freeze_state() if touched else None
         for post in touched.values():
             self.refresh(post, freeze)
-        return failed
+        return []
 
     def _told(self, post: Post, entry: dict[str, str]) -> bool:
         """Announce the entry; False when Slack was down before anything was posted (worth
