@@ -1,9 +1,11 @@
-"""`bot.runtime.Greenlight` after Redis restarted: the connections it kept are dead, and the
-next request must not fail on one (the pool checks a connection before handing it out; a
-client that kept one connection per thread, without that check, failed here)."""
+"""`bot.runtime.Greenlight`'s Redis connections: each thread keeps one, without the pool's check
+before every command. After Redis restarted the kept connections are dead, and the next request
+must not fail on one (it did, before a connection error was retried once); and however many
+requests a thread serves, it keeps one connection, which operators size Redis's client limit by."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import redis
@@ -52,5 +54,34 @@ def test_a_redis_restart_costs_no_request(tmp_path: Path):
         assert gl.engine(TEAM, WebClient(token="xoxb-unused")).queue_for("U0ANNA") == []
         engine.execute(Submit(actor="U0AUTHOR", text="after the restart"))
         assert [p.revision.text for p in engine.queue_for("U0ANNA")] == ["after the restart"]
+    finally:
+        server.stop()
+
+
+def test_each_thread_keeps_one_connection_however_many_requests(tmp_path: Path):
+    """Eight threads, five drafts and queue reads each (commands, a script, pipelines): at most
+    one kept connection per thread, plus what the pipelines borrowed from the pool."""
+    server = RedisServer(tmp_path / "redis").start()
+    try:
+        gl = greenlight(server.url)
+        start = threading.Barrier(8)
+
+        def requests() -> None:
+            start.wait()
+            for i in range(5):
+                engine = gl.engine(TEAM, WebClient(token="xoxb-unused"))
+                engine.execute(Submit(actor="U0AUTHOR", text=f"draft {i}"))
+                engine.queue_for("U0ANNA")
+
+        threads = [threading.Thread(target=requests) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(gl.engine(TEAM, WebClient(token="xoxb-unused")).queue_for("U0ANNA")) == 40
+        observer = redis.Redis.from_url(server.url)
+        clients = observer.client_list()
+        observer.close()
+        assert len(clients) - 1 <= 8 + 8 + 1  # kept, borrowed by pipelines, this thread's own
     finally:
         server.stop()
