@@ -200,7 +200,7 @@ class SlackPayloads:
         if view is None:
             raise LookupError(f"no view {view_id}")
         api_view = view.to_api(self.api_app_id, emulator.workspace.teams[view.team_id].bot_id)
-        return self.view_submission(user_id, api_view, values)
+        return self.view_submission(user_id, api_view, submitted_state(api_view, values or {}))
 
     def message_shortcut(
         self, callback_id: str, user_id: str, channel_id: str, message: dict[str, Any]
@@ -277,3 +277,67 @@ def find_action(blocks: list[dict[str, Any]], action_id: str) -> dict[str, Any]:
                     action["value"] = element["value"]
                 return action
     raise LookupError(f"no element with action_id {action_id!r} in the message")
+
+
+#: Per input element type: the state field Slack submits, and the element field it starts from.
+_STATE_FIELDS: dict[str, tuple[str, str]] = {
+    "plain_text_input": ("value", "initial_value"),
+    "datepicker": ("selected_date", "initial_date"),
+    "timepicker": ("selected_time", "initial_time"),
+    "datetimepicker": ("selected_date_time", "initial_date_time"),
+    "static_select": ("selected_option", "initial_option"),
+    "radio_buttons": ("selected_option", "initial_option"),
+    "users_select": ("selected_user", "initial_user"),
+    "conversations_select": ("selected_conversation", "initial_conversation"),
+    "channels_select": ("selected_channel", "initial_channel"),
+    "checkboxes": ("selected_options", "initial_options"),
+    "multi_static_select": ("selected_options", "initial_options"),
+    "multi_users_select": ("selected_users", "initial_users"),
+}
+_EMPTY: dict[str, Any] = {"selected_options": [], "selected_users": []}
+
+
+def submitted_state(
+    view: dict[str, Any], changes: dict[str, dict[str, dict[str, Any]]]
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """The `state.values` Slack submits for `view` after a person made `changes` (block_id →
+    action_id → element state, `type` optional): every input block, as the modal set it unless
+    changed.
+    Raises ValueError where Slack's client would not submit: a change to an input the modal
+    does not have (or to another element type), or a required input left empty."""
+    blocks = {
+        block["block_id"]: block
+        for block in view.get("blocks", [])
+        if block.get("type") == "input" and "block_id" in block
+    }
+    values: dict[str, dict[str, dict[str, Any]]] = {}
+    for block_id, block in blocks.items():
+        element = block["element"]
+        field, initial = _STATE_FIELDS.get(element["type"], ("value", "initial_value"))
+        start = element.get(initial, _EMPTY.get(field))
+        values[block_id] = {element["action_id"]: {"type": element["type"], field: start}}
+    for block_id, actions in changes.items():
+        if block_id not in blocks:
+            raise ValueError(f"the modal has no input block {block_id!r} (it has {sorted(blocks)})")
+        element = blocks[block_id]["element"]
+        for action_id, state in actions.items():
+            kind = state.get("type", element["type"])
+            if action_id != element["action_id"] or kind != element["type"]:
+                raise ValueError(
+                    f"input block {block_id!r} holds a {element['type']} "
+                    f"{element['action_id']!r}, not a {kind} {action_id!r}"
+                )
+            values[block_id] = {action_id: {**state, "type": kind}}
+    empty = [
+        block_id
+        for block_id, block in blocks.items()
+        if not block.get("optional")
+        and all(not _filled(state) for state in values[block_id].values())
+    ]
+    if empty:
+        raise ValueError(f"Slack does not submit a modal whose required inputs are empty: {empty}")
+    return values
+
+
+def _filled(state: dict[str, Any]) -> bool:
+    return any(v not in (None, "", []) for k, v in state.items() if k != "type")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -231,6 +232,75 @@ def test_view_submission_of_an_open_modal(
     assert (payload["view"]["id"], payload["view"]["callback_id"]) == (opened["id"], "draft")
     assert payload["view"]["private_metadata"] == "post=7"
     assert payload["view"]["state"]["values"] == values
+
+
+FORM = {
+    "type": "modal",
+    "callback_id": "edit",
+    "title": {"type": "plain_text", "text": "Edit draft"},
+    "blocks": [
+        {
+            "type": "input",
+            "block_id": "text",
+            "label": {"type": "plain_text", "text": "Text"},
+            "element": {"type": "plain_text_input", "action_id": "text", "initial_value": "Hi"},
+        },
+        {
+            "type": "input",
+            "block_id": "schedule",
+            "optional": True,
+            "label": {"type": "plain_text", "text": "When"},
+            "element": {"type": "datetimepicker", "action_id": "schedule"},
+        },
+        {
+            "type": "input",
+            "block_id": "reason",
+            "label": {"type": "plain_text", "text": "Why"},
+            "element": {"type": "plain_text_input", "action_id": "reason"},
+        },
+    ],
+}
+
+
+def test_a_submitted_modal_carries_every_input_as_the_person_left_it(
+    sender: SlackRequestSender, receiver: Receiver, slack: SlackEmulator, web: WebClient
+) -> None:
+    """As Slack does: inputs nobody touched are submitted with what the modal set (the prefilled
+    text, an empty optional picker), next to what the person typed."""
+    opened = web.views_open(trigger_id=slack.mint_trigger_id("U0ANNA"), view=FORM)["view"]
+    assert sender.submit_view("U0ANNA", opened["id"], {"reason": {"reason": {"value": "typo"}}})
+    assert receiver.requests[-1].payload()["view"]["state"]["values"] == {
+        "text": {"text": {"type": "plain_text_input", "value": "Hi"}},
+        "schedule": {"schedule": {"type": "datetimepicker", "selected_date_time": None}},
+        "reason": {"reason": {"type": "plain_text_input", "value": "typo"}},
+    }
+
+
+@pytest.mark.parametrize(
+    ("values", "problem"),
+    [
+        ({"reason": {"reason": {"value": ""}}}, "required inputs are empty: ['reason']"),
+        ({}, "required inputs are empty: ['reason']"),
+        ({"text": {"text": {"value": ""}}, "reason": {"reason": {"value": "x"}}}, "['text']"),
+        ({"title": {"title": {"value": "x"}}}, "no input block 'title'"),
+        ({"reason": {"why": {"value": "x"}}}, "holds a plain_text_input 'reason', not"),
+        ({"schedule": {"schedule": {"type": "datepicker"}}}, "holds a datetimepicker"),
+    ],
+)
+def test_slack_would_not_submit_such_a_modal(
+    sender: SlackRequestSender,
+    receiver: Receiver,
+    slack: SlackEmulator,
+    web: WebClient,
+    values: dict,
+    problem: str,
+) -> None:
+    """A test cannot send what no person could: an empty required input, or a value for an
+    input the modal does not have. Nothing reaches the bot."""
+    opened = web.views_open(trigger_id=slack.mint_trigger_id("U0ANNA"), view=FORM)["view"]
+    with pytest.raises(ValueError, match=re.escape(problem)):
+        sender.submit_view("U0ANNA", opened["id"], values)
+    assert receiver.requests == []
 
 
 def test_message_shortcut(sender: SlackRequestSender, receiver: Receiver) -> None:
