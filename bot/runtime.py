@@ -4,14 +4,11 @@ checker, and an engine for the workspace a request comes from."""
 from __future__ import annotations
 
 import gc
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 from slack_sdk import WebClient
 
 from bot.directory import SlackDirectory
@@ -35,29 +32,9 @@ class Greenlight:
     clock: Callable[[], datetime] = field(default=utc_now)
     #: `/greenlight queue` lines, kept per post version in this process.
     queue: QueueLines = field(default_factory=QueueLines)
-    _threads: threading.local = field(default_factory=threading.local, repr=False)
-
-    @property
-    def thread_redis(self) -> redis.Redis:
-        """This thread's client: it keeps one connection of `redis`'s pool for itself.
-
-        A shared client costs an Approve about a tenth of its CPU: its pool hands a connection
-        out and takes it back for every command, and probes it each time (three more system
-        calls). A connection kept by one thread needs neither. The probe's job, noticing that
-        Redis closed the connection (a restart, an idle timeout), falls to one retry after a
-        connection error; the transition script's version check makes a retried write safe.
-        Pipelines still take their connection from the pool, for as long as they run."""
-        client = getattr(self._threads, "redis", None)
-        if client is None:
-            client = redis.Redis(
-                connection_pool=self.redis.connection_pool, single_connection_client=True
-            )
-            client.connection.retry = Retry(NoBackoff(), 1)  # as ConnectionPool.set_retry does
-            self._threads.redis = client
-        return client
 
     def store(self, team: str) -> Store:
-        return Store(self.thread_redis, team, retention_days=self.config.retention_days)
+        return Store(self.redis, team, retention_days=self.config.retention_days)
 
     def directory(
         self, team: str, client: WebClient, before_slack_call: Callable[[], None] | None = None
@@ -68,7 +45,7 @@ class Greenlight:
         self, team: str, client: WebClient, before_slack_call: Callable[[], None] | None = None
     ) -> Engine:
         return Engine(
-            self.thread_redis,
+            self.redis,
             team,
             self.config,
             self.directory(team, client, before_slack_call),
