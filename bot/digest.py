@@ -10,6 +10,7 @@ What cannot be delivered (a channel the bot is not in, an approver who left, a d
 group) is told to the workflow file's admins by DM; the rest still goes out. Slack itself
 failing (5xx or 429 once the client's own retries are spent) is not an answer about the
 channel: the day stays unsent, the claim lapses, and a later pass tries again within the grace.
+A day Slack refused until its grace was over is skipped, and the admins are told once.
 """
 
 from __future__ import annotations
@@ -74,17 +75,36 @@ class DigestJob:
         sent = 0
         for digest in self.gl.config.digest:
             due = due_occurrence(self.gl.config, digest, now)
+            self.report_given_up(store, digest, due)
             if due is None or not store.claim_digest(
                 digest.key, due.date, self.worker, CLAIM_SECONDS
             ):
                 continue  # nothing due, or already sent (or being sent) that day
             try:
                 DigestSend(self.gl, self.client, store).send(due, now)
-            except Exception:  # before the channel post, the claim lapses and a later pass
-                log.exception("digest %s of %s failed", digest.key, due.date)  # tries again
+            except Exception as exc:  # before the channel post, the claim lapses and a later
+                log.exception("digest %s of %s failed", digest.key, due.date)  # pass tries again
+                if slack_unavailable(exc):
+                    store.digest_unsent(digest.key, due.date, now)
                 continue
             sent += 1
         return sent
+
+    def report_given_up(self, store: Store, digest: Digest, due: Occurrence | None) -> None:
+        """Tell the admins about each day Slack refused until its grace was over (once, by one
+        worker; again on a later pass if Slack still cannot take the DM)."""
+        for day, since in sorted(store.unsent_digests(digest.key).items()):
+            if (due is not None and due.date == day) or not store.take_unsent_digest(
+                digest.key, day
+            ):
+                continue  # still within its grace, or another worker reports it
+            text = (
+                f"The daily digest for <#{digest.channel}> of "
+                f"{date.fromisoformat(day):%A %-d %B} did not go out: Slack refused it from "
+                f"{since:%H:%M} UTC until its grace ({_hours(digest)}) was over."
+            )
+            if not tell_admins(self.client, self.gl.config.admins, text):
+                store.digest_unsent(digest.key, day, since)
 
 
 class DigestSend:
@@ -178,6 +198,11 @@ class DigestSend:
             + [f"• {p}" for p in dict.fromkeys(self.problems)]
         )
         tell_admins(self.client, self.gl.config.admins, text)
+
+
+def _hours(digest: Digest) -> str:
+    hours = digest.grace.total_seconds() / 3600
+    return f"{hours:g} h"
 
 
 def digest_title(day: date) -> str:

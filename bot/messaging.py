@@ -71,12 +71,17 @@ def dm_card(
     return None
 
 
-def tell_admins(client: WebClient, admins: Sequence[str], text: str) -> None:
-    """DM the workflow file's admins; with none, the log is the only place left."""
+def tell_admins(client: WebClient, admins: Sequence[str], text: str) -> bool:
+    """DM the workflow file's admins; with none, the log is the only place left. False when
+    Slack was unavailable for one of them (worth telling again later)."""
     if not admins:
         log.warning("no admins to tell: %s", text)
+    told = True
     for admin in admins:
         try:
             client.chat_postMessage(channel=admin, text=text)
-        except SlackApiError as exc:
-            log.warning("could not tell admin %s: %s", admin, exc.response.get("error"))
+        except (SlackApiError, OSError) as exc:
+            error = exc.response.get("error") if isinstance(exc, SlackApiError) else exc
+            log.warning("could not tell admin %s: %s", admin, error)
+            told = told and not slack_unavailable(exc)
+    return told

@@ -30,6 +30,7 @@ multi-key step of one workspace lands in one Redis Cluster slot.
 | `gl:{T}:digest:{digest}:{date}` | string | one local date's send: claimed, sent or failed |
 | `gl:{T}:digest:{digest}:{date}:dm:{user}` | string | that day's personal digest went to the user |
 | `gl:{T}:digest:{digest}:last` | string | when the digest last went out ("since the last digest") |
+| `gl:{T}:digest:{digest}:unsent` | hash | days Slack refused: date → first refusal (for admins) |
 | `gl:{T}:audit_trimmed` | string | the audit stream was trimmed within the hour (expires) |
 | `gl:workspaces` | set | workspaces with posts: what workers walk (no hash tag) |
 """
@@ -345,10 +346,25 @@ class Store:
     def digest_done(self, digest: str, date: str, outcome: str, at: datetime) -> None:
         """Record how the day's send ended (`sent`, or what failed): never sent again that day."""
         pipe = self.redis.pipeline(transaction=True)
+        pipe.hdel(self.keys.digest(digest, "unsent"), date)
         pipe.set(self.keys.digest(digest, date), f"{outcome} {at.isoformat()}", ex=8 * 86400)
         if outcome == "sent":
             pipe.set(self.keys.digest(digest, "last"), at.isoformat())
         pipe.execute()
+
+    def digest_unsent(self, digest: str, date: str, at: datetime) -> None:
+        """Slack refused the day's send (down or busy): kept until the day is sent, or until
+        its grace is over and the admins are told (`take_unsent_digest`)."""
+        self.redis.hsetnx(self.keys.digest(digest, "unsent"), date, at.isoformat())
+
+    def unsent_digests(self, digest: str) -> dict[str, datetime]:
+        """Local dates whose send Slack refused and nobody sent since, with the first refusal."""
+        days = self.redis.hgetall(self.keys.digest(digest, "unsent"))
+        return {_text(d): datetime.fromisoformat(_text(at)) for d, at in days.items()}
+
+    def take_unsent_digest(self, digest: str, date: str) -> bool:
+        """True for the one worker that takes the unsent day to report it."""
+        return bool(self.redis.hdel(self.keys.digest(digest, "unsent"), date))
 
     def last_digest(self, digest: str) -> datetime | None:
         value = self.redis.get(self.keys.digest(digest, "last"))

@@ -203,3 +203,48 @@ def test_numbers_reach_the_digest(gl, store, slack, clock):
     (text,) = digests(slack)
     assert "The last 7 days" in text and "1 draft(s) in" in text
     assert "Most frequent risk warnings: legal or medical claim ×1" in text
+
+
+def test_a_digest_slack_refused_until_its_grace_was_over_is_told_to_admins_once(
+    gl, store, slack, clock
+):
+    """Slack down from 09:00 to past the 6 h grace: the day is skipped, as a digest about
+    yesterday is noise, but the admins learn that it did not go out, once Slack takes the DM,
+    from one of the workers."""
+    clock.now = datetime(2026, 3, 30, 7, 0, tzinfo=UTC)  # 09:00 in Rome
+    slack.server_error("chat.postMessage", times=None, status=503)
+    claim = store.keys.digest("C0SOCIAL-0900", "2026-03-30")
+    for _ in range(3):  # a pass, then the claim's lease runs out, then another pass
+        run_workers(gl, store, workers=1)
+        store.redis.pexpire(claim, 1)
+        time.sleep(0.01)
+        clock.advance(hours=2)
+    clock.advance(minutes=1)  # 15:01 in Rome: the 6 h grace is over
+    run_workers(gl, store, workers=1)  # Slack still down: the admins' DM cannot go either
+    slack.clear_faults()
+    assert digests(slack) == [] and slack.messages("U0ADMIN") == []
+    run_workers(gl, store)
+    run_workers(gl, store)
+    assert digests(slack) == []  # not sent late: the grace is over
+    told = [rendered(m) for m in slack.messages("U0ADMIN") if "did not go out" in rendered(m)]
+    assert len(told) == 2  # one per digest: Slack refused both channels' posts
+    assert any(
+        "The daily digest for <#C0SOCIAL> of Monday 30 March did not go out: Slack refused it"
+        " from 07:00 UTC until its grace (6 h) was over." in text
+        for text in told
+    )
+    assert any("<#C0SECRET>" in text for text in told)
+
+
+def test_a_day_slack_refused_then_took_is_not_reported(gl, store, slack, clock):
+    clock.now = datetime(2026, 3, 30, 7, 0, tzinfo=UTC)
+    slack.server_error("chat.postMessage", times=3, status=503)
+    run_workers(gl, store, workers=1)
+    store.redis.pexpire(store.keys.digest("C0SOCIAL-0900", "2026-03-30"), 1)
+    time.sleep(0.01)
+    clock.advance(minutes=30)
+    run_workers(gl, store, workers=1)
+    assert len(digests(slack)) == 1
+    clock.advance(hours=8)
+    run_workers(gl, store)
+    assert not any("did not go out" in rendered(m) for m in slack.messages("U0ADMIN"))
