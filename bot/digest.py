@@ -10,7 +10,7 @@ What cannot be delivered (a channel the bot is not in, an approver who left, a d
 group) is told to the workflow file's admins by DM; the rest still goes out. Slack itself
 failing (5xx or 429 once the client's own retries are spent) is not an answer about the
 channel: the day stays unsent, the claim lapses, and a later pass tries again within the grace.
-A day Slack refused until its grace was over is skipped, and the admins are told once.
+A day Slack refused until it was no longer due is skipped, and the admins are told.
 """
 
 from __future__ import annotations
@@ -82,26 +82,28 @@ class DigestJob:
                 continue  # nothing due, or already sent (or being sent) that day
             try:
                 DigestSend(self.gl, self.client, store).send(due, now)
-            except Exception as exc:  # before the channel post, the claim lapses and a later
-                log.exception("digest %s of %s failed", digest.key, due.date)  # pass tries again
-                if slack_unavailable(exc):
-                    store.digest_unsent(digest.key, due.date, now)
+            except Exception:  # before the channel post, the claim lapses and a later pass
+                log.exception("digest %s of %s failed", digest.key, due.date)  # tries again
                 continue
             sent += 1
         return sent
 
     def report_given_up(self, store: Store, digest: Digest, due: Occurrence | None) -> None:
-        """Tell the admins about each day Slack refused until its grace was over (once, by one
-        worker; again on a later pass if Slack still cannot take the DM)."""
+        """Tell the admins about each day Slack refused and that is no longer due (its grace
+        is over, or a later day is due): by one worker, after marking the day skipped so no
+        worker still sending it can succeed unnoticed. If Slack cannot take the DM either,
+        the day is told on a later pass (again to admins it reached, should there be several)."""
         for day, since in sorted(store.unsent_digests(digest.key).items()):
-            if (due is not None and due.date == day) or not store.take_unsent_digest(
-                digest.key, day
-            ):
-                continue  # still within its grace, or another worker reports it
+            if (due is not None and due.date == day) or not store.skip_digest(digest.key, day):
+                continue  # still due, or a worker holds it (sending) or recorded it
+            if not store.take_unsent_digest(digest.key, day):
+                continue  # another worker reports it
+            zone = self.gl.config.digest_zone(digest)
             text = (
                 f"The daily digest for <#{digest.channel}> of "
                 f"{date.fromisoformat(day):%A %-d %B} did not go out: Slack refused it from "
-                f"{since:%H:%M} UTC until its grace ({_hours(digest)}) was over."
+                f"{since.astimezone(zone):%-d %B %H:%M} ({zone.key}), and it could not be sent "
+                f"within its grace ({_hours(digest)})."
             )
             if not tell_admins(self.client, self.gl.config.admins, text):
                 store.digest_unsent(digest.key, day, since)
@@ -124,7 +126,12 @@ class DigestSend:
         data = build_digest(
             self.store, self.gl.config, now, self.store.last_digest(digest.key), due.at
         )
-        outcome = self.post(digest.channel, data, digest_title(date.fromisoformat(due.date)))
+        try:
+            outcome = self.post(digest.channel, data, digest_title(date.fromisoformat(due.date)))
+        except Exception as exc:
+            if slack_unavailable(exc):  # told to the admins if the grace runs out first
+                self.store.digest_unsent(digest.key, due.date, now)
+            raise
         self.store.digest_done(digest.key, due.date, outcome, now)
         if digest.personal:
             self.personal(digest, due.date, now)

@@ -354,8 +354,21 @@ class Store:
 
     def digest_unsent(self, digest: str, date: str, at: datetime) -> None:
         """Slack refused the day's send (down or busy): kept until the day is sent, or until
-        its grace is over and the admins are told (`take_unsent_digest`)."""
-        self.redis.hsetnx(self.keys.digest(digest, "unsent"), date, at.isoformat())
+        it is no longer due and the admins are told (`take_unsent_digest`)."""
+        key = self.keys.digest(digest, "unsent")
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hsetnx(key, date, at.isoformat())
+        pipe.expire(key, 8 * 86400)  # a digest removed from the workflow file leaves nothing
+        pipe.execute()
+
+    def skip_digest(self, digest: str, date: str) -> bool:
+        """Mark a day that is no longer due as skipped, so it can never be sent. False when a
+        worker holds its claim (still sending) or its end was recorded."""
+        key = self.keys.digest(digest, date)
+        if self.redis.set(key, "skipped", nx=True, ex=8 * 86400):
+            return True
+        value = self.redis.get(key)
+        return value is not None and _text(value) == "skipped"
 
     def unsent_digests(self, digest: str) -> dict[str, datetime]:
         """Local dates whose send Slack refused and nobody sent since, with the first refusal."""

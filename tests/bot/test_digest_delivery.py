@@ -213,10 +213,11 @@ def test_a_digest_slack_refused_until_its_grace_was_over_is_told_to_admins_once(
     from one of the workers."""
     clock.now = datetime(2026, 3, 30, 7, 0, tzinfo=UTC)  # 09:00 in Rome
     slack.server_error("chat.postMessage", times=None, status=503)
-    claim = store.keys.digest("C0SOCIAL-0900", "2026-03-30")
-    for _ in range(3):  # a pass, then the claim's lease runs out, then another pass
+    claims = [store.keys.digest(f"{c}-0900", "2026-03-30") for c in ("C0SOCIAL", "C0SECRET")]
+    for _ in range(3):  # a pass, then the claims' leases run out, then another pass
         run_workers(gl, store, workers=1)
-        store.redis.pexpire(claim, 1)
+        for claim in claims:
+            store.redis.pexpire(claim, 1)
         time.sleep(0.01)
         clock.advance(hours=2)
     clock.advance(minutes=1)  # 15:01 in Rome: the 6 h grace is over
@@ -230,7 +231,8 @@ def test_a_digest_slack_refused_until_its_grace_was_over_is_told_to_admins_once(
     assert len(told) == 2  # one per digest: Slack refused both channels' posts
     assert any(
         "The daily digest for <#C0SOCIAL> of Monday 30 March did not go out: Slack refused it"
-        " from 07:00 UTC until its grace (6 h) was over." in text
+        " from 30 March 09:00 (Europe/Rome), and it could not be sent within its grace (6 h)."
+        in text
         for text in told
     )
     assert any("<#C0SECRET>" in text for text in told)
@@ -248,3 +250,36 @@ def test_a_day_slack_refused_then_took_is_not_reported(gl, store, slack, clock):
     clock.advance(hours=8)
     run_workers(gl, store)
     assert not any("did not go out" in rendered(m) for m in slack.messages("U0ADMIN"))
+
+
+def test_a_digest_posted_before_slack_went_down_is_not_reported(gl, store, slack, clock):
+    """Slack unreachable for the personal DMs' lookups after the channel post went out: the
+    day was sent, so nothing is reported once the grace is over."""
+    engine = gl.engine(store.team, slack_client(gl.settings))
+    clock.now = datetime(2026, 3, 30, 7, 0, tzinfo=UTC)
+    engine.execute(Submit("U0AUTHOR", "Waiting for Anna"))
+    slack.server_error("users.info", times=None, status=503)
+    run_workers(gl, store, workers=1)
+    assert len(digests(slack)) == 1
+    slack.clear_faults()
+    clock.advance(hours=8)
+    run_workers(gl, store)
+    assert not any("did not go out" in rendered(m) for m in slack.messages("U0ADMIN"))
+
+
+def test_a_day_a_worker_is_still_sending_when_its_grace_ends_is_not_reported(
+    gl, store, slack, clock
+):
+    """Another worker's pass after the grace sees the day unsent from an earlier refusal, but
+    a worker holds its claim: it leaves the day alone, and that worker's send counts."""
+    clock.now = datetime(2026, 3, 30, 7, 0, tzinfo=UTC)
+    slack.server_error("chat.postMessage", times=3, status=503)
+    run_workers(gl, store, workers=1)  # refused: the day is unsent, the claim lapses later
+    claim = store.keys.digest("C0SOCIAL-0900", "2026-03-30")
+    store.redis.set(claim, "sending worker-late", px=60_000)  # a worker sending right now
+    clock.advance(hours=6, minutes=1)
+    run_workers(gl, store)
+    assert not any("C0SOCIAL" in rendered(m) for m in slack.messages("U0ADMIN"))
+    store.digest_done("C0SOCIAL-0900", "2026-03-30", "sent", clock.now)  # its send went out
+    run_workers(gl, store)
+    assert not any("<#C0SOCIAL> of" in rendered(m) for m in slack.messages("U0ADMIN"))
