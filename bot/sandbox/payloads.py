@@ -295,6 +295,8 @@ _STATE_FIELDS: dict[str, tuple[str, str]] = {
     "multi_users_select": ("selected_users", "initial_users"),
 }
 _EMPTY: dict[str, Any] = {"selected_options": [], "selected_users": []}
+#: Element fields Slack repeats in the state (a time picker set to a time zone says which).
+_ALSO: dict[str, tuple[str, ...]] = {"timepicker": ("timezone",)}
 
 
 def submitted_state(
@@ -313,9 +315,12 @@ def submitted_state(
     values: dict[str, dict[str, dict[str, Any]]] = {}
     for block_id, block in blocks.items():
         element = block["element"]
-        field, initial = _STATE_FIELDS.get(element["type"], ("value", "initial_value"))
-        start = element.get(initial, _EMPTY.get(field))
-        values[block_id] = {element["action_id"]: {"type": element["type"], field: start}}
+        if element["type"] not in _STATE_FIELDS:
+            raise ValueError(f"the emulator does not know the state of a {element['type']}")
+        field, initial = _STATE_FIELDS[element["type"]]
+        state = {"type": element["type"], field: element.get(initial, _EMPTY.get(field))}
+        state |= {k: element[k] for k in _ALSO.get(element["type"], ()) if k in element}
+        values[block_id] = {element["action_id"]: state}
     for block_id, actions in changes.items():
         if block_id not in blocks:
             raise ValueError(f"the modal has no input block {block_id!r} (it has {sorted(blocks)})")
@@ -327,6 +332,9 @@ def submitted_state(
                     f"input block {block_id!r} holds a {element['type']} "
                     f"{element['action_id']!r}, not a {kind} {action_id!r}"
                 )
+            field = _STATE_FIELDS[kind][0]
+            if set(state) - {"type", field, *_ALSO.get(kind, ())}:
+                raise ValueError(f"a {kind}'s state is its `{field}`, not {sorted(state)}")
             values[block_id] = {action_id: {**state, "type": kind}}
     empty = [
         block_id

@@ -285,6 +285,7 @@ def test_a_submitted_modal_carries_every_input_as_the_person_left_it(
         ({"title": {"title": {"value": "x"}}}, "no input block 'title'"),
         ({"reason": {"why": {"value": "x"}}}, "holds a plain_text_input 'reason', not"),
         ({"schedule": {"schedule": {"type": "datepicker"}}}, "holds a datetimepicker"),
+        ({"schedule": {"schedule": {"value": 1}}}, "state is its `selected_date_time`"),
     ],
 )
 def test_slack_would_not_submit_such_a_modal(
