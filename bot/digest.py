@@ -11,6 +11,7 @@ group) is told to the workflow file's admins by DM; the rest still goes out. Sla
 failing (5xx or 429 once the client's own retries are spent) is not an answer about the
 channel: the day stays unsent, the claim lapses, and a later pass tries again within the grace.
 A day Slack refused until it was no longer due is skipped, and the admins are told.
+Personal DMs Slack failed during are sent by a later pass, each person's once.
 """
 
 from __future__ import annotations
@@ -76,6 +77,11 @@ class DigestJob:
         for digest in self.gl.config.digest:
             due = due_occurrence(self.gl.config, digest, now)
             self.report_given_up(store, digest, due)
+            if due is not None and store.take_unfinished_digest(digest.key, due.date):
+                try:  # the channel post went out; Slack failed during the personal DMs
+                    DigestSend(self.gl, self.client, store).finish(due, now)
+                except Exception:
+                    log.exception("digest %s of %s: personal DMs failed", digest.key, due.date)
             if due is None or not store.claim_digest(
                 digest.key, due.date, self.worker, CLAIM_SECONDS
             ):
@@ -133,8 +139,20 @@ class DigestSend:
                 self.store.digest_unsent(digest.key, due.date, now)
             raise
         self.store.digest_done(digest.key, due.date, outcome, now)
-        if digest.personal:
-            self.personal(digest, due.date, now)
+        self.finish(due, now)
+
+    def finish(self, due: Occurrence, now: datetime) -> None:
+        """After the channel post: the personal DMs, then what failed to the admins. Should
+        Slack become unavailable meanwhile, the rest waits for a later pass the same day
+        (`DigestJob` resumes it; each person's DM is claimed, so nobody gets two)."""
+        digest = due.digest
+        try:
+            if digest.personal:
+                self.personal(digest, due.date, now)
+        except Exception as exc:
+            if slack_unavailable(exc):
+                self.store.digest_unfinished(digest.key, due.date)
+            raise
         self.tell_admins(digest)
 
     def post(self, channel: str, data: DigestData, title: str) -> str:
@@ -193,8 +211,11 @@ class DigestSend:
                 continue
             try:
                 self.client.chat_postMessage(channel=user, text=personal_digest(queue, now))
-            except SlackApiError as exc:
-                error = exc.response.get("error")
+            except (SlackApiError, OSError) as exc:
+                if slack_unavailable(exc):  # not sent: theirs to send when Slack is back
+                    self.store.unclaim_personal_digest(digest.key, day, user)
+                    raise
+                error = exc.response.get("error") if isinstance(exc, SlackApiError) else exc
                 self.problems.append(f"I could not DM {mention(user)} their queue: `{error}`.")
 
     def tell_admins(self, digest: Digest) -> None:

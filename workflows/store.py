@@ -29,6 +29,7 @@ multi-key step of one workspace lands in one Redis Cluster slot.
 | `gl:{T}:stats:{day}` | hash | the day's (UTC) approval counters, see `workflows.analytics` |
 | `gl:{T}:digest:{digest}:{date}` | string | one local date's send: claimed, sent or failed |
 | `gl:{T}:digest:{digest}:{date}:dm:{user}` | string | that day's personal digest went to the user |
+| `gl:{T}:digest:{digest}:{date}:unfinished` | string | Slack failed during its personal DMs |
 | `gl:{T}:digest:{digest}:last` | string | when the digest last went out ("since the last digest") |
 | `gl:{T}:digest:{digest}:unsent` | hash | days Slack refused: date → first refusal (for admins) |
 | `gl:{T}:audit_trimmed` | string | the audit stream was trimmed within the hour (expires) |
@@ -387,6 +388,18 @@ class Store:
         """Whether the user's personal digest of that date is still to be sent (now claimed)."""
         key = self.keys.digest(digest, f"{date}:dm:{user}")
         return bool(self.redis.set(key, "1", nx=True, ex=2 * 86400))
+
+    def unclaim_personal_digest(self, digest: str, date: str, user: str) -> None:
+        """The DM did not go (Slack unavailable): a later pass may send it."""
+        self.redis.delete(self.keys.digest(digest, f"{date}:dm:{user}"))
+
+    def digest_unfinished(self, digest: str, date: str) -> None:
+        """The day's channel post went out, but Slack failed during the personal DMs."""
+        self.redis.set(self.keys.digest(digest, f"{date}:unfinished"), "1", ex=2 * 86400)
+
+    def take_unfinished_digest(self, digest: str, date: str) -> bool:
+        """True for the one worker that takes the rest of the day's DMs."""
+        return bool(self.redis.delete(self.keys.digest(digest, f"{date}:unfinished")))
 
     # -- claims (the scheduler) ----------------------------------------------------------------
 

@@ -283,3 +283,26 @@ def test_a_day_a_worker_is_still_sending_when_its_grace_ends_is_not_reported(
     store.digest_done("C0SOCIAL-0900", "2026-03-30", "sent", clock.now)  # its send went out
     run_workers(gl, store)
     assert not any("<#C0SOCIAL> of" in rendered(m) for m in slack.messages("U0ADMIN"))
+
+
+def test_personal_digests_slack_failed_during_go_out_on_a_later_pass_once(gl, store, slack, clock):
+    """The channel post went out, then Slack failed (503 past the client's retries) while the
+    approvers' DMs were being sent: the rest go out on a later pass, nobody gets two, and the
+    admins hear about the day's problems once."""
+    engine = gl.engine(store.team, slack_client(gl.settings))
+    clock.now = datetime(2026, 3, 30, 7, 0, tzinfo=UTC)
+    post = engine.execute(Submit("U0AUTHOR", "Waiting for Anna")).post
+    slack.server_error("users.info", times=None, status=503)
+    run_workers(gl, store, workers=1)
+    assert len(digests(slack)) == 1
+    assert slack.messages("U0ANNA") == [] and slack.messages("U0ED1") == []
+    slack.clear_faults()
+    clock.advance(minutes=2)
+    run_workers(gl, store)
+    run_workers(gl, store)
+    for approver in ("U0ANNA", "U0ED1"):
+        queues = [m for m in slack.messages(approver) if f"*#{post.id}*" in rendered(m)]
+        assert len(queues) == 1, approver
+    told = [rendered(m) for m in slack.messages("U0ADMIN") if "needs your attention" in rendered(m)]
+    assert len([t for t in told if "<#C0SOCIAL>" in t]) == 1
+    assert len(digests(slack)) == 1
