@@ -23,7 +23,7 @@ from datetime import date, datetime
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.messaging import slack_unavailable, tell_admins
+from bot.messaging import slack_error, slack_unavailable, tell_admins
 from bot.runtime import Greenlight
 from bot.views.digest import digest_blocks, digest_fallback, personal_digest
 from bot.views.format import mention
@@ -215,7 +215,7 @@ class DigestSend:
                 if slack_unavailable(exc):  # not sent: theirs to send when Slack is back
                     self.store.unclaim_personal_digest(digest.key, day, user)
                     raise
-                error = exc.response.get("error") if isinstance(exc, SlackApiError) else exc
+                error = slack_error(exc)
                 self.problems.append(f"I could not DM {mention(user)} their queue: `{error}`.")
 
     def tell_admins(self, digest: Digest) -> None:

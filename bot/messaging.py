@@ -44,6 +44,13 @@ def slack_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, OSError)
 
 
+def slack_error(exc: BaseException) -> str:
+    """What went wrong, in a word: the `error` Slack answered, else the exception's kind."""
+    if isinstance(exc, SlackApiError):
+        return str(exc.response.get("error"))
+    return type(exc).__name__
+
+
 def zone_of(profile: dict | None, default: str) -> ZoneInfo:
     """The person's time zone from their Slack profile, else `default` (a checked zone name)."""
     try:
@@ -81,7 +88,6 @@ def tell_admins(client: WebClient, admins: Sequence[str], text: str) -> bool:
         try:
             client.chat_postMessage(channel=admin, text=text)
         except (SlackApiError, OSError) as exc:
-            error = exc.response.get("error") if isinstance(exc, SlackApiError) else exc
-            log.warning("could not tell admin %s: %s", admin, error)
+            log.warning("could not tell admin %s: %s", admin, slack_error(exc))
             told = told and not slack_unavailable(exc)
     return told

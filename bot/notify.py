@@ -16,7 +16,7 @@ import redis
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.messaging import dm_card, people_of, slack_unavailable
+from bot.messaging import dm_card, people_of, slack_error, slack_unavailable
 from bot.reminders import Nudger
 from bot.runtime import Greenlight
 from bot.views.card import approval_card, card_fallback
@@ -89,9 +89,7 @@ class Notifier:
                 log.warning("Slack is down; telling %s of #%s again later: %s", what, post.id, exc)
                 return False
             log.exception("could not tell people about %s of #%s; given up", what, post.id)
-            why = (
-                exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__
-            )
+            why = slack_error(exc)
             self._tell_author(
                 post,
                 f":warning: Greenlight could not tell the approvers about draft #{post.id} "
