@@ -76,8 +76,9 @@ class DigestJob:
         sent = 0
         for digest in self.gl.config.digest:
             due = due_occurrence(self.gl.config, digest, now)
-            self.report_given_up(store, digest, due)
-            if due is not None and store.take_unfinished_digest(digest.key, due.date):
+            unsent, unfinished = store.digest_leftovers(digest.key, due.date if due else None)
+            self.report_given_up(store, digest, due, unsent)
+            if due is not None and unfinished:
                 try:  # the channel post went out; Slack failed during the personal DMs
                     DigestSend(self.gl, self.client, store).finish(due, now)
                 except Exception:
@@ -94,12 +95,14 @@ class DigestJob:
             sent += 1
         return sent
 
-    def report_given_up(self, store: Store, digest: Digest, due: Occurrence | None) -> None:
-        """Tell the admins about each day Slack refused and that is no longer due (its grace
-        is over, or a later day is due): by one worker, after marking the day skipped so no
-        worker still sending it can succeed unnoticed. If Slack cannot take the DM either,
-        the day is told on a later pass (again to admins it reached, should there be several)."""
-        for day, since in sorted(store.unsent_digests(digest.key).items()):
+    def report_given_up(
+        self, store: Store, digest: Digest, due: Occurrence | None, unsent: dict[str, datetime]
+    ) -> None:
+        """Tell the admins about each `unsent` day that is no longer due (its grace is over, or
+        a later day is due): by one worker, after marking the day skipped so no worker still
+        sending it can succeed unnoticed. If Slack cannot take the DM either, the day is told
+        on a later pass (again to admins it reached, should there be several)."""
+        for day, since in sorted(unsent.items()):
             if (due is not None and due.date == day) or not store.skip_digest(digest.key, day):
                 continue  # still due, or a worker holds it (sending) or recorded it
             if not store.take_unsent_digest(digest.key, day):

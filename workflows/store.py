@@ -371,10 +371,17 @@ class Store:
         value = self.redis.get(key)
         return value is not None and _text(value) == "skipped"
 
-    def unsent_digests(self, digest: str) -> dict[str, datetime]:
-        """Local dates whose send Slack refused and nobody sent since, with the first refusal."""
-        days = self.redis.hgetall(self.keys.digest(digest, "unsent"))
-        return {_text(d): datetime.fromisoformat(_text(at)) for d, at in days.items()}
+    def digest_leftovers(self, digest: str, date: str | None) -> tuple[dict[str, datetime], bool]:
+        """What earlier passes left, in one round trip: the local dates whose send Slack refused
+        and nobody sent since (with the first refusal), and whether this worker took the
+        personal DMs of `date` that Slack failed during (`digest_unfinished`) to send them."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hgetall(self.keys.digest(digest, "unsent"))
+        if date is not None:
+            pipe.delete(self.keys.digest(digest, f"{date}:unfinished"))
+        days, *taken = pipe.execute()
+        unsent = {_text(d): datetime.fromisoformat(_text(at)) for d, at in days.items()}
+        return unsent, bool(taken and taken[0])
 
     def take_unsent_digest(self, digest: str, date: str) -> bool:
         """True for the one worker that takes the unsent day to report it."""
@@ -396,10 +403,6 @@ class Store:
     def digest_unfinished(self, digest: str, date: str) -> None:
         """The day's channel post went out, but Slack failed during the personal DMs."""
         self.redis.set(self.keys.digest(digest, f"{date}:unfinished"), "1", ex=2 * 86400)
-
-    def take_unfinished_digest(self, digest: str, date: str) -> bool:
-        """True for the one worker that takes the rest of the day's DMs."""
-        return bool(self.redis.delete(self.keys.digest(digest, f"{date}:unfinished")))
 
     # -- claims (the scheduler) ----------------------------------------------------------------
 
