@@ -167,9 +167,17 @@ class Worker:
         log.info("worker stopped")
 
     def stop_on_signals(self) -> None:
-        """SIGTERM/SIGINT: finish the posts in hand (their claims), then leave the loop."""
+        """SIGTERM/SIGINT: finish the posts in hand (their claims), then leave the loop.
+
+        The handler runs in the main thread between two bytecodes, possibly while that thread
+        holds `stopping`'s own lock (it just woke from a wait); `set` needs that lock, so a
+        thread of its own sets it, or the worker would wait for itself for ever."""
+
+        def stop(*_: object) -> None:
+            threading.Thread(target=self.stopping.set, name="stop").start()
+
         for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: self.stopping.set())
+            signal.signal(sig, stop)
 
 
 def _guarded(task: Callable[[Store], int], store: Store) -> int:

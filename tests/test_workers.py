@@ -270,3 +270,26 @@ def test_a_freeze_during_a_burst_stops_everything_in_scope(world, client, team, 
     finally:
         stop(workers)
     client.srem(WORKSPACES, team)
+
+
+def test_sigterm_arriving_as_the_worker_wakes_from_a_wait_stops_it(redis_url):
+    """A signal handled while the main thread holds the lock of the worker's `stopping` event
+    (it happens when SIGTERM lands just as a wait times out) must still stop the worker. The
+    handler used to set the event itself, and so waited for a lock its own thread held: the
+    worker hung until killed (seen as a deploy that never finished). Run in a process of its
+    own, since the failure is a hang."""
+    program = f"""
+import signal, threading, redis
+from bot.worker import Worker
+from workflows.configfile import parse_workflow_file
+config = parse_workflow_file('''{WORKFLOW.format(url="http://127.0.0.1:9")}''', "w.yaml")
+worker = Worker(redis.Redis.from_url("{redis_url}"), config, {{}}, name="w")
+worker.stop_on_signals()
+with worker.stopping._cond:  # where a wait leaves the main thread when it times out
+    signal.raise_signal(signal.SIGTERM)
+print("stopped" if worker.stopping.wait(10) else "still running")
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=30
+    )
+    assert done.stdout.strip() == "stopped", done.stderr
