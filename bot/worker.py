@@ -9,8 +9,9 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 
 import redis
@@ -37,6 +38,10 @@ HOUSEKEEPING_DEFERRAL_SECONDS = 1.0
 #: The pass that ends a deferral catches up with the passes deferred, but stops after this long
 #: (the rest waits for the next one), so publishing keeps most of a worker's time in a burst.
 HOUSEKEEPING_CATCH_UP_SECONDS = 0.05
+#: On SIGTERM, how long the worker waits for housekeeping in hand (a Slack call, say) to end.
+HOUSEKEEPING_STOP_SECONDS = 10.0
+#: A housekeeping task that keeps failing with the same error is logged again after this long.
+FAILURE_REMINDER_SECONDS = 600.0
 
 #: Periodic work a worker does for one workspace on each pass (digests, reminders): given the
 #: workspace's store, it does what is due and returns how much it did (0: nothing was due).
@@ -80,37 +85,58 @@ class Worker:
         self.tell_attempts = tell_attempts
         self.stopping = threading.Event()
         self.calls = ThreadPoolExecutor(CALLS_IN_FLIGHT, thread_name_prefix="publish")
-        self._dispatchers: dict[str, Dispatcher] = {}
+        self._dispatchers: dict[str, Dispatcher] = {}  # the publishing half's
+        self._stores: dict[str, Store] = {}  # the housekeeping half's
+        self._bursting: dict[str, bool] = {}  # workspace: its last publishing pass was full
+        self._failing: dict[tuple[str, str], _Failure] = {}  # (task, workspace): its failure
         self._housekept: dict[str, float] = {}  # workspace: time.monotonic() of its last full pass
         self._deferred: dict[str, int] = {}  # workspace: passes whose housekeeping was deferred
 
     def tick(self) -> int:
-        """One pass over every workspace; returns how much work it did (0: nothing was due)."""
+        """One pass over every workspace, publishing then housekeeping (what `run` does in two
+        threads); returns how much work it did (0: nothing was due)."""
+        return self.publish() + self.housekeep()
+
+    def publish(self) -> int:
+        """Publish what is due in every workspace; returns how many posts were claimed."""
         claimed = 0
-        for raw in sorted(self.client.smembers(WORKSPACES)):
-            if self.stopping.is_set():
-                break
-            team = raw.decode() if isinstance(raw, bytes) else raw
+        for team in self._teams():
             dispatcher = self._dispatcher(team)
-            store = dispatcher.store
             dispatcher.reap()
             taken = dispatcher.run_due(self.batch)
+            self._bursting[team] = taken == self.batch
             claimed += taken
-            if taken == self.batch and not self._housekeeping_overdue(team):
+        return claimed
+
+    def housekeep(self) -> int:
+        """Tell people what happened (cards, DMs), run the jobs (digests, reminders) and trim
+        the audit log, in every workspace; returns how much it did. While a workspace's last
+        publishing pass claimed a full batch, its housekeeping waits (at most
+        HOUSEKEEPING_DEFERRAL_SECONDS), then catches up with the passes it skipped."""
+        done = 0
+        for team in self._teams():
+            if self._bursting.get(team) and not self._housekeeping_overdue(team):
                 self._deferred[team] = self._deferred.get(team, 0) + 1
                 continue  # publishing first: more posts are due right now
             self._housekept[team] = time.monotonic()
+            store = self._store(team)
             rounds = 1 + self._deferred.pop(team, 0)  # one per pass deferred
             until = time.monotonic() + HOUSEKEEPING_CATCH_UP_SECONDS
             tasks = [*([self._notify] if self.notify else []), *self.jobs]
             for _ in range(rounds):
-                results = [(task, _guarded(task, store)) for task in tasks]
-                claimed += sum(n for _, n in results)
+                results = [(task, self._guarded(task, store)) for task in tasks]
+                done += sum(n for _, n in results)
                 tasks = [task for task, n in results if n]  # again only what still had work
                 if not tasks or time.monotonic() > until:
                     break
             store.trim_audit(self.clock())
-        return claimed
+        return done
+
+    def _teams(self) -> Iterator[str]:
+        for raw in sorted(self.client.smembers(WORKSPACES)):
+            if self.stopping.is_set():
+                return
+            yield raw.decode() if isinstance(raw, bytes) else raw
 
     def _notify(self, store: Store) -> int:
         """Notify what the audit log says happened; returns how many entries were handled."""
@@ -123,10 +149,12 @@ class Worker:
             return 0
         try:  # the ids returned were not told because Slack is down: they wait for it
             failed = set(self.notify(store.team, entries))
+            if self._failing.pop(("notifying", store.team), None):
+                log.info("notifying works again for workspace %s", store.team)
         except redis.RedisError:
             raise
-        except Exception:  # a bug: the batch is tried again, but not for ever
-            log.exception("notifying workspace %s failed", store.team)
+        except Exception as exc:  # a bug: the batch is tried again, but not for ever
+            self._log_failure(("notifying", store.team), exc)
             failed = {e["id"] for e in entries}
             for entry_id, tries in store.audit_deliveries(sorted(failed)).items():
                 if tries >= self.tell_attempts:
@@ -138,6 +166,45 @@ class Worker:
     def _housekeeping_overdue(self, team: str) -> bool:
         last = self._housekept.setdefault(team, time.monotonic())
         return time.monotonic() - last >= HOUSEKEEPING_DEFERRAL_SECONDS
+
+    def _guarded(self, task: Callable[[Store], int], store: Store) -> int:
+        """One housekeeping task of a pass; a failure other than Redis's (Slack unreachable, a
+        bug) is logged and the pass goes on: it must not stop publishing, nor the worker."""
+        key = (getattr(task, "__name__", repr(task)), store.team)
+        try:
+            done = task(store)
+        except redis.RedisError:
+            raise  # `run` waits for Redis to come back
+        except Exception as exc:
+            self._log_failure(key, exc)
+            return 0
+        if self._failing.pop(key, None):
+            log.info("%s works again for workspace %s", *key)
+        return done
+
+    def _log_failure(self, key: tuple[str, str], exc: Exception) -> None:
+        """A task failing on every pass (twice a second) logs its traceback once, then a line
+        every FAILURE_REMINDER_SECONDS while the same error goes on, not a traceback a pass."""
+        error, now = f"{type(exc).__name__}: {exc}", time.monotonic()
+        failure = self._failing.get(key)
+        if failure is None or failure.error != error:
+            log.exception("%s failed for workspace %s", *key)
+            self._failing[key] = _Failure(error, now)
+            return
+        failure.since_logged += 1
+        if now - failure.logged_at >= FAILURE_REMINDER_SECONDS:
+            log.error(
+                "%s still failing for workspace %s (%d more times): %s",
+                *key,
+                failure.since_logged,
+                error,
+            )
+            failure.logged_at, failure.since_logged = now, 0
+
+    def _store(self, team: str) -> Store:
+        if team not in self._stores:
+            self._stores[team] = Store(self.client, team, retention_days=self.config.retention_days)
+        return self._stores[team]
 
     def _dispatcher(self, team: str) -> Dispatcher:
         if team not in self._dispatchers:
@@ -154,17 +221,29 @@ class Worker:
         return self._dispatchers[team]
 
     def run(self) -> None:
+        """Publishing and housekeeping in two threads, so a Slack call that hangs while telling
+        people (a whole client timeout, and its retries) never holds back a due post."""
         log.info("worker started")
+        housekeeping = threading.Thread(
+            target=self._loop, args=(self.housekeep,), name="housekeeping", daemon=True
+        )
+        housekeeping.start()
+        self._loop(self.publish)
+        housekeeping.join(HOUSEKEEPING_STOP_SECONDS)
+        if housekeeping.is_alive():  # what it had not acknowledged goes out from a later pass
+            log.warning("stopped while still telling people (is Slack slow?)")
+        self.calls.shutdown()
+        log.info("worker stopped")
+
+    def _loop(self, work: Callable[[], int]) -> None:
         while not self.stopping.is_set():
             try:
-                busy = self.tick()
+                busy = work()
             except redis.RedisError as exc:  # Redis restarting: wait and carry on
                 log.warning("Redis unavailable (%s); retrying", exc)
                 busy = 0
             if not busy:
                 self.stopping.wait(self.poll_seconds)
-        self.calls.shutdown()
-        log.info("worker stopped")
 
     def stop_on_signals(self) -> None:
         """SIGTERM/SIGINT: finish the posts in hand (their claims), then leave the loop.
@@ -180,16 +259,11 @@ class Worker:
             signal.signal(sig, stop)
 
 
-def _guarded(task: Callable[[Store], int], store: Store) -> int:
-    """One housekeeping task of a pass; a failure other than Redis's (Slack unreachable, a bug)
-    is logged and the pass goes on: it must not stop publishing, nor the worker."""
-    try:
-        return task(store)
-    except redis.RedisError:
-        raise  # `run` waits for Redis to come back
-    except Exception:
-        log.exception("%s failed for workspace %s", getattr(task, "__name__", task), store.team)
-        return 0
+@dataclass
+class _Failure:
+    error: str
+    logged_at: float
+    since_logged: int = 0
 
 
 def build_publishers(config: WorkflowFile, settings: Settings) -> dict[str, Publisher]:

@@ -3,6 +3,7 @@ failures, retries and crashed workers handled as DESIGN.md's invariants 5 and 6 
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import Counter
@@ -392,5 +393,33 @@ def test_a_task_failing_on_every_pass_stops_neither_publishing_nor_the_worker(
         worker.tick()
     assert sorted(p.post_id for p in targets["site"].received) == sorted([first, second])
     assert told and set(Counter(told).values()) == {3}  # each entry, three times
-    assert "broken_job failed" in caplog.text and f"notifying workspace {team}" in caplog.text
+    # Logged once each, with the traceback, not on every pass they failed in.
+    assert caplog.text.count(f"broken_job failed for workspace {team}") == 1
+    assert caplog.text.count(f"notifying failed for workspace {team}") == 1
     assert "gave up telling audit entry" in caplog.text
+
+
+def test_a_failing_task_logs_once_per_error_and_says_when_it_works_again(
+    client, team, clock, caplog
+):
+    """A job failing on every pass (a bug, a setting) must not log a traceback twice a second:
+    once per distinct error, and a line when it works again."""
+    caplog.set_level(logging.INFO, logger="bot.worker")
+    engine, targets, _ = setup(client, team, clock)
+    errors = [ValueError("no such channel"), ValueError("no such channel"), None, KeyError("x")]
+
+    def flaky_job(store: Store) -> int:
+        error = errors.pop(0) if errors and store.team == team else None
+        if error:
+            raise error
+        return 0
+
+    approved(engine)  # the workspace has posts: a worker looks after it
+    worker = Worker(client, engine.config, targets, clock=clock, jobs=[flaky_job], name="w")
+    for _ in range(5):
+        worker.tick()
+    failures = [
+        r for r in caplog.records if r.getMessage() == f"flaky_job failed for workspace {team}"
+    ]
+    assert [str(r.exc_info[1]) for r in failures] == ["no such channel", "'x'"]
+    assert caplog.text.count(f"flaky_job works again for workspace {team}") == 2

@@ -207,6 +207,30 @@ def test_a_slack_post_sent_but_never_answered_asks_a_human_and_is_not_sent_twice
     client.srem(WORKSPACES, team)
 
 
+def test_slack_hanging_while_the_worker_tells_people_holds_back_no_due_post(
+    world, client, team, redis_url
+):
+    """Slack stops answering (every Web API call hangs, longer than its client's timeout) while
+    the worker tells people about a post it published: the next approved post still goes out at
+    once, because telling people and publishing run side by side. (They ran in turn before: the
+    next post waited for the hung call, its client's timeout and retries, 30 s and more.)"""
+    slack, receiver = world["slack"], world["receiver"]
+    slack.delay("*", 60)
+    (first,) = approved_posts(client, team, world["config_text"], 1)
+    workers = start_workers(world, redis_url, 1)
+    try:
+        wait_for(lambda: len(receiver.arrivals) == 1, 60)
+        wait_for(slack.held_calls, 30)  # the worker waits for Slack, telling people about it
+        (second,) = approved_posts(client, team, world["config_text"], 1)
+        wait_for(lambda: len(receiver.arrivals) == 2, 20)
+        assert slack.held_calls()  # Slack has not answered yet
+    finally:
+        slack.clear_faults()
+        stop(workers)  # a worker waits a while for the hung call, then stops all the same
+    assert receiver.arrivals == [f"gl-{team}-{first}-r1-hook", f"gl-{team}-{second}-r1-hook"]
+    client.srem(WORKSPACES, team)
+
+
 def started(client: redis.Redis, store: Store, workers: list[subprocess.Popen]) -> bool:
     """Every worker has read the workspace's audit stream (as a `notifiers` consumer named
     after its process): it is past its start-up checks, which refuse to start without Redis."""
@@ -226,7 +250,8 @@ def test_redis_restarting_mid_run_loses_no_approved_post(world, tmp_path):
     world["receiver"].latency = 0.2  # 16 POSTs in flight: about 80 posts a second
     try:
         ids = approved_posts(client, team, world["config_text"], 300)
-        workers = start_workers(world, server.url, 2)
+        # A batch cut short by the restart waits for its leases: short ones keep the test short.
+        workers = start_workers(world, server.url, 2, "--lease-seconds", "5")
         store = Engine(
             client, team, parse_workflow_file(world["config_text"]), StaticDirectory(), keyword_risk
         ).store
@@ -237,7 +262,14 @@ def test_redis_restarting_mid_run_loses_no_approved_post(world, tmp_path):
         server.stop()  # SIGTERM: Redis stops; its AOF keeps every committed transition
         time.sleep(1)
         server.start()  # same port, same directory: the workers reconnect
-        wait_for(lambda: len(store.ids_by_state(PostState.PUBLISHED, 1000)) == 300, 120)
+
+        def all_published() -> bool:
+            try:
+                return len(store.ids_by_state(PostState.PUBLISHED, 1000)) == 300
+            except redis.BusyLoadingError:  # Redis is still reading its AOF back
+                return False
+
+        wait_for(all_published, 120)
         stop(workers)
     finally:
         server.stop()

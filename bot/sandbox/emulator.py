@@ -113,6 +113,7 @@ class SlackEmulator:
         self.lock = threading.RLock()
         self._host, self._port = host, port
         self._calls: list[RecordedCall] = []
+        self._held: list[str] = []  # methods of the calls a `delay` is holding right now
         self._response_urls: dict[str, _ResponseUrl] = {}
         self._response_posts: list[ResponseUrlPost] = []
         self._server: ThreadingHTTPServer | None = None
@@ -207,6 +208,12 @@ class SlackEmulator:
         """Every Web API call in arrival order, or only those of `method`."""
         with self.lock:
             return [c for c in self._calls if method is None or c.method == method]
+
+    def held_calls(self) -> list[str]:
+        """Methods of the calls that a `delay` is holding unanswered right now (recorded by
+        `calls` only once answered)."""
+        with self.lock:
+            return list(self._held)
 
     def messages(self, channel: str) -> list[Message]:
         """Messages in a channel (id, or a user id for the bot's DM with them), oldest first."""
@@ -322,8 +329,14 @@ class SlackEmulator:
         """Status, extra headers and JSON body for one Web API call; records it."""
         with self.lock:
             delay = self.faults.delay_for(method)
+            if delay:
+                self._held.append(method)
         if delay:
-            time.sleep(delay)
+            try:
+                time.sleep(delay)
+            finally:
+                with self.lock:
+                    self._held.remove(method)
         # Copied before handling: handlers may take parts of the arguments as their own.
         record_args = copy.deepcopy({k: v for k, v in args.items() if k != "token"})
         with self.lock:
