@@ -17,7 +17,7 @@ Personal DMs Slack failed during are sent by a later pass, each person's once.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
 from slack_sdk import WebClient
@@ -78,9 +78,9 @@ class DigestJob:
             due = due_occurrence(self.gl.config, digest, now)
             unsent, unfinished = store.digest_leftovers(digest.key, due.date if due else None)
             self.report_given_up(store, digest, due, unsent)
-            if due is not None and unfinished:
+            if due is not None and unfinished is not None:
                 try:  # the channel post went out; Slack failed during the personal DMs
-                    DigestSend(self.gl, self.client, store).finish(due, now)
+                    DigestSend(self.gl, self.client, store, unfinished).finish(due, now)
                 except Exception:
                     log.exception("digest %s of %s: personal DMs failed", digest.key, due.date)
             if due is None or not store.claim_digest(
@@ -122,11 +122,14 @@ class DigestSend:
     """One digest going out: to its channel, then the personal DMs, then what failed to the
     admins."""
 
-    def __init__(self, gl: Greenlight, client: WebClient, store: Store) -> None:
+    def __init__(
+        self, gl: Greenlight, client: WebClient, store: Store, problems: Sequence[str] = ()
+    ) -> None:
         self.gl = gl
         self.client = client
         self.store = store
-        self.problems: list[str] = []
+        #: What the admins are told at the end (with what an interrupted pass had found).
+        self.problems: list[str] = list(problems)
 
     def send(self, due: Occurrence, now: datetime) -> None:
         """Post the day's digest and record that the day is done before anything else, so a
@@ -154,7 +157,7 @@ class DigestSend:
                 self.personal(digest, due.date, now)
         except Exception as exc:
             if slack_unavailable(exc):
-                self.store.digest_unfinished(digest.key, due.date)
+                self.store.digest_unfinished(digest.key, due.date, self.problems)
             raise
         self.tell_admins(digest)
 

@@ -371,17 +371,25 @@ class Store:
         value = self.redis.get(key)
         return value is not None and _text(value) == "skipped"
 
-    def digest_leftovers(self, digest: str, date: str | None) -> tuple[dict[str, datetime], bool]:
+    def digest_leftovers(
+        self, digest: str, date: str | None
+    ) -> tuple[dict[str, datetime], list[str] | None]:
         """What earlier passes left, in one round trip: the local dates whose send Slack refused
-        and nobody sent since (with the first refusal), and whether this worker took the
-        personal DMs of `date` that Slack failed during (`digest_unfinished`) to send them."""
-        pipe = self.redis.pipeline(transaction=False)
+        and nobody sent since (with the first refusal), and, when this worker took the personal
+        DMs of `date` that Slack failed during (`digest_unfinished`) to send them, the problems
+        found before it failed (None when there is nothing to take)."""
+        pipe = self.redis.pipeline(transaction=True)  # one worker takes the unfinished DMs
         pipe.hgetall(self.keys.digest(digest, "unsent"))
         if date is not None:
-            pipe.delete(self.keys.digest(digest, f"{date}:unfinished"))
+            unfinished = self.keys.digest(digest, f"{date}:unfinished")
+            pipe.get(unfinished)
+            pipe.delete(unfinished)
         days, *taken = pipe.execute()
         unsent = {_text(d): datetime.fromisoformat(_text(at)) for d, at in days.items()}
-        return unsent, bool(taken and taken[0])
+        if not taken or taken[0] is None:
+            return unsent, None
+        problems = json.loads(taken[0])
+        return unsent, problems if isinstance(problems, list) else []
 
     def take_unsent_digest(self, digest: str, date: str) -> bool:
         """True for the one worker that takes the unsent day to report it."""
@@ -400,9 +408,11 @@ class Store:
         """The DM did not go (Slack unavailable): a later pass may send it."""
         self.redis.delete(self.keys.digest(digest, f"{date}:dm:{user}"))
 
-    def digest_unfinished(self, digest: str, date: str) -> None:
-        """The day's channel post went out, but Slack failed during the personal DMs."""
-        self.redis.set(self.keys.digest(digest, f"{date}:unfinished"), "1", ex=2 * 86400)
+    def digest_unfinished(self, digest: str, date: str, problems: list[str]) -> None:
+        """The day's channel post went out, but Slack failed during the personal DMs; the
+        `problems` found so far are told to the admins by the pass that finishes them."""
+        key = self.keys.digest(digest, f"{date}:unfinished")
+        self.redis.set(key, json.dumps(problems), ex=2 * 86400)
 
     # -- claims (the scheduler) ----------------------------------------------------------------
 

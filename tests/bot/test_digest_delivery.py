@@ -306,3 +306,26 @@ def test_personal_digests_slack_failed_during_go_out_on_a_later_pass_once(gl, st
     told = [rendered(m) for m in slack.messages("U0ADMIN") if "needs your attention" in rendered(m)]
     assert len([t for t in told if "<#C0SOCIAL>" in t]) == 1
     assert len(digests(slack)) == 1
+
+
+def test_what_went_wrong_before_slack_failed_during_the_dms_is_told_when_they_go_out(
+    gl, store, slack, clock
+):
+    """The digest channel refused the post (`channel_not_found`), then Slack failed during the
+    approvers' DMs: the pass that sends the rest tells the admins about the channel too. (It
+    told only what it found itself: the channel's problem was lost.)"""
+    engine = gl.engine(store.team, slack_client(gl.settings))
+    clock.now = datetime(2026, 3, 30, 7, 0, tzinfo=UTC)
+    engine.execute(Submit("U0AUTHOR", "Waiting for Anna"))
+    slack.fail("chat.postMessage", "channel_not_found", times=1)  # the channel post
+    slack.server_error("users.info", times=None, status=503)
+    run_workers(gl, store, workers=1)
+    assert digests(slack) == [] and slack.messages("U0ANNA") == []
+    slack.clear_faults()
+    clock.advance(minutes=2)
+    run_workers(gl, store)
+    assert len(slack.messages("U0ANNA")) == 1
+    notice = "The digest for <#C0SOCIAL> needs your attention"
+    told = [rendered(m) for m in slack.messages("U0ADMIN") if notice in rendered(m)]
+    assert len(told) == 1
+    assert "I could not post the daily digest in <#C0SOCIAL>" in told[0]
