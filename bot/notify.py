@@ -66,12 +66,15 @@ class Notifier:
             touched[post.id] = post
             if not self._told(post, entry):
                 failed.append(entry["id"])
-        if failed:
-            log.warning("Slack is down: cards of %s wait for their next change", list(touched))
+        if failed:  # the cards of what was told are refreshed with the batch that tells the rest
+            log.warning("Slack is down: cards of %s are refreshed once it is back", list(touched))
+            self.store.cards_to_refresh(list(touched))
             return failed
+        stale = [i for i in self.store.take_cards_to_refresh() if i not in touched]
+        touched |= {post.id: post for post in self.store.get_many(stale)}
         freeze = self.store.freeze_state() if touched else None
-        for post in touched.values():
-            self.refresh(post, freeze)
+        missed = [post.id for post in touched.values() if not self.refresh(post, freeze)]
+        self.store.cards_to_refresh(missed)
         return []
 
     def _told(self, post: Post, entry: dict[str, str]) -> bool:
@@ -161,13 +164,15 @@ class Notifier:
             _source(post),
         )
 
-    def refresh(self, post: Post, freeze: dict[str, str] | None) -> None:
+    def refresh(self, post: Post, freeze: dict[str, str] | None) -> bool:
         """Update every message showing the post: cards lose their buttons when it is decided.
-        (`freeze`: the publishing freeze the cards show.)"""
+        (`freeze`: the publishing freeze the cards show.) False when Slack was down for one of
+        them: worth trying again."""
         messages = self.store.messages(post.id)
         if not messages:
-            return  # nothing shows it (e.g. created by an integration): nothing to render
+            return True  # nothing shows it (e.g. created by an integration): nothing to render
         blocks = approval_card(post, self.gl.findings(post.revision), freeze)
+        refreshed = True
         for channel, ts in messages:
             try:
                 self.client.chat_update(
@@ -175,6 +180,8 @@ class Notifier:
                 )
             except (SlackApiError, OSError) as exc:
                 log.warning("could not update card %s/%s of #%s: %s", channel, ts, post.id, exc)
+                refreshed = refreshed and not slack_unavailable(exc)
+        return refreshed
 
     # -- steps --------------------------------------------------------------------------------
 

@@ -160,6 +160,7 @@ class Keys:
         self.trimmed = self.prefix + "audit_trimmed"
         self.nudges = self.prefix + "nudges"
         self.away = self.prefix + "away"
+        self.stale_cards = self.prefix + "stale_cards"
 
     def post(self, post_id: str) -> str:
         return f"{self.prefix}post:{post_id}"
@@ -684,6 +685,19 @@ class Store:
     def messages(self, post_id: str) -> list[tuple[str, str]]:
         members = sorted(_text(m) for m in self.redis.smembers(self.keys.post_messages(post_id)))
         return [tuple(m.split(" ", 1)) for m in members]  # type: ignore[misc]
+
+    def cards_to_refresh(self, post_ids: list[str]) -> None:
+        """Posts whose chat messages missed an update because Slack was down."""
+        if post_ids:
+            self.redis.sadd(self.keys.stale_cards, *post_ids)
+
+    def take_cards_to_refresh(self) -> list[str]:
+        """The posts `cards_to_refresh` named, taken by one worker (one round trip)."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.smembers(self.keys.stale_cards)
+        pipe.delete(self.keys.stale_cards)
+        members, _ = pipe.execute()
+        return sorted(_text(m) for m in members)
 
     def shown(self, post_ids: list[str]) -> set[str]:
         """Which of the posts some chat message shows (one round trip)."""

@@ -300,12 +300,18 @@ class SlackEmulator:
             self.faults.add(Fault(method, 429, "ratelimited", retry_after, times))
 
     def server_error(
-        self, method: str = ANY_METHOD, *, times: int | None = 1, status: int = 500
+        self,
+        method: str = ANY_METHOD,
+        *,
+        times: int | None = 1,
+        status: int = 500,
+        after: int = 0,
     ) -> None:
-        """The next `times` calls of `method` get HTTP `status` (500, 502, 503, ...)."""
+        """The next `times` calls of `method` get HTTP `status` (500, 502, 503, ...); with
+        `after`, only once that many calls of it went through (Slack failing mid-way)."""
         with self.lock:
             error = SERVER_ERRORS.get(status, "internal_error")
-            self.faults.add(Fault(method, status, error, None, times))
+            self.faults.add(Fault(method, status, error, None, times, after))
 
     def fail(self, method: str, error: str, *, times: int | None = 1) -> None:
         """The next `times` calls of `method` answer `{"ok": false, "error": error}`."""

@@ -14,13 +14,15 @@ SERVER_ERRORS = {500: "internal_error", 502: "internal_error", 503: "service_una
 @dataclass
 class Fault:
     """Answer `status` (with `error`, and `Retry-After` for 429) to the next `times` calls of
-    `method`; `times=None` keeps failing until the fault is cleared."""
+    `method`, once `after` calls of it went through; `times=None` keeps failing until the
+    fault is cleared."""
 
     method: str
     status: int
     error: str
     retry_after: int | None = None
     times: int | None = 1
+    after: int = 0
 
 
 class FaultPlan:
@@ -45,6 +47,9 @@ class FaultPlan:
             return Fault(method, 429, "ratelimited", math.ceil(until - now), None)
         for fault in self._faults:
             if fault.method in (method, ANY_METHOD):
+                if fault.after > 0:  # this call still goes through
+                    fault.after -= 1
+                    continue
                 if fault.times is not None:
                     fault.times -= 1
                     if fault.times <= 0:

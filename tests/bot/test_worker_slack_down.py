@@ -15,9 +15,10 @@ from bot.runtime import Greenlight
 from bot.sandbox.emulator import SlackEmulator
 from bot.sandbox.workspace import Message, Workspace
 from bot.settings import Settings
+from bot.views.card import APPROVE
 from bot.worker import Worker, notifier
 from tests.conftest import keyword_risk
-from workflows.commands import Submit
+from workflows.commands import Reject, Submit
 from workflows.configfile import parse_workflow_file
 from workflows.engine import Engine
 from workflows.review import RiskReview
@@ -116,3 +117,37 @@ def test_an_error_slack_will_give_again_is_logged_and_not_retried(world: World, 
     (told,) = [m for m in world.slack.messages("U0AUTHOR") if "could not tell" in m.text]
     assert f"draft #{first} (missing_scope)" in told.text and "/greenlight queue" in told.text
     assert len(world.slack.calls("usergroups.users.list")) == 2  # one per draft, no retry
+
+
+def buttons(message: Message) -> set[str]:
+    return {
+        element.get("action_id")
+        for block in message.blocks or []
+        if block.get("type") == "actions"
+        for element in block.get("elements", [])
+    }
+
+
+def test_a_card_whose_news_was_told_just_before_slack_went_down_is_refreshed_once_it_is_back(
+    world: World,
+):
+    """In one batch, a rejection is told (the author's DM goes out), then Slack goes down
+    (503 on every later post) before the next draft's card: the rejected draft's card still
+    offers Approve, and once Slack is back it loses its buttons. (It kept them until the
+    draft's next change, which for a rejected draft never comes.)"""
+    rejected = world.engine.execute(Submit("U0AUTHOR", "Off-brand joke")).post.id
+    world.worker.tick()
+    (card,) = world.cards(rejected)
+    assert APPROVE in buttons(card)
+    world.engine.execute(Reject("U0ANNA", rejected, 1, 0, "Not our tone"))
+    waiting = world.engine.execute(Submit("U0AUTHOR", "Spring sale starts Monday")).post.id
+    world.slack.server_error("chat.postMessage", times=None, status=503, after=1)
+    world.worker.tick()
+    assert [m for m in world.slack.messages("U0AUTHOR") if "Not our tone" in str(m.blocks)]
+    assert world.cards(waiting) == []  # Slack went down before its card
+    world.slack.clear_faults()
+    time.sleep(RETRY_SECONDS + 0.1)
+    world.worker.tick()
+    assert len(world.cards(waiting)) == 1
+    (card,) = world.cards(rejected)
+    assert APPROVE not in buttons(card)

@@ -73,6 +73,18 @@ def test_server_errors(web: WebClient, slack: SlackEmulator) -> None:
     assert [c.status for c in slack.calls("users.info")] == [503, 500, 200]
 
 
+def test_slack_going_down_mid_way(web: WebClient, slack: SlackEmulator) -> None:
+    """`after`: the first calls go through, then every later one fails (until cleared)."""
+    slack.server_error("users.info", times=None, status=503, after=2)
+    for _ in range(2):
+        assert web.users_info(user="U0ANNA")["ok"]
+    for _ in range(2):
+        with pytest.raises(SlackApiError):
+            web.users_info(user="U0ANNA")
+    assert web.auth_test()["ok"]  # other methods are not affected
+    assert [c.status for c in slack.calls("users.info")] == [200, 200, 503, 503]
+
+
 def test_any_slack_error_on_demand(web: WebClient, slack: SlackEmulator) -> None:
     slack.fail("chat.update", "edit_window_closed", times=None)
     posted = web.chat_postMessage(channel="C0DRAFTS", text="x")
