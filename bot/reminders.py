@@ -52,10 +52,10 @@ UNREACHABLE = frozenset({"user_not_found", "account_inactive", "cannot_dm_bot", 
 def reminders_job(gl: Greenlight, client: WebClient, batch: int = 20) -> Callable[[Store], int]:
     """The worker's job (`bot.worker.Job`): the reminders and escalations due in a workspace."""
 
-    def run(store: Store) -> int:
+    def reminders(store: Store) -> int:
         return Nudger(gl, gl.engine(store.team, client), client).run_due(batch)
 
-    return run
+    return reminders
 
 
 class Nudger:

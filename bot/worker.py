@@ -38,8 +38,6 @@ HOUSEKEEPING_DEFERRAL_SECONDS = 1.0
 #: The pass that ends a deferral catches up with the passes deferred, but stops after this long
 #: (the rest waits for the next one), so publishing keeps most of a worker's time in a burst.
 HOUSEKEEPING_CATCH_UP_SECONDS = 0.05
-#: On SIGTERM, how long the worker waits for housekeeping in hand (a Slack call, say) to end.
-HOUSEKEEPING_STOP_SECONDS = 10.0
 #: A housekeeping task that keeps failing with the same error is logged again after this long.
 FAILURE_REMINDER_SECONDS = 600.0
 
@@ -84,11 +82,13 @@ class Worker:
         self.retry_seconds = retry_seconds
         self.tell_attempts = tell_attempts
         self.stopping = threading.Event()
+        self._signalled = False  # set by the signal handler, turned into `stopping` by the loops
+        self._crashed = False  # a loop failed outside the guarded tasks: `run` raises
         self.calls = ThreadPoolExecutor(CALLS_IN_FLIGHT, thread_name_prefix="publish")
         self._dispatchers: dict[str, Dispatcher] = {}  # the publishing half's
         self._stores: dict[str, Store] = {}  # the housekeeping half's
         self._bursting: dict[str, bool] = {}  # workspace: its last publishing pass was full
-        self._failing: dict[tuple[str, str], _Failure] = {}  # (task, workspace): its failure
+        self._failing: dict[tuple[object, str], _Failure] = {}  # (task, workspace): failing
         self._housekept: dict[str, float] = {}  # workspace: time.monotonic() of its last full pass
         self._deferred: dict[str, int] = {}  # workspace: passes whose housekeeping was deferred
 
@@ -124,7 +124,11 @@ class Worker:
             until = time.monotonic() + HOUSEKEEPING_CATCH_UP_SECONDS
             tasks = [*([self._notify] if self.notify else []), *self.jobs]
             for _ in range(rounds):
-                results = [(task, self._guarded(task, store)) for task in tasks]
+                results = []
+                for task in tasks:
+                    if self._stop_requested():  # the task in hand ends, no new one starts
+                        return done
+                    results.append((task, self._guarded(task, store)))
                 done += sum(n for _, n in results)
                 tasks = [task for task, n in results if n]  # again only what still had work
                 if not tasks or time.monotonic() > until:
@@ -134,7 +138,7 @@ class Worker:
 
     def _teams(self) -> Iterator[str]:
         for raw in sorted(self.client.smembers(WORKSPACES)):
-            if self.stopping.is_set():
+            if self._stop_requested():
                 return
             yield raw.decode() if isinstance(raw, bytes) else raw
 
@@ -154,7 +158,7 @@ class Worker:
         except redis.RedisError:
             raise
         except Exception as exc:  # a bug: the batch is tried again, but not for ever
-            self._log_failure(("notifying", store.team), exc)
+            self._log_failure(("notifying", store.team), "notifying", exc)
             failed = {e["id"] for e in entries}
             for entry_id, tries in store.audit_deliveries(sorted(failed)).items():
                 if tries >= self.tell_attempts:
@@ -170,32 +174,33 @@ class Worker:
     def _guarded(self, task: Callable[[Store], int], store: Store) -> int:
         """One housekeeping task of a pass; a failure other than Redis's (Slack unreachable, a
         bug) is logged and the pass goes on: it must not stop publishing, nor the worker."""
-        key = (getattr(task, "__name__", repr(task)), store.team)
+        key, name = (task, store.team), getattr(task, "__name__", type(task).__name__)
         try:
             done = task(store)
         except redis.RedisError:
             raise  # `run` waits for Redis to come back
         except Exception as exc:
-            self._log_failure(key, exc)
+            self._log_failure(key, name, exc)
             return 0
         if self._failing.pop(key, None):
-            log.info("%s works again for workspace %s", *key)
+            log.info("%s works again for workspace %s", name, store.team)
         return done
 
-    def _log_failure(self, key: tuple[str, str], exc: Exception) -> None:
+    def _log_failure(self, key: tuple[object, str], name: str, exc: Exception) -> None:
         """A task failing on every pass (twice a second) logs its traceback once, then a line
         every FAILURE_REMINDER_SECONDS while the same error goes on, not a traceback a pass."""
-        error, now = f"{type(exc).__name__}: {exc}", time.monotonic()
+        team, error, now = key[1], f"{type(exc).__name__}: {exc}", time.monotonic()
         failure = self._failing.get(key)
         if failure is None or failure.error != error:
-            log.exception("%s failed for workspace %s", *key)
+            log.exception("%s failed for workspace %s", name, team)
             self._failing[key] = _Failure(error, now)
             return
         failure.since_logged += 1
         if now - failure.logged_at >= FAILURE_REMINDER_SECONDS:
             log.error(
                 "%s still failing for workspace %s (%d more times): %s",
-                *key,
+                name,
+                team,
                 failure.since_logged,
                 error,
             )
@@ -222,38 +227,53 @@ class Worker:
 
     def run(self) -> None:
         """Publishing and housekeeping in two threads, so a Slack call that hangs while telling
-        people (a whole client timeout, and its retries) never holds back a due post."""
+        people (a whole client timeout, and its retries) never holds back a due post. When
+        one loop stops (a signal, or a bug), so does the other; a bug then raises here, so
+        the process exits and its supervisor starts a new one."""
         log.info("worker started")
-        housekeeping = threading.Thread(
-            target=self._loop, args=(self.housekeep,), name="housekeeping", daemon=True
-        )
+        housekeeping = threading.Thread(target=self._loop, args=(self.housekeep,))
+        housekeeping.name = "housekeeping"
         housekeeping.start()
-        self._loop(self.publish)
-        housekeeping.join(HOUSEKEEPING_STOP_SECONDS)
-        if housekeeping.is_alive():  # what it had not acknowledged goes out from a later pass
-            log.warning("stopped while still telling people (is Slack slow?)")
-        self.calls.shutdown()
+        try:
+            self._loop(self.publish)
+        finally:
+            self.stopping.set()
+            housekeeping.join()  # its task in hand ends first (a platform's kill bounds it)
+            self.calls.shutdown()
+        if self._crashed:
+            raise RuntimeError("a worker loop failed (see the log above); the worker stopped")
         log.info("worker stopped")
 
     def _loop(self, work: Callable[[], int]) -> None:
-        while not self.stopping.is_set():
-            try:
-                busy = work()
-            except redis.RedisError as exc:  # Redis restarting: wait and carry on
-                log.warning("Redis unavailable (%s); retrying", exc)
-                busy = 0
-            if not busy:
-                self.stopping.wait(self.poll_seconds)
+        try:
+            while not self._stop_requested():
+                try:
+                    busy = work()
+                except redis.RedisError as exc:  # Redis restarting: wait and carry on
+                    log.warning("Redis unavailable (%s); retrying", exc)
+                    busy = 0
+                if not busy:
+                    self.stopping.wait(self.poll_seconds)
+        except Exception:
+            log.exception("%s failed outside its guarded tasks", work.__name__)
+            self._crashed = True
+            self.stopping.set()
+
+    def _stop_requested(self) -> bool:
+        if self._signalled:
+            self.stopping.set()
+        return self.stopping.is_set()
 
     def stop_on_signals(self) -> None:
-        """SIGTERM/SIGINT: finish the posts in hand (their claims), then leave the loop.
+        """SIGTERM/SIGINT: finish the posts in hand (their claims) and the housekeeping task
+        in hand, then leave the loops (within `poll_seconds` when idle).
 
-        The handler runs in the main thread between two bytecodes, possibly while that thread
-        holds `stopping`'s own lock (it just woke from a wait); `set` needs that lock, so a
-        thread of its own sets it, or the worker would wait for itself for ever."""
+        The handler only sets a flag: it runs in the main thread between two bytecodes,
+        possibly while that thread holds a lock that setting an event or starting a thread
+        needs, and would then wait for itself for ever."""
 
         def stop(*_: object) -> None:
-            threading.Thread(target=self.stopping.set, name="stop").start()
+            self._signalled = True
 
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, stop)

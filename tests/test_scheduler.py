@@ -423,3 +423,39 @@ def test_a_failing_task_logs_once_per_error_and_says_when_it_works_again(
     ]
     assert [str(r.exc_info[1]) for r in failures] == ["no such channel", "'x'"]
     assert caplog.text.count(f"flaky_job works again for workspace {team}") == 2
+
+
+def test_a_bug_outside_the_guarded_tasks_stops_the_whole_worker(client, team, clock):
+    """Housekeeping failing outside its guarded tasks (a bug) must not leave a worker that
+    publishes but never tells anyone: both loops stop and `run` raises, so the process exits
+    and its supervisor starts a new one. (The housekeeping thread used to die alone.)"""
+    engine, targets, _ = setup(client, team, clock)
+    approved(engine)
+
+    def clock_broken_for_housekeeping():
+        if threading.current_thread().name == "housekeeping":
+            raise ValueError("a bug")
+        return clock()
+
+    worker = Worker(
+        client,
+        engine.config,
+        targets,
+        clock=clock_broken_for_housekeeping,
+        name="w",
+        poll_seconds=0.01,
+    )
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            worker.run()
+        except Exception as exc:
+            raised.append(exc)
+
+    runner = threading.Thread(target=run, daemon=True)
+    runner.start()
+    runner.join(30)
+    worker.stopping.set()  # should it still run, so that it ends
+    assert not runner.is_alive() and raised
+    assert "a worker loop failed" in str(raised[0])

@@ -29,7 +29,8 @@ multi-key step of one workspace lands in one Redis Cluster slot.
 | `gl:{T}:stats:{day}` | hash | the day's (UTC) approval counters, see `workflows.analytics` |
 | `gl:{T}:digest:{digest}:{date}` | string | one local date's send: claimed, sent or failed |
 | `gl:{T}:digest:{digest}:{date}:dm:{user}` | string | that day's personal digest went to the user |
-| `gl:{T}:digest:{digest}:{date}:unfinished` | string | Slack failed during its personal DMs |
+| `gl:{T}:digest:{digest}:{date}:unfinished` | string | DMs Slack cut short: JSON problems so far |
+| `gl:{T}:stale_cards` | set | posts whose chat messages missed an update while Slack was down |
 | `gl:{T}:digest:{digest}:last` | string | when the digest last went out ("since the last digest") |
 | `gl:{T}:digest:{digest}:unsent` | hash | days Slack refused: date → first refusal (for admins) |
 | `gl:{T}:audit_trimmed` | string | the audit stream was trimmed within the hour (expires) |

@@ -114,6 +114,7 @@ class SlackEmulator:
         self._host, self._port = host, port
         self._calls: list[RecordedCall] = []
         self._held: list[str] = []  # methods of the calls a `delay` is holding right now
+        self._back = threading.Event()  # set by `clear_faults`: held calls are answered now
         self._response_urls: dict[str, _ResponseUrl] = {}
         self._response_posts: list[ResponseUrlPost] = []
         self._server: ThreadingHTTPServer | None = None
@@ -324,8 +325,12 @@ class SlackEmulator:
             self.faults.latency[method] = seconds
 
     def clear_faults(self) -> None:
+        """Slack is well again: no more faults or delays, and calls a delay holds are
+        answered now."""
         with self.lock:
             self.faults.clear()
+            self._back.set()
+            self._back = threading.Event()
 
     # -- request handling (called from server threads) -----------------------------------
 
@@ -337,9 +342,10 @@ class SlackEmulator:
             delay = self.faults.delay_for(method)
             if delay:
                 self._held.append(method)
+                back = self._back
         if delay:
             try:
-                time.sleep(delay)
+                back.wait(delay)
             finally:
                 with self.lock:
                     self._held.remove(method)
