@@ -159,7 +159,8 @@ class DigestSend:
             if slack_unavailable(exc):
                 self.store.digest_unfinished(digest.key, due.date, self.problems)
             raise
-        self.tell_admins(digest)
+        if not self.tell_admins(digest):  # Slack refused the DM: a later pass tells them
+            self.store.digest_unfinished(digest.key, due.date, self.problems)
 
     def post(self, channel: str, data: DigestData, title: str) -> str:
         blocks, text = digest_blocks(data, title), digest_fallback(data)
@@ -224,14 +225,15 @@ class DigestSend:
                 error = slack_error(exc)
                 self.problems.append(f"I could not DM {mention(user)} their queue: `{error}`.")
 
-    def tell_admins(self, digest: Digest) -> None:
+    def tell_admins(self, digest: Digest) -> bool:
+        """Whether the admins were told the problems (True when there are none)."""
         if not self.problems:
-            return
+            return True
         text = "\n".join(
             [f":warning: The digest for <#{digest.channel}> needs your attention:"]
             + [f"• {p}" for p in dict.fromkeys(self.problems)]
         )
-        tell_admins(self.client, self.gl.config.admins, text)
+        return tell_admins(self.client, self.gl.config.admins, text)
 
 
 def _hours(digest: Digest) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import load_greenlight, slack_client
-from bot.digest import DigestJob, digest_jobs
+from bot.digest import DigestJob, DigestSend, digest_jobs
 from bot.runtime import Greenlight
 from bot.sandbox.emulator import SlackEmulator
 from bot.sandbox.workspace import Workspace
@@ -21,6 +21,7 @@ from bot.settings import load_settings
 from tests.bot.conftest import rendered
 from tests.conftest import Clock
 from workflows.commands import Submit
+from workflows.digest import due_occurrence
 from workflows.store import Store
 
 WORKFLOW = """
@@ -329,3 +330,23 @@ def test_what_went_wrong_before_slack_failed_during_the_dms_is_told_when_they_go
     told = [rendered(m) for m in slack.messages("U0ADMIN") if notice in rendered(m)]
     assert len(told) == 1
     assert "I could not post the daily digest in <#C0SOCIAL>" in told[0]
+
+
+def test_admins_slack_could_not_tell_hear_of_the_problems_on_a_later_pass(gl, store, slack, clock):
+    """Slack is down just when the admins are to hear what went wrong with a digest (its
+    private channel refused the post): a later pass that day tells them, once. (The problems
+    were dropped.)"""
+    clock.now = datetime(2026, 3, 30, 7, 0, tzinfo=UTC)  # 09:00 in Rome
+    digest = next(d for d in gl.config.digest if d.channel == "C0SECRET")
+    due = due_occurrence(gl.config, digest, clock.now)
+    assert due is not None
+    slack.server_error("chat.postMessage", times=None, status=503, after=1)  # after the post
+    DigestSend(gl, slack_client(gl.settings), store).send(due, clock.now)
+    notice = "The digest for <#C0SECRET> needs your attention"
+    assert not [m for m in slack.messages("U0ADMIN") if notice in rendered(m)]
+    slack.clear_faults()
+    clock.advance(minutes=2)
+    run_workers(gl, store)
+    run_workers(gl, store)
+    told = [rendered(m) for m in slack.messages("U0ADMIN") if notice in rendered(m)]
+    assert len(told) == 1 and "invite me with `/invite @Greenlight`" in told[0]
