@@ -70,12 +70,25 @@ class Notifier:
             log.warning("Slack is down: cards of %s are refreshed once it is back", list(touched))
             self.store.cards_to_refresh(list(touched))
             return failed
-        stale = [i for i in self.store.take_cards_to_refresh() if i not in touched]
+        stale = [i for i in self.store.stale_cards() if i not in touched]
         touched |= {post.id: post for post in self.store.get_many(stale)}
         freeze = self.store.freeze_state() if touched else None
-        missed = [post.id for post in touched.values() if not self.refresh(post, freeze)]
+        missed = [post.id for post in touched.values() if not self._refreshed(post, freeze)]
         self.store.cards_to_refresh(missed)
+        self.store.cards_refreshed([i for i in stale if i not in missed])
         return []
+
+    def _refreshed(self, post: Post, freeze: dict[str, str] | None) -> bool:
+        """`refresh`, with a failure other than Slack's or Redis's (a card that cannot be
+        rendered: a bug) logged and given up, not failing the batch (which would be told
+        again)."""
+        try:
+            return self.refresh(post, freeze)
+        except redis.RedisError:
+            raise
+        except Exception:
+            log.exception("could not refresh the cards of #%s; given up", post.id)
+            return True
 
     def _told(self, post: Post, entry: dict[str, str]) -> bool:
         """Announce the entry; False when Slack was down before anything was posted (worth

@@ -46,7 +46,8 @@ FAILURE_REMINDER_SECONDS = 600.0
 Job = Callable[[Store], int]
 #: Tells people what a workspace's audit entries say happened; returns the ids of the entries
 #: it could not tell because Slack was down, which stay pending and are handed out again after
-#: `retry_seconds`, as long as it takes.
+#: `retry_seconds`, as long as it takes. With no entries, it updates the cards it could not
+#: update before because Slack was down.
 Notify = Callable[[str, list[dict[str, str]]], list[str]]
 
 
@@ -89,6 +90,7 @@ class Worker:
         self._stores: dict[str, Store] = {}  # the housekeeping half's
         self._bursting: dict[str, bool] = {}  # workspace: its last publishing pass was full
         self._failing: dict[tuple[object, str], _Failure] = {}  # (task, workspace): failing
+        self._stale_tried: dict[str, float] = {}  # workspace: last try of its stale cards
         self._housekept: dict[str, float] = {}  # workspace: time.monotonic() of its last full pass
         self._deferred: dict[str, int] = {}  # workspace: passes whose housekeeping was deferred
 
@@ -150,6 +152,7 @@ class Worker:
             self.name, count=3 * self.batch, reclaim_after_ms=int(self.retry_seconds * 1000)
         )
         if not entries:
+            self._refresh_stale_cards(store)
             return 0
         try:  # the ids returned were not told because Slack is down: they wait for it
             failed = set(self.notify(store.team, entries))
@@ -166,6 +169,15 @@ class Worker:
                     failed.discard(entry_id)
         store.ack_audit([e["id"] for e in entries if e["id"] not in failed])
         return len(entries)
+
+    def _refresh_stale_cards(self, store: Store) -> None:
+        """With nothing new to tell, the cards Slack was down for are tried again (every
+        `retry_seconds`): in a workspace gone quiet no batch would carry them."""
+        assert self.notify is not None
+        now = time.monotonic()
+        if now - self._stale_tried.get(store.team, 0.0) >= self.retry_seconds:
+            self._stale_tried[store.team] = now
+            self.notify(store.team, [])
 
     def _housekeeping_overdue(self, team: str) -> bool:
         last = self._housekept.setdefault(team, time.monotonic())

@@ -26,11 +26,11 @@ multi-key step of one workspace lands in one Redis Cluster slot.
 | `gl:{T}:post:{id}:reminded` | hash | `revision:step:user` -> last reminder round sent |
 | `gl:{T}:away` | hash | user -> JSON `{until, ends_at, delegate}` while away |
 | `gl:{T}:reported:{what}` | string | a problem already told to admins (expires) |
+| `gl:{T}:stale_cards` | set | posts whose chat messages missed an update while Slack was down |
 | `gl:{T}:stats:{day}` | hash | the day's (UTC) approval counters, see `workflows.analytics` |
 | `gl:{T}:digest:{digest}:{date}` | string | one local date's send: claimed, sent or failed |
 | `gl:{T}:digest:{digest}:{date}:dm:{user}` | string | that day's personal digest went to the user |
 | `gl:{T}:digest:{digest}:{date}:unfinished` | string | DMs Slack cut short: JSON problems so far |
-| `gl:{T}:stale_cards` | set | posts whose chat messages missed an update while Slack was down |
 | `gl:{T}:digest:{digest}:last` | string | when the digest last went out ("since the last digest") |
 | `gl:{T}:digest:{digest}:unsent` | hash | days Slack refused: date → first refusal (for admins) |
 | `gl:{T}:audit_trimmed` | string | the audit stream was trimmed within the hour (expires) |
@@ -692,13 +692,14 @@ class Store:
         if post_ids:
             self.redis.sadd(self.keys.stale_cards, *post_ids)
 
-    def take_cards_to_refresh(self) -> list[str]:
-        """The posts `cards_to_refresh` named, taken by one worker (one round trip)."""
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.smembers(self.keys.stale_cards)
-        pipe.delete(self.keys.stale_cards)
-        members, _ = pipe.execute()
-        return sorted(_text(m) for m in members)
+    def stale_cards(self) -> list[str]:
+        """The posts `cards_to_refresh` named (left in place until `cards_refreshed`, so a
+        worker stopping half-way loses none)."""
+        return sorted(_text(m) for m in self.redis.smembers(self.keys.stale_cards))
+
+    def cards_refreshed(self, post_ids: list[str]) -> None:
+        if post_ids:
+            self.redis.srem(self.keys.stale_cards, *post_ids)
 
     def shown(self, post_ids: list[str]) -> set[str]:
         """Which of the posts some chat message shows (one round trip)."""

@@ -151,3 +151,21 @@ def test_a_card_whose_news_was_told_just_before_slack_went_down_is_refreshed_onc
     assert len(world.cards(waiting)) == 1
     (card,) = world.cards(rejected)
     assert APPROVE not in buttons(card)
+
+
+def test_a_card_slack_could_not_update_is_updated_later_in_a_quiet_workspace(world: World):
+    """The rejection is told, but Slack answers 503 to the card's update (past the client's
+    retries), and nothing else happens in the workspace: the card still loses its buttons
+    once Slack is back, without a new change to carry it."""
+    rejected = world.engine.execute(Submit("U0AUTHOR", "Off-brand joke")).post.id
+    world.worker.tick()
+    world.engine.execute(Reject("U0ANNA", rejected, 1, 0, "Not our tone"))
+    world.slack.server_error("chat.update", times=None, status=503)
+    world.worker.tick()
+    (card,) = world.cards(rejected)
+    assert APPROVE in buttons(card)
+    world.slack.clear_faults()
+    time.sleep(RETRY_SECONDS + 0.1)
+    world.worker.tick()  # no audit entry is left to tell
+    (card,) = world.cards(rejected)
+    assert APPROVE not in buttons(card)
