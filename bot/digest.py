@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -70,19 +70,25 @@ class DigestJob:
         self.gl = gl
         self.client = client
         self.worker = worker
+        #: (workspace, digest): when this worker may resume the day's personal DMs again,
+        #: after Slack failed it (not on every pass while Slack is down).
+        self._resume_at: dict[tuple[str, str], datetime] = {}
 
     def __call__(self, store: Store) -> int:
         now = self.gl.clock()
         sent = 0
         for digest in self.gl.config.digest:
             due = due_occurrence(self.gl.config, digest, now)
-            unsent, unfinished = store.digest_leftovers(digest.key, due.date if due else None)
+            paced = now < self._resume_at.get((store.team, digest.key), now)
+            resumable = due.date if due is not None and not paced else None
+            unsent, unfinished = store.digest_leftovers(digest.key, resumable)
             self.report_given_up(store, digest, due, unsent)
             if due is not None and unfinished is not None:
                 try:  # the channel post went out; Slack failed during the personal DMs
                     DigestSend(self.gl, self.client, store, unfinished).finish(due, now)
                 except Exception:
                     log.exception("digest %s of %s: personal DMs failed", digest.key, due.date)
+                    self._pace(store, digest, now)
             if due is None or not store.claim_digest(
                 digest.key, due.date, self.worker, CLAIM_SECONDS
             ):
@@ -91,9 +97,13 @@ class DigestJob:
                 DigestSend(self.gl, self.client, store).send(due, now)
             except Exception:  # before the channel post, the claim lapses and a later pass
                 log.exception("digest %s of %s failed", digest.key, due.date)  # tries again
+                self._pace(store, digest, now)  # after it, the personal DMs wait as long
                 continue
             sent += 1
         return sent
+
+    def _pace(self, store: Store, digest: Digest, now: datetime) -> None:
+        self._resume_at[(store.team, digest.key)] = now + timedelta(seconds=CLAIM_SECONDS)
 
     def report_given_up(
         self, store: Store, digest: Digest, due: Occurrence | None, unsent: dict[str, datetime]

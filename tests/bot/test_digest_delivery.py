@@ -350,3 +350,26 @@ def test_admins_slack_could_not_tell_hear_of_the_problems_on_a_later_pass(gl, st
     run_workers(gl, store)
     told = [rendered(m) for m in slack.messages("U0ADMIN") if notice in rendered(m)]
     assert len(told) == 1 and "invite me with `/invite @Greenlight`" in told[0]
+
+
+def test_personal_dms_slack_keeps_failing_are_tried_again_every_two_minutes_not_every_pass(
+    gl, store, slack, clock
+):
+    """While Slack stays down after the channel post, a worker tries the rest of the day's
+    personal DMs again every two minutes, as it does a digest Slack refused, not on every pass
+    (twice a second, each with the client's retries and a logged traceback)."""
+    engine = gl.engine(store.team, slack_client(gl.settings))
+    clock.now = datetime(2026, 3, 30, 7, 0, tzinfo=UTC)
+    engine.execute(Submit("U0AUTHOR", "Waiting for Anna"))
+    slack.server_error("users.info", times=None, status=503)
+    job = DigestJob(gl, slack_client(gl.settings), "w")
+    job(store)
+    tried = len(slack.calls("users.info"))
+    for _ in range(3):  # passes within the two minutes: Slack is left alone
+        clock.advance(seconds=30)
+        job(store)
+    assert len(slack.calls("users.info")) == tried
+    slack.clear_faults()
+    clock.advance(seconds=30)  # two minutes since it failed
+    job(store)
+    assert len(slack.messages("U0ANNA")) == 1
