@@ -278,6 +278,43 @@ def test_redis_restarting_mid_run_loses_no_approved_post(world, tmp_path):
     assert set(world["receiver"].arrivals) == keys  # and nothing else
 
 
+def test_redis_down_when_a_call_returns_costs_no_outcome(world, tmp_path):
+    """Redis stops while a worker's post to Slack (not idempotent) is in flight, and is back
+    seconds after it returned: the worker records what the call did once Redis answers, so
+    the post is published, once, and not left for a human to check. (The outcome was lost:
+    after the lease the post was "outcome unknown" although its message had gone out.)"""
+    server = RedisServer(tmp_path / "redis", "--appendonly", "yes", "--appendfsync", "always")
+    server.start()
+    client = redis.Redis.from_url(server.url)
+    team = "T" + uuid.uuid4().hex[:10].upper()
+    slack = world["slack"]
+    slack.delay("chat.postMessage", 1.0)
+    try:
+        (post_id,) = approved_posts(client, team, world["config_text"], 1, targets=("news",))
+        workers = start_workers(world, server.url, 1, "--lease-seconds", "20")
+        store = Engine(
+            client, team, parse_workflow_file(world["config_text"]), StaticDirectory(), keyword_risk
+        ).store
+        wait_for(lambda: post_id in store.ids_by_state(PostState.PUBLISHING, 10), 60)
+        time.sleep(0.3)  # the call is on its way to Slack
+        server.stop()
+        time.sleep(4)  # it returns while Redis is down
+        server.start()
+
+        def settled() -> PostState | None:
+            try:
+                post = store.get(post_id)
+            except redis.BusyLoadingError:  # Redis is still reading its AOF back
+                return None
+            return None if post is None or post.state == PostState.PUBLISHING else post.state
+
+        assert wait_for(settled, 60) == PostState.PUBLISHED
+        stop(workers)
+    finally:
+        server.stop()
+    assert [m.text for m in slack.messages("C0NEWS")] == ["Post 0 · città 🌸"]
+
+
 def test_a_freeze_during_a_burst_stops_everything_in_scope(world, client, team, redis_url):
     receiver = world["receiver"]
     receiver.latency = 0.05  # a slow integration: each post takes a while

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+import redis
+
 from workflows.config import WorkflowFile
 from workflows.models import Delivery, DeliveryStatus, Post, PostState
 from workflows.outcomes import Event
@@ -38,6 +40,8 @@ from workflows.store import Claim, Committed, Conflict, Frozen, Store
 log = logging.getLogger(__name__)
 #: Waits between attempts after temporary failures (or longer, when the target says so).
 BACKOFF_SECONDS = (10, 60, 300, 900)
+#: While Redis does not answer, how often a worker tries again to record what its calls did.
+RECORD_RETRY_SECONDS = 0.5
 #: An outcome is recorded over an attempt in flight, or over the "unknown" a reaper wrote when
 #: it gave up on this worker (which then turns out to have finished the call after all).
 _RECORDABLE = (DeliveryStatus.ATTEMPTING, DeliveryStatus.OUTCOME_UNKNOWN)
@@ -88,7 +92,7 @@ class Dispatcher:
 
     def run_due(self, limit: int = 20) -> int:
         """Claim and publish up to `limit` due posts; returns how many were claimed."""
-        claimed_at = self.clock()
+        claimed_at, began = self.clock(), time.monotonic()
         claims = self.store.claim_due(claimed_at, limit, self.lease_seconds)
         if not claims:
             return 0
@@ -96,7 +100,8 @@ class Dispatcher:
         while jobs:  # one target of every post per round: a post's calls stay in order
             calls = [(job, job.targets.pop(0)) for job in jobs]
             outcomes = self._map(lambda call: self._call(*call, claimed_at), calls)
-            self._record_all([(job, t, o) for (job, t), o in zip(calls, outcomes, strict=True)])
+            done = [(job, t, o) for (job, t), o in zip(calls, outcomes, strict=True)]
+            self._record_when_redis_answers(done, began)
             jobs = [job for job in jobs if job.post is not None and job.targets]
         # Only once everything went through: after an error (Redis, a script, an interrupted
         # call) the claims stay until their leases expire, and `reap` settles each post, from
@@ -253,6 +258,23 @@ class Dispatcher:
             return TemporaryFailure(f"unexpected error: {exc!r}")
 
     # -- recording the outcomes --------------------------------------------------------------
+
+    def _record_when_redis_answers(
+        self, done: list[tuple[_Job, str, Outcome | None]], began: float
+    ) -> None:
+        """`_record_all`, tried again while Redis does not answer (restarting, failing over)
+        for up to half the lease: the calls were made, and what they did is known only here.
+        Past that the claims are in doubt, and the reaper settles them as after a crash
+        ("outcome unknown" where the target is not idempotent)."""
+        while True:
+            try:
+                self._record_all(done)
+                return
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                if time.monotonic() - began > self.lease_seconds / 2:
+                    raise
+                log.warning("Redis does not answer (%s); recording the outcomes again", exc)
+                time.sleep(RECORD_RETRY_SECONDS)
 
     def _record_all(self, done: list[tuple[_Job, str, Outcome | None]]) -> None:
         """Write what each call did, in one round trip; a post changed meanwhile is read again
