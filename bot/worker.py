@@ -86,8 +86,8 @@ class Worker:
         self._signalled = False  # set by the signal handler, turned into `stopping` by the loops
         self._crashed = False  # a loop failed outside the guarded tasks: `run` raises
         self.calls = ThreadPoolExecutor(CALLS_IN_FLIGHT, thread_name_prefix="publish")
+        self._stores: dict[str, Store] = {}  # one per workspace, for both halves
         self._dispatchers: dict[str, Dispatcher] = {}  # the publishing half's
-        self._stores: dict[str, Store] = {}  # the housekeeping half's
         self._bursting: dict[str, bool] = {}  # workspace: its last publishing pass was full
         self._failing: dict[tuple[object, str], _Failure] = {}  # (task, workspace): failing
         self._stale_tried: dict[str, float] = {}  # workspace: last try of its stale cards
@@ -156,8 +156,7 @@ class Worker:
             return 0
         try:  # the ids returned were not told because Slack is down: they wait for it
             failed = set(self.notify(store.team, entries))
-            if self._failing.pop(("notifying", store.team), None):
-                log.info("notifying works again for workspace %s", store.team)
+            self._worked(("notifying", store.team), "notifying")
         except redis.RedisError:
             raise
         except Exception as exc:  # a bug: the batch is tried again, but not for ever
@@ -194,9 +193,12 @@ class Worker:
         except Exception as exc:
             self._log_failure(key, name, exc)
             return 0
-        if self._failing.pop(key, None):
-            log.info("%s works again for workspace %s", name, store.team)
+        self._worked(key, name)
         return done
+
+    def _worked(self, key: tuple[object, str], name: str) -> None:
+        if self._failing.pop(key, None):
+            log.info("%s works again for workspace %s", name, key[1])
 
     def _log_failure(self, key: tuple[object, str], name: str, exc: Exception) -> None:
         """A task failing on every pass (twice a second) logs its traceback once, then a line
@@ -225,9 +227,8 @@ class Worker:
 
     def _dispatcher(self, team: str) -> Dispatcher:
         if team not in self._dispatchers:
-            store = Store(self.client, team, retention_days=self.config.retention_days)
             self._dispatchers[team] = Dispatcher(
-                store,
+                self._store(team),
                 self.config,
                 self.publishers,
                 self.clock,
