@@ -56,7 +56,7 @@ class AnalyticsJob:
         self.gl = gl
         self.worker = worker
 
-    def __call__(self, store: Store) -> int:
+    def __call__(self, store: Store, stop_requested: Callable[[], bool]) -> int:
         return analytics.ingest(store, self._categories, self.worker)
 
     def _categories(self, post: Post, revision: int) -> set[str]:
@@ -74,10 +74,12 @@ class DigestJob:
         #: after Slack failed it (not on every pass while Slack is down).
         self._resume_at: dict[tuple[str, str], datetime] = {}
 
-    def __call__(self, store: Store) -> int:
+    def __call__(self, store: Store, stop_requested: Callable[[], bool]) -> int:
         now = self.gl.clock()
         sent = 0
         for digest in self.gl.config.digest:
+            if stop_requested():
+                break
             due = due_occurrence(self.gl.config, digest, now)
             paced = now < self._resume_at.get((store.team, digest.key), now)
             resumable = due.date if due is not None and not paced else None
@@ -85,7 +87,9 @@ class DigestJob:
             self.report_given_up(store, digest, due, unsent)
             if due is not None and unfinished is not None:
                 try:  # the channel post went out; Slack failed during the personal DMs
-                    DigestSend(self.gl, self.client, store, unfinished).finish(due, now)
+                    DigestSend(self.gl, self.client, store, unfinished, stop_requested).finish(
+                        due, now
+                    )
                 except Exception:
                     log.exception("digest %s of %s: personal DMs failed", digest.key, due.date)
                     self._pace(store, digest, now)
@@ -94,7 +98,9 @@ class DigestJob:
             ):
                 continue  # nothing due, or already sent (or being sent) that day
             try:
-                DigestSend(self.gl, self.client, store).send(due, now)
+                DigestSend(self.gl, self.client, store, stop_requested=stop_requested).send(
+                    due, now
+                )
             except Exception:  # before the channel post, the claim lapses and a later pass
                 log.exception("digest %s of %s failed", digest.key, due.date)  # tries again
                 self._pace(store, digest, now)  # after it, the personal DMs wait as long
@@ -133,13 +139,20 @@ class DigestSend:
     admins."""
 
     def __init__(
-        self, gl: Greenlight, client: WebClient, store: Store, problems: Sequence[str] = ()
+        self,
+        gl: Greenlight,
+        client: WebClient,
+        store: Store,
+        problems: Sequence[str] = (),
+        stop_requested: Callable[[], bool] = lambda: False,
     ) -> None:
         self.gl = gl
         self.client = client
         self.store = store
         #: What the admins are told at the end (with what an interrupted pass had found).
         self.problems: list[str] = list(problems)
+        #: Asked between two personal DMs: a worker stopping leaves the rest to a later pass.
+        self.stop_requested = stop_requested
 
     def send(self, due: Occurrence, now: datetime) -> None:
         """Post the day's digest and record that the day is done before anything else, so a
@@ -159,16 +172,19 @@ class DigestSend:
 
     def finish(self, due: Occurrence, now: datetime) -> None:
         """After the channel post: the personal DMs, then what failed to the admins. Should
-        Slack become unavailable meanwhile, the rest waits for a later pass the same day
-        (`DigestJob` resumes it; each person's DM is claimed, so nobody gets two)."""
+        Slack become unavailable meanwhile, or the worker stop, the rest waits for a later pass
+        the same day (`DigestJob` resumes it; each person's DM is claimed, so nobody gets
+        two)."""
         digest = due.digest
         try:
-            if digest.personal:
-                self.personal(digest, due.date, now)
+            everyone = not digest.personal or self.personal(digest, due.date, now)
         except Exception as exc:
             if slack_unavailable(exc):
                 self.store.digest_unfinished(digest.key, due.date, self.problems)
             raise
+        if not everyone:  # the worker stops: any worker sends the rest
+            self.store.digest_unfinished(digest.key, due.date, self.problems)
+            return
         if not self.tell_admins(digest):  # Slack refused the DM: a later pass tells them
             self.store.digest_unfinished(digest.key, due.date, self.problems)
 
@@ -199,8 +215,9 @@ class DigestSend:
                 raise exc from None
             self.client.chat_postMessage(channel=channel, blocks=blocks, text=text)
 
-    def personal(self, digest: Digest, day: str, now: datetime) -> None:
-        """Each approver named in the workflow file gets their own queue, once that day."""
+    def personal(self, digest: Digest, day: str, now: datetime) -> bool:
+        """Each approver named in the workflow file gets their own queue, once that day.
+        False when the worker stopped before everyone was looked at."""
         engine = self.gl.engine(self.store.team, self.client)
         directory = self.gl.directory(self.store.team, self.client)
         people: set[str] = set()
@@ -216,6 +233,8 @@ class DigestSend:
                         )
                     people |= directory.members(group)
         for user in sorted(people):
+            if self.stop_requested():
+                return False
             profile = directory.user(user)
             if not profile or profile.get("deleted"):
                 self.problems.append(
@@ -234,6 +253,7 @@ class DigestSend:
                     raise
                 error = slack_error(exc)
                 self.problems.append(f"I could not DM {mention(user)} their queue: `{error}`.")
+        return True
 
     def tell_admins(self, digest: Digest) -> bool:
         """Whether the admins were told the problems (True when there are none)."""

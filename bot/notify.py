@@ -11,6 +11,7 @@ later; once a card is posted, what fails is logged, so a retry never posts a sec
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import redis
 from slack_sdk import WebClient
@@ -41,10 +42,14 @@ class Notifier:
 
     # -- after a transition (one audit entry each) ------------------------------------------
 
-    def handle(self, entries: list[dict[str, str]]) -> list[str]:
+    def handle(
+        self, entries: list[dict[str, str]], stop_requested: Callable[[], bool]
+    ) -> list[str]:
         """Tell people about committed transitions, read from the audit log; each post's cards
         are refreshed once per batch, whatever the number of its entries. Returns the ids of
-        the entries that could not be told (the worker leaves them to be tried again)."""
+        the entries not told: Slack is down, or `stop_requested()` said the worker stops,
+        which it asks between entries (the worker leaves them to be tried again, by any
+        worker; the cards not refreshed are marked stale for it)."""
         shown = self.store.shown(
             list({e["post"] for e in entries if e.get("post") and e["action"] in _REFRESH_ONLY})
         )
@@ -55,25 +60,29 @@ class Notifier:
         ]  # not workspace-level (freeze), nor only a card nobody shows to refresh
         posts = {p.id: p for p in self.store.get_many(list({e["post"] for e in wanted}))}
         touched: dict[str, Post] = {}
-        failed: list[str] = []
+        left: list[str] = []
         for entry in wanted:
             post = posts.get(entry["post"])
             if post is None:
                 continue  # expired
-            if failed:  # Slack is down: the rest waits too, without calling it again now
-                failed.append(entry["id"])
+            if left or stop_requested():  # the rest waits too, without calling Slack now
+                left.append(entry["id"])
                 continue
             touched[post.id] = post
             if not self._told(post, entry):
-                failed.append(entry["id"])
-        if failed:  # the cards of what was told are refreshed with the batch that tells the rest
-            log.warning("Slack is down: cards of %s are refreshed once it is back", list(touched))
+                left.append(entry["id"])
+        if left:  # the cards of what was told are refreshed with the batch that tells the rest
+            log.warning("%d entries left for later; cards of %s too", len(left), list(touched))
             self.store.cards_to_refresh(list(touched))
-            return failed
+            return left
         stale = [i for i in self.store.stale_cards() if i not in touched]
         touched |= {post.id: post for post in self.store.get_many(stale)}
         freeze = self.store.freeze_state() if touched else None
-        missed = [post.id for post in touched.values() if not self._refreshed(post, freeze)]
+        missed = [
+            post.id
+            for post in touched.values()
+            if stop_requested() or not self._refreshed(post, freeze)
+        ]
         self.store.cards_to_refresh(missed)
         self.store.cards_refreshed([i for i in stale if i not in missed])
         return []

@@ -49,11 +49,13 @@ LEASE_SECONDS = 120.0
 UNREACHABLE = frozenset({"user_not_found", "account_inactive", "cannot_dm_bot", "user_disabled"})
 
 
-def reminders_job(gl: Greenlight, client: WebClient, batch: int = 20) -> Callable[[Store], int]:
+def reminders_job(
+    gl: Greenlight, client: WebClient, batch: int = 20
+) -> Callable[[Store, Callable[[], bool]], int]:
     """The worker's job (`bot.worker.Job`): the reminders and escalations due in a workspace."""
 
-    def reminders(store: Store) -> int:
-        return Nudger(gl, gl.engine(store.team, client), client).run_due(batch)
+    def reminders(store: Store, stop_requested: Callable[[], bool]) -> int:
+        return Nudger(gl, gl.engine(store.team, client), client).run_due(batch, stop_requested)
 
     return reminders
 
@@ -67,10 +69,22 @@ class Nudger:
         self.directory = engine.directory
         self.quiet = QuietHours.of(gl.config)
 
-    def run_due(self, limit: int, lease_seconds: float = LEASE_SECONDS) -> int:
+    def run_due(
+        self,
+        limit: int,
+        stop_requested: Callable[[], bool],
+        lease_seconds: float = LEASE_SECONDS,
+    ) -> int:
+        """Reminders and escalations of up to `limit` due posts, claimed for `lease_seconds`.
+        When `stop_requested()` (asked between posts), the posts not looked at are due again
+        at once, for any worker."""
         now = self.gl.clock()
         ids, lease_end = self.store.claim_nudges(now, limit, lease_seconds)
-        for post_id in ids:
+        for n, post_id in enumerate(ids):
+            if stop_requested():
+                for left in ids[n:]:
+                    self.store.rescore_nudge(left, lease_end, now)
+                return n
             try:
                 following = self._nudge(post_id, now)
             except Exception:  # one broken post must not stop the others; retried after the lease

@@ -41,14 +41,18 @@ HOUSEKEEPING_CATCH_UP_SECONDS = 0.05
 #: A housekeeping task that keeps failing with the same error is logged again after this long.
 FAILURE_REMINDER_SECONDS = 600.0
 
+#: Whether the worker was told to stop (SIGTERM): work that makes many Slack calls asks it
+#: between two of them and leaves the rest for a later pass, so a worker stops within a
+#: platform's kill grace (30 s) instead of after a whole batch, and nobody is told twice.
+StopRequested = Callable[[], bool]
 #: Periodic work a worker does for one workspace on each pass (digests, reminders): given the
 #: workspace's store, it does what is due and returns how much it did (0: nothing was due).
-Job = Callable[[Store], int]
+Job = Callable[[Store, StopRequested], int]
 #: Tells people what a workspace's audit entries say happened; returns the ids of the entries
-#: it could not tell because Slack was down, which stay pending and are handed out again after
-#: `retry_seconds`, as long as it takes. With no entries, it updates the cards it could not
-#: update before because Slack was down.
-Notify = Callable[[str, list[dict[str, str]]], list[str]]
+#: it did not tell (Slack was down, or the worker is stopping), which stay pending and are
+#: handed out again after `retry_seconds`, as long as it takes. With no entries, it updates the
+#: cards it could not update before because Slack was down.
+Notify = Callable[[str, list[dict[str, str]], StopRequested], list[str]]
 
 
 class Worker:
@@ -144,7 +148,7 @@ class Worker:
                 return
             yield raw.decode() if isinstance(raw, bytes) else raw
 
-    def _notify(self, store: Store) -> int:
+    def _notify(self, store: Store, stop_requested: StopRequested) -> int:
         """Notify what the audit log says happened; returns how many entries were handled."""
         assert self.notify is not None
         # A published post leaves two or three entries: keep up with one pass's publishing.
@@ -152,10 +156,10 @@ class Worker:
             self.name, count=3 * self.batch, reclaim_after_ms=int(self.retry_seconds * 1000)
         )
         if not entries:
-            self._refresh_stale_cards(store)
+            self._refresh_stale_cards(store, stop_requested)
             return 0
         try:  # the ids returned were not told because Slack is down: they wait for it
-            failed = set(self.notify(store.team, entries))
+            failed = set(self.notify(store.team, entries, stop_requested))
             self._worked(("notifying", store.team), "notifying")
         except redis.RedisError:
             raise
@@ -169,25 +173,25 @@ class Worker:
         store.ack_audit([e["id"] for e in entries if e["id"] not in failed])
         return len(entries)
 
-    def _refresh_stale_cards(self, store: Store) -> None:
+    def _refresh_stale_cards(self, store: Store, stop_requested: StopRequested) -> None:
         """With nothing new to tell, the cards Slack was down for are tried again (every
         `retry_seconds`): in a workspace gone quiet no batch would carry them."""
         assert self.notify is not None
         now = time.monotonic()
         if now - self._stale_tried.get(store.team, 0.0) >= self.retry_seconds:
             self._stale_tried[store.team] = now
-            self.notify(store.team, [])
+            self.notify(store.team, [], stop_requested)
 
     def _housekeeping_overdue(self, team: str) -> bool:
         last = self._housekept.setdefault(team, time.monotonic())
         return time.monotonic() - last >= HOUSEKEEPING_DEFERRAL_SECONDS
 
-    def _guarded(self, task: Callable[[Store], int], store: Store) -> int:
+    def _guarded(self, task: Job, store: Store) -> int:
         """One housekeeping task of a pass; a failure other than Redis's (Slack unreachable, a
         bug) is logged and the pass goes on: it must not stop publishing, nor the worker."""
         key, name = (task, store.team), getattr(task, "__name__", type(task).__name__)
         try:
-            done = task(store)
+            done = task(store, self._stop_requested)
         except redis.RedisError:
             raise  # `run` waits for Redis to come back
         except Exception as exc:
@@ -251,7 +255,7 @@ class Worker:
             self._loop(self.publish)
         finally:
             self.stopping.set()
-            housekeeping.join()  # its task in hand ends first (a platform's kill bounds it)
+            housekeeping.join()  # its Slack call in hand ends first (see `StopRequested`)
             self.calls.shutdown()
         if self._crashed:
             raise RuntimeError("a worker loop failed (see the log above); the worker stopped")
@@ -278,8 +282,9 @@ class Worker:
         return self.stopping.is_set()
 
     def stop_on_signals(self) -> None:
-        """SIGTERM/SIGINT: finish the posts in hand (their claims) and the housekeeping task
-        in hand, then leave the loops (within `poll_seconds` when idle).
+        """SIGTERM/SIGINT: finish the posts in hand (their claims) and the Slack call in hand
+        of housekeeping (the rest of its batch, or of a digest's DMs, is left for a later pass,
+        by any worker), then leave the loops (within `poll_seconds` when idle).
 
         The handler only sets a flag: it runs in the main thread between two bytecodes,
         possibly while that thread holds a lock that setting an event or starting a thread
@@ -312,7 +317,9 @@ def build_publishers(config: WorkflowFile, settings: Settings) -> dict[str, Publ
 def notifier(gl: Greenlight, client: WebClient) -> Notify:
     """Turns audit entries into cards, DMs and thread replies (see `bot.notify`)."""
 
-    def notify(team: str, entries: list[dict[str, str]]) -> list[str]:
-        return Notifier(gl, gl.engine(team, client), client).handle(entries)
+    def notify(
+        team: str, entries: list[dict[str, str]], stop_requested: StopRequested
+    ) -> list[str]:
+        return Notifier(gl, gl.engine(team, client), client).handle(entries, stop_requested)
 
     return notify

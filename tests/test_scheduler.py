@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 
 from bot import worker as worker_module
-from bot.worker import Worker
+from bot.worker import StopRequested, Worker
 from tests.conftest import keyword_risk
 from workflows.commands import Approve, Reschedule, ResolveDelivery, Submit
 from workflows.configfile import parse_workflow_file
@@ -287,7 +287,9 @@ def test_a_burst_goes_out_before_the_card_updates_it_causes(client, team, clock,
         engine.store.ack_audit([e["id"] for e in entries])
     notified: list[tuple[int, list[dict[str, str]]]] = []  # (posts out by then, entries)
 
-    def notify(notified_team: str, entries: list[dict[str, str]]) -> list[str]:
+    def notify(
+        notified_team: str, entries: list[dict[str, str]], stop_requested: StopRequested
+    ) -> list[str]:
         if notified_team == team:
             notified.append((len(targets["site"].received), entries))
         return []
@@ -368,10 +370,12 @@ def test_a_task_failing_on_every_pass_stops_neither_publishing_nor_the_worker(
     first = approved(engine, "Goes out while telling fails")
     told: list[str] = []
 
-    def broken_job(store: Store) -> int:
+    def broken_job(store: Store, stop_requested: StopRequested) -> int:
         raise ValueError("a bug")
 
-    def notify(notified_team: str, entries: list[dict[str, str]]) -> list[str]:
+    def notify(
+        notified_team: str, entries: list[dict[str, str]], stop_requested: StopRequested
+    ) -> list[str]:
         told.extend(e["id"] for e in entries if notified_team == team)
         raise ValueError("a bug")
 
@@ -408,7 +412,7 @@ def test_a_failing_task_logs_once_per_error_and_says_when_it_works_again(
     engine, targets, _ = setup(client, team, clock)
     errors = [ValueError("no such channel"), ValueError("no such channel"), None, KeyError("x")]
 
-    def flaky_job(store: Store) -> int:
+    def flaky_job(store: Store, stop_requested: StopRequested) -> int:
         error = errors.pop(0) if errors and store.team == team else None
         if error:
             raise error

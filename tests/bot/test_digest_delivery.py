@@ -42,6 +42,11 @@ digest:
 """
 
 
+def not_stopping() -> bool:
+    """A worker's stop check while nobody stops it."""
+    return False
+
+
 @pytest.fixture
 def slack() -> Iterator[SlackEmulator]:
     workspace = Workspace()
@@ -96,7 +101,9 @@ def run_workers(gl: Greenlight, store: Store, workers: int = 3) -> None:
     """One pass of `workers` worker processes' digest jobs, at the same moment."""
     jobs = [digest_jobs(gl, slack_client(gl.settings), f"worker-{n}") for n in range(workers)]
     with ThreadPoolExecutor(workers) as pool:
-        passes = [pool.submit(lambda js=js: [job(store) for job in js]) for js in jobs]
+        passes = [
+            pool.submit(lambda js=js: [job(store, not_stopping) for job in js]) for js in jobs
+        ]
         for one_pass in passes:
             one_pass.result()  # a worker that failed fails the test
 
@@ -186,7 +193,7 @@ def test_a_busy_day_stays_inside_slack_limits(gl, store, slack, clock):
         clock.advance(seconds=30)
         engine.execute(Submit("U0AUTHOR", f"Draft {n} " + "long words " * 40))
     clock.now = datetime(2026, 3, 30, 7, 0, tzinfo=UTC)
-    DigestJob(gl, slack_client(gl.settings), "worker")(store)
+    DigestJob(gl, slack_client(gl.settings), "worker")(store, not_stopping)
     (message,) = [m for m in slack.messages("C0SOCIAL") if "Greenlight digest" in rendered(m)]
     assert len(message.blocks) <= 50
     texts = [b["text"]["text"] for b in message.blocks if b["type"] == "section"]
@@ -363,13 +370,41 @@ def test_personal_dms_slack_keeps_failing_are_tried_again_every_two_minutes_not_
     engine.execute(Submit("U0AUTHOR", "Waiting for Anna"))
     slack.server_error("users.info", times=None, status=503)
     job = DigestJob(gl, slack_client(gl.settings), "w")
-    job(store)
+    job(store, not_stopping)
     tried = len(slack.calls("users.info"))
     for _ in range(3):  # passes within the two minutes: Slack is left alone
         clock.advance(seconds=30)
-        job(store)
+        job(store, not_stopping)
     assert len(slack.calls("users.info")) == tried
     slack.clear_faults()
     clock.advance(seconds=30)  # two minutes since it failed
-    job(store)
+    job(store, not_stopping)
     assert len(slack.messages("U0ANNA")) == 1
+
+
+def test_a_worker_told_to_stop_during_the_personal_dms_leaves_the_rest_to_the_next_pass(
+    gl, store, slack, clock
+):
+    """SIGTERM while a digest's personal DMs go out (one Slack call each: a large team's take
+    longer than a platform's 30 s kill grace): the worker stops after the DM in hand, and the
+    next pass, by another worker, sends the others and tells the admins, each once."""
+    engine = gl.engine(store.team, slack_client(gl.settings))
+    clock.now = datetime(2026, 3, 30, 7, 0, tzinfo=UTC)  # 09:00 in Rome
+    engine.execute(Submit("U0AUTHOR", "Waiting for Anna and the editors"))
+
+    def personal_dms() -> list[str]:
+        return [user for user in ("U0ANNA", "U0ED1") for _ in slack.messages(user)]
+
+    def stop_after_the_first_dm() -> bool:
+        return len(personal_dms()) >= 1
+
+    DigestJob(gl, slack_client(gl.settings), "stopping")(store, stop_after_the_first_dm)
+    assert len(digests(slack)) == 1 and personal_dms() == ["U0ANNA"]
+    notice = "The digest for <#C0SOCIAL> needs your attention"
+    assert not [m for m in slack.messages("U0ADMIN") if notice in rendered(m)]
+    run_workers(gl, store)
+    run_workers(gl, store)
+    assert len(digests(slack)) == 1 and sorted(personal_dms()) == ["U0ANNA", "U0ED1"]
+    told = [rendered(m) for m in slack.messages("U0ADMIN") if notice in rendered(m)]
+    assert len(told) == 1
+    assert "`U0GONE`" in told[0] and "`S0OLD`" in told[0]  # in one notice

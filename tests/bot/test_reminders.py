@@ -316,3 +316,16 @@ def test_people_who_cannot_be_reached_are_reported_to_admins_and_the_rest_remind
     notices = world.dms("U0ADMIN", "could not send the reminder")
     assert len(notices) == 2
     assert "<@U0ANNA> left Slack" in notices[-1].text and "U0GONE>" not in notices[-1].text
+
+
+def test_a_worker_told_to_stop_gives_back_the_posts_it_has_not_reminded_yet(world: World):
+    """SIGTERM while a worker sends a pass's reminders (up to 20 posts, a few DMs each): it
+    stops after the post in hand, and the posts it claimed but did not look at are due again at
+    once, for any worker, not after its claim's two-minute lease."""
+    ids = [world.submit(f"Post {n}") for n in range(3)]
+    world.clock.now = MONDAY_MORNING + timedelta(hours=2)
+    job, store = reminders_job(world.gl, world.web), world.engine.store
+    assert job(store, lambda: len(world.reminders("U0ANNA")) >= 1) == 1
+    assert len(world.reminders("U0ANNA")) == 1
+    assert job(store, lambda: False) == 2  # the same moment: well within the lease
+    assert [len(world.reminders("U0ANNA", post_id)) for post_id in ids] == [1, 1, 1]

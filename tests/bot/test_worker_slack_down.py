@@ -4,6 +4,8 @@ worker (it also publishes), and what it could not tell people goes out later, on
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -169,3 +171,39 @@ def test_a_card_slack_could_not_update_is_updated_later_in_a_quiet_workspace(wor
     world.worker.tick()  # no audit entry is left to tell
     (card,) = world.cards(rejected)
     assert APPROVE not in buttons(card)
+
+
+def test_a_worker_told_to_stop_mid_batch_leaves_the_rest_to_the_next_one_telling_nobody_twice(
+    world: World,
+):
+    """SIGTERM while a worker tells a batch of six drafts, with Slack answering each call late:
+    it stops after the draft in hand, not after the whole batch (which, at a few Slack calls a
+    draft, outlasts a platform's 30 s kill grace: the worker was killed mid-batch and the batch
+    told again). The next worker tells the rest: every card and DM once."""
+    ids = [world.engine.execute(Submit("U0AUTHOR", f"Launch post {n}")).post.id for n in range(6)]
+    world.slack.delay("*", 0.1)
+    running = threading.Thread(target=world.worker.run)
+    running.start()
+    while not world.slack.calls("chat.postMessage"):
+        time.sleep(0.01)
+    pytests = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    try:
+        world.worker.stop_on_signals()
+        signal.raise_signal(signal.SIGTERM)  # in this (main) thread, as the platform's would be
+        running.join(timeout=30)
+    finally:
+        signal.signal(signal.SIGTERM, pytests[0])
+        signal.signal(signal.SIGINT, pytests[1])
+    assert not running.is_alive()
+    first = [len(world.cards(post_id)) for post_id in ids]
+    assert sum(first) < len(ids), "the worker told the whole batch before stopping"
+
+    world.slack.clear_faults()
+    w = world.worker
+    successor = Worker(w.client, w.config, {}, notify=w.notify, name="w2", retry_seconds=0.5)
+    time.sleep(0.6)  # the first worker's pending entries are handed out after retry_seconds
+    while successor.tick():
+        pass
+    assert [len(world.cards(post_id)) for post_id in ids] == [1] * len(ids)
+    for user in ("U0ANNA", "U0ED1"):
+        assert [len(world.dms(user, post_id)) for post_id in ids] == [1] * len(ids)
