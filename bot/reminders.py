@@ -5,7 +5,9 @@ index; a claim is a lease, so no two workers work on one post at a time), does w
 re-scores the post to its next time. Escalation is an audited transition (`Escalate`); the
 notifier then DMs the escalation approvers from its audit entry. A reminder is a DM with the
 approval card; each person gets each reminder round at most once (`Store.claim_reminder`), and
-one who is in their quiet hours gets it when those end, unless the post is urgent. Away
+one who is in their quiet hours gets it when those end, unless the post is urgent. So does an
+escalation DM: the notifier leaves it waiting and the post due when those end, for a worker's
+pass to send. Away
 approvers' reminders go to their delegate. People who cannot be reached are reported to the
 workflow file's admins, once a day per post and person; the rest still get theirs.
 """
@@ -106,8 +108,11 @@ class Nudger:
             if post is None or post.state != PostState.IN_REVIEW or post.current_step != index:
                 return None  # the transition that moved it on set its next nudge
         run = post.steps[index]
-        round_ = reminder_round(run, now)
-        deferred = self._remind(post, index, round_, now) if round_ else []
+        deferred: list[datetime] = []
+        if waiting := self.store.waiting_escalations(post.id, post.revision.number, index):
+            deferred += self._escalate(post, index, waiting, now)
+        if round_ := reminder_round(run, now):
+            deferred += self._remind(post, index, round_, now)
         times = [t for t in (next_nudge_at(run, now), *deferred) if t]
         return min(times) if times else None
 
@@ -177,34 +182,54 @@ class Nudger:
     # -- escalations (from the notifier, after the audited transition) ------------------------
 
     def escalated(self, post: Post, index: int) -> None:
-        """DM the escalation approvers who may now decide the step."""
+        """DM the escalation approvers who may now decide the step; those in their quiet hours
+        are left waiting, and the post due by when the first of those ends."""
         run = post.steps[index]
         if post.state != PostState.IN_REVIEW or post.current_step != index or not run.nudges:
             return
-        problems: list[Unreachable] = []
         deleted: list[str] = []
         nudges = run.nudges
         people = people_of(
             self.directory, nudges.escalate_users, nudges.escalate_usergroups, deleted
         )
-        problems += [Unreachable(group, "deleted_group") for group in deleted]
-        context = Context(self.gl.config, self.directory, self.gl.assess_risk, self.gl.clock())
-        # Every lookup before the first DM: should Slack fail one, nobody was told yet, and
-        # telling again later DMs nobody twice.
-        told = [
-            person
-            for person in people
-            if decision_refusal(post, person, index, context) is None  # not the author, say
-            and self._reachable_zone(person, problems) is not None
-        ]
+        problems = [Unreachable(group, "deleted_group") for group in deleted]
+        deferred = self._escalate(post, index, people, self.gl.clock(), problems)
+        if deferred:
+            self.store.nudge_by(post.id, min(deferred))
+
+    def _escalate(
+        self,
+        post: Post,
+        index: int,
+        people: list[str],
+        now: datetime,
+        problems: list[Unreachable] | None = None,
+    ) -> list[datetime]:
+        """DM the escalation to each of `people` who may decide the step, once each (claimed:
+        the notifier may tell the same entry again), unless they are in their quiet hours and
+        the post is not urgent: theirs waits. Returns when the waiting ones' quiet hours end."""
+        problems = problems if problems is not None else []
+        context = Context(self.gl.config, self.directory, self.gl.assess_risk, now)
         blocks = escalation_blocks(post, index, self.gl.findings(post.revision))
-        for person in told:
-            error = dm_card(
-                self.client, self.store, person, escalation_text(post, index), blocks, post
-            )
-            if error in UNREACHABLE:
-                problems.append(Unreachable(person, error))
+        revision, deferred = post.revision.number, []
+        for person in people:
+            if decision_refusal(post, person, index, context) is not None:
+                continue  # the author, say, or someone who already decided
+            zone = self._reachable_zone(person, problems)
+            if zone is None:
+                continue
+            ends = None if post.revision.urgent else self.quiet.ends(now, zone)
+            if ends:
+                self.store.escalation_waits(post.id, revision, index, person)
+                deferred.append(ends)
+            elif self.store.claim_escalation(post.id, revision, index, person):
+                error = dm_card(
+                    self.client, self.store, person, escalation_text(post, index), blocks, post
+                )
+                if error in UNREACHABLE:
+                    problems.append(Unreachable(person, error))
         self._report(post, index, "escalation", problems)
+        return deferred
 
     # -- Slack --------------------------------------------------------------------------------
 

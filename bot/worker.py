@@ -255,7 +255,7 @@ class Worker:
             self._loop(self.publish)
         finally:
             self.stopping.set()
-            housekeeping.join()  # its Slack call in hand ends first (see `StopRequested`)
+            housekeeping.join()  # its notice in hand ends first (see `StopRequested`)
             self.calls.shutdown()
         if self._crashed:
             raise RuntimeError("a worker loop failed (see the log above); the worker stopped")
@@ -282,9 +282,9 @@ class Worker:
         return self.stopping.is_set()
 
     def stop_on_signals(self) -> None:
-        """SIGTERM/SIGINT: finish the posts in hand (their claims) and the Slack call in hand
-        of housekeeping (the rest of its batch, or of a digest's DMs, is left for a later pass,
-        by any worker), then leave the loops (within `poll_seconds` when idle).
+        """SIGTERM/SIGINT: finish the posts in hand (their claims) and housekeeping's notice in
+        hand (the rest of its batch, or of a digest's DMs, is left for a later pass, by any
+        worker), then leave the loops (within `poll_seconds` when idle).
 
         The handler only sets a flag: it runs in the main thread between two bytecodes,
         possibly while that thread holds a lock that setting an event or starting a thread

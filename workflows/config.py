@@ -278,9 +278,13 @@ class WorkflowFile(StrictModel):
         90, ge=1, description="days a finished post and its audit trail are kept"
     )
     quiet_hours: QuietWindow | None = Field(
-        None, description="reminders wait outside this window, in each approver's time zone"
+        None,
+        description="reminders and escalation DMs due in this window wait until it ends, in "
+        "each person's time zone",
     )
-    quiet_weekends: bool = Field(False, description="no reminders on Saturdays and Sundays")
+    quiet_weekends: bool = Field(
+        False, description="no reminders or escalation DMs on Saturdays and Sundays either"
+    )
     digest: Annotated[list[Digest], BeforeValidator(_one_or_many_digests)] = Field(
         [], description="daily digests: one mapping, or a list of them"
     )

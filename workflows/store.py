@@ -23,7 +23,7 @@ multi-key step of one workspace lands in one Redis Cluster slot.
 | `gl:{T}:lease_tokens` | hash | post id -> fencing token of its current claim |
 | `gl:{T}:fence` | string | last fencing token handed out |
 | `gl:{T}:nudges` | zset | posts in review by when a worker next reminds or escalates |
-| `gl:{T}:post:{id}:reminded` | hash | `revision:step:user` -> last reminder round sent |
+| `gl:{T}:post:{id}:reminded` | hash | `rev:step:user` -> last reminder round; `…:escalation` |
 | `gl:{T}:away` | hash | user -> JSON `{until, ends_at, delegate}` while away |
 | `gl:{T}:reported:{what}` | string | a problem already told to admins (expires) |
 | `gl:{T}:stale_cards` | set | posts whose chat messages missed an update while Slack was down |
@@ -635,6 +635,36 @@ class Store:
                 args=[field, round_, self.retention_seconds],
             )
         )
+
+    def claim_escalation(self, post_id: str, revision: int, step: int, user: str) -> bool:
+        """True once per person and escalated step (then DM them), however many workers try,
+        or notifiers tell the same escalation."""
+        return self.claim_reminder(post_id, revision, step, f"{user}:escalation", 1)
+
+    def escalation_waits(self, post_id: str, revision: int, step: int, user: str) -> None:
+        """The person's escalation DM waits for their quiet hours to end (see
+        `waiting_escalations`); nothing changes once it was sent."""
+        key = self.keys.reminded(post_id)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hsetnx(key, f"{revision}:{step}:{user}:escalation", 0)
+        pipe.expire(key, self.retention_seconds)
+        pipe.execute()
+
+    def waiting_escalations(self, post_id: str, revision: int, step: int) -> list[str]:
+        """The people whose escalation DM of this step still waits for their quiet hours."""
+        prefix, suffix = f"{revision}:{step}:", ":escalation"
+        return sorted(
+            field[len(prefix) : -len(suffix)]
+            for field, sent in (
+                (_text(f), _text(v))
+                for f, v in self.redis.hgetall(self.keys.reminded(post_id)).items()
+            )
+            if field.startswith(prefix) and field.endswith(suffix) and sent == "0"
+        )
+
+    def nudge_by(self, post_id: str, when: datetime) -> None:
+        """Make sure a worker looks at the post by `when` (sooner if already due sooner)."""
+        self.redis.zadd(self.keys.nudges, {post_id: when.timestamp()}, lt=True)
 
     def report_once(self, what: str, ttl_seconds: int = 86400) -> bool:
         """True the first time a problem is reported within `ttl_seconds` (tell admins once)."""

@@ -137,6 +137,15 @@ def world(client, team, redis_url):
         yield World(slack, gl, web, gl.engine(team, web), clock, workers)
 
 
+def use_config(world: World, text: str) -> None:
+    """The workers and the engine work from this workflow file instead."""
+    config = parse_workflow_file(text, "flow.yaml")
+    world.gl.config = config
+    world.engine = world.gl.engine(world.engine.store.team, world.web)
+    for worker in world.workers:
+        worker.config = config
+
+
 def test_reminders_come_after_remind_after_then_every_remind_every(world: World):
     post_id = world.submit()
     assert world.slack.messages("U0ANNA") and not world.reminders("U0ANNA")  # the card
@@ -271,6 +280,54 @@ def test_escalation_is_audited_and_an_escalation_approver_decides(world: World):
     assert "escalated to <@U0BOSS>, <!subteam^S0CHIEFS>" in json.dumps(card.blocks)
 
 
+def test_an_escalation_at_night_reaches_the_escalation_approvers_in_their_morning(world: World):
+    """The step escalates at 22:00 in Rome, in the quiet hours: it escalates then (the
+    escalation approvers may decide at once, from their queue), but their DMs wait for 08:00
+    as reminders do, and go out once. (They went out at 22:00.)"""
+    world.clock.now = datetime(2026, 3, 2, 16, 0, tzinfo=UTC)  # 17:00 in Rome
+    post_id = world.submit()
+    world.at(datetime(2026, 3, 2, 21, 0, tzinfo=UTC))  # five hours on: 22:00 in Rome
+    assert "escalate" in [e["action"] for e in world.engine.store.history(post_id)]
+    assert not world.dms("U0BOSS", "Escalated") and not world.dms("U0CHIEF", "Escalated")
+    world.at(datetime(2026, 3, 3, 6, 59, tzinfo=UTC))  # 07:59 in Rome
+    assert not world.dms("U0BOSS", "Escalated") and not world.dms("U0CHIEF", "Escalated")
+    world.at(datetime(2026, 3, 3, 7, 0, tzinfo=UTC))  # 08:00 in Rome
+    for user in ("U0BOSS", "U0CHIEF"):
+        (dm,) = world.dms(user, "Escalated to you")
+        assert f"draft #{post_id}" in sent(dm) and buttons(dm)[0]["action_id"] == "gl_approve"
+    world.at(datetime(2026, 3, 3, 12, 0, tzinfo=UTC))
+    assert len(world.dms("U0BOSS", "Escalated")) == 1 and len(world.dms("U0CHIEF", "Esc")) == 1
+
+
+ESCALATION_ONLY = FLOW.replace("        remind_after: 2h\n        remind_every: 1h\n", "")
+
+
+def test_a_step_without_reminders_still_brings_a_night_escalation_back_in_the_morning(
+    world: World,
+):
+    """With no reminder to come, the post leaves the nudges index once escalated; the DMs
+    that wait for the morning put it back, so a worker sends them then, once each."""
+    use_config(world, ESCALATION_ONLY)
+    world.clock.now = datetime(2026, 3, 2, 16, 0, tzinfo=UTC)  # 17:00 in Rome
+    post_id = world.submit()
+    world.at(datetime(2026, 3, 2, 21, 0, tzinfo=UTC))  # 22:00 in Rome
+    assert not world.dms("U0BOSS", "Escalated")
+    assert world.engine.store.nudge_at(post_id) == datetime(2026, 3, 3, 7, 0, tzinfo=UTC)
+    world.at(datetime(2026, 3, 3, 7, 0, tzinfo=UTC))  # 08:00 in Rome
+    world.at(datetime(2026, 3, 3, 8, 0, tzinfo=UTC))
+    assert len(world.dms("U0BOSS", "Escalated to you")) == 1
+    assert len(world.dms("U0CHIEF", "Escalated to you")) == 1
+    assert world.engine.store.nudge_at(post_id) is None  # nothing left to do
+
+
+def test_an_urgent_posts_escalation_goes_out_at_once_at_night(world: World):
+    world.clock.now = datetime(2026, 3, 2, 16, 0, tzinfo=UTC)  # 17:00 in Rome
+    post_id = world.submit("We are aware of the outage", urgent=True)
+    world.at(datetime(2026, 3, 2, 21, 0, tzinfo=UTC))  # 22:00 in Rome
+    (dm,) = world.dms("U0BOSS", "Escalated to you")
+    assert f"draft #{post_id}" in sent(dm)
+
+
 def test_reminders_of_an_away_approver_go_to_the_delegate(world: World):
     last_day = date(2026, 3, 3)
     ends = away_ends_at(last_day, ZoneInfo("Europe/Rome"))
@@ -296,11 +353,7 @@ def test_people_who_cannot_be_reached_are_reported_to_admins_and_the_rest_remind
     world: World,
 ):
     world.slack.add_user("U0GONE", deleted=True)
-    config = parse_workflow_file(LEFT, "flow.yaml")
-    world.gl.config = config
-    world.engine = world.gl.engine(world.engine.store.team, world.web)
-    for worker in world.workers:
-        worker.config = config
+    use_config(world, LEFT)
     post_id = world.submit()
     world.at(MONDAY_MORNING + timedelta(hours=2))
     assert len(world.reminders("U0ANNA")) == 1
