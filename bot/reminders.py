@@ -7,9 +7,9 @@ notifier then DMs the escalation approvers from its audit entry. A reminder is a
 approval card; each person gets each reminder round at most once (`Store.claim_reminder`), and
 one who is in their quiet hours gets it when those end, unless the post is urgent. So does an
 escalation DM: the notifier leaves it waiting and the post due when those end, for a worker's
-pass to send. Away
-approvers' reminders go to their delegate. People who cannot be reached are reported to the
-workflow file's admins, once a day per post and person; the rest still get theirs.
+pass to send. Away approvers' reminders go to their delegate. People who cannot be reached
+are reported to the workflow file's admins, once a day per post and person; the rest still get
+theirs.
 """
 
 from __future__ import annotations
@@ -88,33 +88,49 @@ class Nudger:
                     self.store.rescore_nudge(left, lease_end, now)
                 return n
             try:
-                following = self._nudge(post_id, now)
+                following, waiting = self._nudge(post_id, now)
             except Exception:  # one broken post must not stop the others; retried after the lease
                 log.exception("reminders for post #%s failed", post_id)
                 continue
-            self.store.rescore_nudge(post_id, lease_end, following)
+            if self.store.rescore_nudge(post_id, lease_end, following) and waiting:
+                self._waiting_since(post_id, *waiting, now)
         return len(ids)
 
-    def _nudge(self, post_id: str, now: datetime) -> datetime | None:
-        """Do what is due for the post; returns when to look at it next (None: never)."""
+    def _waiting_since(
+        self, post_id: str, revision: int, index: int, seen: list[str], now: datetime
+    ) -> None:
+        """A notifier (another worker's) may have left escalation DMs waiting after `_nudge`
+        read them and before the re-score, which then dropped or pushed back the time the
+        notifier set: the post is due again at once, to take them into account."""
+        if set(self.store.waiting_escalations(post_id, revision, index)) - set(seen):
+            self.store.nudge_by(post_id, now)
+
+    def _nudge(
+        self, post_id: str, now: datetime
+    ) -> tuple[datetime | None, tuple[int, int, list[str]] | None]:
+        """Do what is due for the post; returns when to look at it next (None: never) and,
+        while it is in review, the revision, step and escalation DMs waiting that it saw."""
         post = self.store.get(post_id)
         if post is None or post.state != PostState.IN_REVIEW or post.current_step is None:
-            return None
+            return None, None
         index = post.current_step
         due = escalation_due_at(post.steps[index])
         if due and due <= now:
             self.engine.execute(Escalate(GREENLIGHT, post.id, post.revision.number, index))
             post = self.store.get(post_id)  # escalated, or decided meanwhile
             if post is None or post.state != PostState.IN_REVIEW or post.current_step != index:
-                return None  # the transition that moved it on set its next nudge
+                return None, None  # the transition that moved it on set its next nudge
         run = post.steps[index]
         deferred: list[datetime] = []
-        if waiting := self.store.waiting_escalations(post.id, post.revision.number, index):
-            deferred += self._escalate(post, index, waiting, now)
+        seen = None
+        if run.escalated_at:  # its escalation DMs may wait for someone's quiet hours to end
+            waiting = self.store.waiting_escalations(post.id, post.revision.number, index)
+            deferred += self._escalate(post, index, waiting, now) if waiting else []
+            seen = (post.revision.number, index, waiting)
         if round_ := reminder_round(run, now):
             deferred += self._remind(post, index, round_, now)
         times = [t for t in (next_nudge_at(run, now), *deferred) if t]
-        return min(times) if times else None
+        return (min(times) if times else None), seen
 
     # -- reminders ----------------------------------------------------------------------------
 
@@ -183,7 +199,7 @@ class Nudger:
 
     def escalated(self, post: Post, index: int) -> None:
         """DM the escalation approvers who may now decide the step; those in their quiet hours
-        are left waiting, and the post due by when the first of those ends."""
+        are left waiting, the post due by when theirs end."""
         run = post.steps[index]
         if post.state != PostState.IN_REVIEW or post.current_step != index or not run.nudges:
             return
@@ -193,9 +209,7 @@ class Nudger:
             self.directory, nudges.escalate_users, nudges.escalate_usergroups, deleted
         )
         problems = [Unreachable(group, "deleted_group") for group in deleted]
-        deferred = self._escalate(post, index, people, self.gl.clock(), problems)
-        if deferred:
-            self.store.nudge_by(post.id, min(deferred))
+        self._escalate(post, index, people, self.gl.clock(), problems)
 
     def _escalate(
         self,
@@ -207,7 +221,9 @@ class Nudger:
     ) -> list[datetime]:
         """DM the escalation to each of `people` who may decide the step, once each (claimed:
         the notifier may tell the same entry again), unless they are in their quiet hours and
-        the post is not urgent: theirs waits. Returns when the waiting ones' quiet hours end."""
+        the post is not urgent: theirs waits, and the post is due by when their quiet hours
+        end (marked at once, so a failure later in the loop strands nobody). Returns those
+        times."""
         problems = problems if problems is not None else []
         context = Context(self.gl.config, self.directory, self.gl.assess_risk, now)
         blocks = escalation_blocks(post, index, self.gl.findings(post.revision))
@@ -220,7 +236,7 @@ class Nudger:
                 continue
             ends = None if post.revision.urgent else self.quiet.ends(now, zone)
             if ends:
-                self.store.escalation_waits(post.id, revision, index, person)
+                self.store.escalation_waits(post.id, revision, index, person, ends)
                 deferred.append(ends)
             elif self.store.claim_escalation(post.id, revision, index, person):
                 error = dm_card(

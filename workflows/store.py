@@ -641,13 +641,17 @@ class Store:
         or notifiers tell the same escalation."""
         return self.claim_reminder(post_id, revision, step, f"{user}:escalation", 1)
 
-    def escalation_waits(self, post_id: str, revision: int, step: int, user: str) -> None:
+    def escalation_waits(
+        self, post_id: str, revision: int, step: int, user: str, until: datetime
+    ) -> None:
         """The person's escalation DM waits for their quiet hours to end (see
-        `waiting_escalations`); nothing changes once it was sent."""
+        `waiting_escalations`; nothing changes once it was claimed), and the post is due by
+        `until` (`nudge_by`)."""
         key = self.keys.reminded(post_id)
         pipe = self.redis.pipeline(transaction=True)
         pipe.hsetnx(key, f"{revision}:{step}:{user}:escalation", 0)
         pipe.expire(key, self.retention_seconds)
+        pipe.zadd(self.keys.nudges, {post_id: until.timestamp()}, lt=True)
         pipe.execute()
 
     def waiting_escalations(self, post_id: str, revision: int, step: int) -> list[str]:

@@ -209,7 +209,9 @@ def _content_inputs(
     urgent: bool,
 ) -> list:
     options = [_option(name) for name in config.targets][:100]
-    urgent_option = Option(text="Urgent: reminders ignore quiet hours", value="urgent")
+    urgent_option = Option(
+        text="Urgent: reminders and escalations ignore quiet hours", value="urgent"
+    )
     inputs: list = [
         InputBlock(
             block_id="text",
@@ -243,7 +245,7 @@ def _content_inputs(
             block_id="urgent",
             label="Urgency",
             optional=True,
-            hint="For a crisis: approvers are reminded even at night and at weekends.",
+            hint="For a crisis: reminders and escalations go out even at night and at weekends.",
             element=CheckboxesElement(
                 action_id="urgent",
                 options=[urgent_option],

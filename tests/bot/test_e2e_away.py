@@ -42,7 +42,7 @@ def test_a_delegate_decides_while_the_approver_is_away_until_back(live: Live):
 
 def test_an_urgent_draft_says_so_on_its_card(live: Live):
     modal = open_draft_modal(live)
-    assert "Urgent: reminders ignore quiet hours" in str(modal.payload)
+    assert "Urgent: reminders and escalations ignore quiet hours" in str(modal.payload)
     before = set(live.store.ids_by_author("U0AUTHOR", limit=1000))
     values = {
         "text": {"text": {"type": "plain_text_input", "value": "We know about the outage"}},

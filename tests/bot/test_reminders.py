@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -318,6 +319,43 @@ def test_a_step_without_reminders_still_brings_a_night_escalation_back_in_the_mo
     assert len(world.dms("U0BOSS", "Escalated to you")) == 1
     assert len(world.dms("U0CHIEF", "Escalated to you")) == 1
     assert world.engine.store.nudge_at(post_id) is None  # nothing left to do
+
+
+ONE_REMINDER_AT_ESCALATION = FLOW.replace(
+    "        remind_after: 2h\n        remind_every: 1h\n", "        remind_after: 5h\n"
+).replace(
+    "approvers: {users: [U0ANNA, U0NINA], usergroups: [S0EDITORS]}", "approvers: {users: [U0NINA]}"
+)
+
+
+def test_a_night_escalation_told_by_another_worker_mid_pass_still_reaches_them_in_the_morning(
+    world: World,
+):
+    """Worker A escalates the step at 22:00 in Rome and, in the same pass, sends its approver
+    (Nina, in New York, awake) her only reminder, slowly. Meanwhile worker B's notifier tells
+    the escalation and leaves the escalation approvers' DMs waiting for their morning. When A
+    then re-scores the post (nothing more planned: it left the index), the DMs must not be
+    lost. (They were: nobody ever sent them.)"""
+    use_config(world, ONE_REMINDER_AT_ESCALATION)
+    world.clock.now = datetime(2026, 3, 2, 16, 0, tzinfo=UTC)  # 17:00 in Rome
+    post_id = world.submit()
+    world.clock.now = datetime(2026, 3, 2, 21, 0, tzinfo=UTC)  # 22:00 in Rome, 16:00 in NY
+    world.slack.delay("chat.postMessage", 2.0)  # A's reminder to Nina: B tells meanwhile
+    a = threading.Thread(target=world.workers[0].tick)
+    a.start()
+    deadline = time.monotonic() + 10
+    while "escalate" not in [e["action"] for e in world.engine.store.history(post_id)]:
+        assert time.monotonic() < deadline, "worker A did not escalate"
+        time.sleep(0.01)
+    world.workers[1].tick()  # B's notifier: the escalation DMs wait for 08:00 in Rome
+    assert world.engine.store.waiting_escalations(post_id, 1, 0) == ["U0BOSS", "U0CHIEF"]
+    assert a.is_alive(), "A finished its pass before B told the escalation: no race shown"
+    a.join()
+    world.slack.clear_faults()
+    assert len(world.reminders("U0NINA", post_id)) == 1 and not world.dms("U0BOSS", "Escalated")
+    world.at(datetime(2026, 3, 3, 7, 0, tzinfo=UTC))  # 08:00 in Rome
+    assert len(world.dms("U0BOSS", "Escalated to you")) == 1
+    assert len(world.dms("U0CHIEF", "Escalated to you")) == 1
 
 
 def test_an_urgent_posts_escalation_goes_out_at_once_at_night(world: World):

@@ -176,15 +176,17 @@ def test_a_card_slack_could_not_update_is_updated_later_in_a_quiet_workspace(wor
 def test_a_worker_told_to_stop_mid_batch_leaves_the_rest_to_the_next_one_telling_nobody_twice(
     world: World,
 ):
-    """SIGTERM while a worker tells a batch of six drafts, with Slack answering each call late:
+    """SIGTERM while a worker tells a batch of eight drafts, with Slack answering each call late:
     it stops after the draft in hand, not after the whole batch (which, at a few Slack calls a
     draft, outlasts a platform's 30 s kill grace: the worker was killed mid-batch and the batch
     told again). The next worker tells the rest: every card and DM once."""
-    ids = [world.engine.execute(Submit("U0AUTHOR", f"Launch post {n}")).post.id for n in range(6)]
-    world.slack.delay("*", 0.1)
+    ids = [world.engine.execute(Submit("U0AUTHOR", f"Launch post {n}")).post.id for n in range(8)]
+    world.slack.delay("*", 0.2)  # the batch takes several seconds: the signal comes well before
     running = threading.Thread(target=world.worker.run)
     running.start()
+    deadline = time.monotonic() + 30
     while not world.slack.calls("chat.postMessage"):
+        assert time.monotonic() < deadline, "the worker posted no card"
         time.sleep(0.01)
     pytests = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
     try:
