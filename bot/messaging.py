@@ -59,21 +59,22 @@ def zone_of(profile: dict | None, default: str) -> ZoneInfo:
         return ZoneInfo(default)
 
 
+#: `dm_card`'s answer when Slack could not take the DM (`slack_unavailable`): worth trying again.
+UNAVAILABLE = "slack_unavailable"
+
+
 def dm_card(
     client: WebClient, store: Store, user: str, text: str, blocks: list, post: Post
 ) -> str | None:
     """DM a message showing the post's card, remembered so it is updated with the post;
-    returns Slack's error when it failed."""
+    returns Slack's error when it failed (UNAVAILABLE when Slack was down, busy or
+    unreachable)."""
     try:
         channel = client.conversations_open(users=user)["channel"]["id"]
         reply = client.chat_postMessage(channel=channel, text=text, blocks=blocks)
-    except SlackApiError as exc:
-        error = str(exc.response.get("error"))
-        log.warning("could not DM %s about #%s: %s", user, post.id, error)
-        return error
-    except OSError as exc:  # Slack unreachable: the others may still be told
-        log.warning("could not DM %s about #%s: %s", user, post.id, exc)
-        return "unreachable"
+    except (SlackApiError, OSError) as exc:  # the others may still be told
+        log.warning("could not DM %s about #%s: %s", user, post.id, slack_error(exc))
+        return UNAVAILABLE if slack_unavailable(exc) else slack_error(exc)
     store.remember_message(post.id, reply["channel"], reply["ts"])
     return None
 

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 
-from bot.messaging import dm_card, people_of, tell_admins, zone_of
+from bot.messaging import UNAVAILABLE, dm_card, people_of, tell_admins, zone_of
 from bot.runtime import Greenlight
 from bot.views.reminders import (
     Unreachable,
@@ -49,6 +49,8 @@ log = logging.getLogger(__name__)
 LEASE_SECONDS = 120.0
 #: Slack errors that mean the person cannot be messaged at all (retrying will not help).
 UNREACHABLE = frozenset({"user_not_found", "account_inactive", "cannot_dm_bot", "user_disabled"})
+#: A reminder or escalation DM Slack could not take (down, busy) is tried again this much later.
+SLACK_RETRY = timedelta(minutes=1)
 
 
 def reminders_job(
@@ -166,7 +168,10 @@ class Nudger:
                 reminder_blocks(post, index, waited, principal, self.gl.findings(post.revision)),
                 post,
             )
-            if error in UNREACHABLE:
+            if error == UNAVAILABLE:  # not sent: theirs again once Slack is back
+                self.store.unclaim_reminder(post.id, post.revision.number, index, person, round_)
+                deferred.append(now + SLACK_RETRY)
+            elif error in UNREACHABLE:
                 problems.append(Unreachable(person, error))
         self._report(post, index, "reminder", problems)
         return deferred
@@ -242,7 +247,11 @@ class Nudger:
                 error = dm_card(
                     self.client, self.store, person, escalation_text(post, index), blocks, post
                 )
-                if error in UNREACHABLE:
+                if error == UNAVAILABLE:  # not sent: waits again, for Slack this time
+                    retry = now + SLACK_RETRY
+                    self.store.escalation_waits(post.id, revision, index, person, retry, True)
+                    deferred.append(retry)
+                elif error in UNREACHABLE:
                     problems.append(Unreachable(person, error))
         self._report(post, index, "escalation", problems)
         return deferred

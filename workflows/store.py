@@ -636,26 +636,44 @@ class Store:
             )
         )
 
+    def unclaim_reminder(
+        self, post_id: str, revision: int, step: int, user: str, round_: int
+    ) -> None:
+        """The round's DM did not go (Slack unavailable): the next pass may claim it again.
+        (Only the worker holding the post's nudge claim sends its reminders.)"""
+        field = f"{revision}:{step}:{user}"
+        self.redis.hset(self.keys.reminded(post_id), field, round_ - 1)
+
     def claim_escalation(self, post_id: str, revision: int, step: int, user: str) -> bool:
         """True once per person and escalated step (then DM them), however many workers try,
         or notifiers tell the same escalation."""
         return self.claim_reminder(post_id, revision, step, f"{user}:escalation", 1)
 
     def escalation_waits(
-        self, post_id: str, revision: int, step: int, user: str, until: datetime
+        self,
+        post_id: str,
+        revision: int,
+        step: int,
+        user: str,
+        until: datetime,
+        unclaim: bool = False,
     ) -> None:
         """The person's escalation DM waits for their quiet hours to end (see
-        `waiting_escalations`; nothing changes once it was claimed), and the post is due by
-        `until` (`nudge_by`)."""
-        key = self.keys.reminded(post_id)
+        `waiting_escalations`; nothing changes once it was claimed, unless `unclaim`: Slack
+        could not take it), and the post is due by `until` (`nudge_by`)."""
+        key, field = self.keys.reminded(post_id), f"{revision}:{step}:{user}:escalation"
         pipe = self.redis.pipeline(transaction=True)
-        pipe.hsetnx(key, f"{revision}:{step}:{user}:escalation", 0)
+        if unclaim:
+            pipe.hset(key, field, 0)
+        else:
+            pipe.hsetnx(key, field, 0)
         pipe.expire(key, self.retention_seconds)
         pipe.zadd(self.keys.nudges, {post_id: until.timestamp()}, lt=True)
         pipe.execute()
 
     def waiting_escalations(self, post_id: str, revision: int, step: int) -> list[str]:
-        """The people whose escalation DM of this step still waits for their quiet hours."""
+        """The people whose escalation DM of this step still waits (for their quiet hours to
+        end, or for Slack to take it)."""
         prefix, suffix = f"{revision}:{step}:", ":escalation"
         return sorted(
             field[len(prefix) : -len(suffix)]

@@ -420,3 +420,31 @@ def test_a_worker_told_to_stop_gives_back_the_posts_it_has_not_reminded_yet(worl
     assert len(world.reminders("U0ANNA")) == 1
     assert job(store, lambda: False) == 2  # the same moment: well within the lease
     assert [len(world.reminders("U0ANNA", post_id)) for post_id in ids] == [1, 1, 1]
+
+
+def test_a_reminder_slack_could_not_take_is_sent_once_it_is_back(world: World):
+    """Slack is down (503) when a reminder round is due: the reminder is tried again a minute
+    later and arrives once. (It was claimed before the DM failed, so it was lost until the
+    next round, or for good with none.)"""
+    post_id = world.submit()
+    world.slack.server_error("chat.postMessage", times=None, status=503)
+    world.at(MONDAY_MORNING + timedelta(hours=2))
+    assert not world.reminders("U0ANNA")
+    world.slack.clear_faults()
+    world.at(MONDAY_MORNING + timedelta(hours=2, minutes=1))
+    assert len(world.reminders("U0ANNA", post_id)) == 1
+    world.at(MONDAY_MORNING + timedelta(hours=2, minutes=30))
+    assert len(world.reminders("U0ANNA", post_id)) == 1
+
+
+def test_an_escalation_dm_slack_could_not_take_is_sent_once_it_is_back(world: World):
+    post_id = world.submit()
+    world.slack.server_error("chat.postMessage", times=None, status=503)
+    world.at(MONDAY_MORNING + timedelta(hours=5))
+    assert not world.dms("U0BOSS", "Escalated") and not world.dms("U0CHIEF", "Escalated")
+    world.slack.clear_faults()
+    world.at(MONDAY_MORNING + timedelta(hours=5, minutes=1))
+    world.at(MONDAY_MORNING + timedelta(hours=5, minutes=30))
+    for user in ("U0BOSS", "U0CHIEF"):
+        (dm,) = world.dms(user, "Escalated to you")
+        assert f"draft #{post_id}" in sent(dm)
