@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slack_sdk import WebClient
@@ -61,6 +62,9 @@ def zone_of(profile: dict | None, default: str) -> ZoneInfo:
 
 #: `dm_card`'s answer when Slack could not take the DM (`slack_unavailable`): worth trying again.
 UNAVAILABLE = "slack_unavailable"
+#: A DM about a post that Slack could not take is tried again this much later (by a worker's
+#: reminders pass: `Store.dm_waits`).
+SLACK_RETRY = timedelta(minutes=1)
 
 
 def dm_card(

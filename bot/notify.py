@@ -17,7 +17,14 @@ import redis
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.messaging import dm_card, people_of, slack_error, slack_unavailable
+from bot.messaging import (
+    SLACK_RETRY,
+    UNAVAILABLE,
+    dm_card,
+    people_of,
+    slack_error,
+    slack_unavailable,
+)
 from bot.reminders import Nudger
 from bot.runtime import Greenlight
 from bot.views.card import approval_card, card_fallback
@@ -280,8 +287,14 @@ class Notifier:
     # -- direct messages ----------------------------------------------------------------------
 
     def _dm_card(self, post: Post, user: str) -> None:
+        """The step's request to decide. One Slack could not take waits for a worker's
+        reminders pass a minute later (`Nudger`): telling the entry again would post a second
+        card."""
         blocks = approval_card(post, self.gl.findings(post.revision))
-        dm_card(self.client, self.store, user, step_request(post), blocks, post)
+        if dm_card(self.client, self.store, user, step_request(post), blocks, post) == UNAVAILABLE:
+            index, retry = post.current_step, self.gl.clock() + SLACK_RETRY
+            assert index is not None
+            self.store.dm_waits(post.id, post.revision.number, index, user, "request", retry)
 
     def _dm(self, user: str, text: str, blocks: list | None = None) -> None:
         try:

@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 
-from bot.messaging import UNAVAILABLE, dm_card, people_of, tell_admins, zone_of
+from bot.messaging import SLACK_RETRY, UNAVAILABLE, dm_card, people_of, tell_admins, zone_of
 from bot.runtime import Greenlight
+from bot.views.card import approval_card
+from bot.views.messages import step_request
 from bot.views.reminders import (
     Unreachable,
     escalation_blocks,
@@ -49,8 +51,6 @@ log = logging.getLogger(__name__)
 LEASE_SECONDS = 120.0
 #: Slack errors that mean the person cannot be messaged at all (retrying will not help).
 UNREACHABLE = frozenset({"user_not_found", "account_inactive", "cannot_dm_bot", "user_disabled"})
-#: A reminder or escalation DM Slack could not take (down, busy) is tried again this much later.
-SLACK_RETRY = timedelta(minutes=1)
 
 
 def reminders_job(
@@ -99,19 +99,19 @@ class Nudger:
         return len(ids)
 
     def _waiting_since(
-        self, post_id: str, revision: int, index: int, seen: list[str], now: datetime
+        self, post_id: str, revision: int, index: int, seen: dict[str, list[str]], now: datetime
     ) -> None:
-        """A notifier (another worker's) may have left escalation DMs waiting after `_nudge`
-        read them and before the re-score, which then dropped or pushed back the time the
-        notifier set: the post is due again at once, to take them into account."""
-        if set(self.store.waiting_escalations(post_id, revision, index)) - set(seen):
+        """A notifier (another worker's) may have left DMs waiting after `_nudge` read them
+        and before the re-score, which then dropped or pushed back the time the notifier set:
+        the post is due again at once, to take them into account."""
+        if _pairs(self.store.waiting_dms(post_id, revision, index)) - _pairs(seen):
             self.store.nudge_by(post_id, now)
 
     def _nudge(
         self, post_id: str, now: datetime
-    ) -> tuple[datetime | None, tuple[int, int, list[str]] | None]:
+    ) -> tuple[datetime | None, tuple[int, int, dict[str, list[str]]] | None]:
         """Do what is due for the post; returns when to look at it next (None: never) and,
-        while it is in review, the revision, step and escalation DMs waiting that it saw."""
+        while it is in review, the revision, step and waiting DMs that it saw."""
         post = self.store.get(post_id)
         if post is None or post.state != PostState.IN_REVIEW or post.current_step is None:
             return None, None
@@ -124,15 +124,37 @@ class Nudger:
                 return None, None  # the transition that moved it on set its next nudge
         run = post.steps[index]
         deferred: list[datetime] = []
-        seen = None
-        if run.escalated_at:  # its escalation DMs may wait for someone's quiet hours to end
-            waiting = self.store.waiting_escalations(post.id, post.revision.number, index)
-            deferred += self._escalate(post, index, waiting, now) if waiting else []
-            seen = (post.revision.number, index, waiting)
+        waiting = self.store.waiting_dms(post.id, post.revision.number, index)
+        if waiting.get("request"):  # Slack could not take them when the step started
+            deferred += self._request_again(post, index, waiting["request"], now)
+        if waiting.get("escalation"):  # someone's quiet hours, or Slack
+            deferred += self._escalate(post, index, waiting["escalation"], now)
         if round_ := reminder_round(run, now):
             deferred += self._remind(post, index, round_, now)
         times = [t for t in (next_nudge_at(run, now), *deferred) if t]
-        return (min(times) if times else None), seen
+        return (min(times) if times else None), (post.revision.number, index, waiting)
+
+    def _request_again(
+        self, post: Post, index: int, people: list[str], now: datetime
+    ) -> list[datetime]:
+        """The step's request to decide, to approvers Slack could not take it for when the
+        step started (`Notifier`), once each; returns when to try again those it still could
+        not take."""
+        context = Context(self.gl.config, self.directory, self.gl.assess_risk, now)
+        blocks = approval_card(post, self.gl.findings(post.revision))
+        revision, deferred = post.revision.number, []
+        for person in people:
+            if decision_refusal(post, person, index, context) is not None:
+                continue  # decided meanwhile, say
+            if not self.store.claim_dm(post.id, revision, index, person, "request"):
+                continue
+            if dm_card(self.client, self.store, person, step_request(post), blocks, post) == (
+                UNAVAILABLE
+            ):
+                retry = now + SLACK_RETRY
+                self.store.dm_waits(post.id, revision, index, person, "request", retry, True)
+                deferred.append(retry)
+        return deferred
 
     # -- reminders ----------------------------------------------------------------------------
 
@@ -241,15 +263,15 @@ class Nudger:
                 continue
             ends = None if post.revision.urgent else self.quiet.ends(now, zone)
             if ends:
-                self.store.escalation_waits(post.id, revision, index, person, ends)
+                self.store.dm_waits(post.id, revision, index, person, "escalation", ends)
                 deferred.append(ends)
-            elif self.store.claim_escalation(post.id, revision, index, person):
+            elif self.store.claim_dm(post.id, revision, index, person, "escalation"):
                 error = dm_card(
                     self.client, self.store, person, escalation_text(post, index), blocks, post
                 )
                 if error == UNAVAILABLE:  # not sent: waits again, for Slack this time
                     retry = now + SLACK_RETRY
-                    self.store.escalation_waits(post.id, revision, index, person, retry, True)
+                    self.store.dm_waits(post.id, revision, index, person, "escalation", retry, True)
                     deferred.append(retry)
                 elif error in UNREACHABLE:
                     problems.append(Unreachable(person, error))
@@ -264,3 +286,7 @@ class Nudger:
         if not fresh:
             return
         tell_admins(self.client, self.gl.config.admins, unreachable_text(post, index, what, fresh))
+
+
+def _pairs(waiting: dict[str, list[str]]) -> set[tuple[str, str]]:
+    return {(kind, user) for kind, users in waiting.items() for user in users}

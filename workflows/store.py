@@ -23,7 +23,7 @@ multi-key step of one workspace lands in one Redis Cluster slot.
 | `gl:{T}:lease_tokens` | hash | post id -> fencing token of its current claim |
 | `gl:{T}:fence` | string | last fencing token handed out |
 | `gl:{T}:nudges` | zset | posts in review by when a worker next reminds or escalates |
-| `gl:{T}:post:{id}:reminded` | hash | `rev:step:user` -> last reminder round; `…:escalation` |
+| `gl:{T}:post:{id}:reminded` | hash | `rev:step:user` -> last reminder round; `…:user:kind` |
 | `gl:{T}:away` | hash | user -> JSON `{until, ends_at, delegate}` while away |
 | `gl:{T}:reported:{what}` | string | a problem already told to admins (expires) |
 | `gl:{T}:stale_cards` | set | posts whose chat messages missed an update while Slack was down |
@@ -644,24 +644,25 @@ class Store:
         field = f"{revision}:{step}:{user}"
         self.redis.hset(self.keys.reminded(post_id), field, round_ - 1)
 
-    def claim_escalation(self, post_id: str, revision: int, step: int, user: str) -> bool:
-        """True once per person and escalated step (then DM them), however many workers try,
-        or notifiers tell the same escalation."""
-        return self.claim_reminder(post_id, revision, step, f"{user}:escalation", 1)
+    def claim_dm(self, post_id: str, revision: int, step: int, user: str, kind: str) -> bool:
+        """True once per person, step and `kind` of DM ("escalation"; "request", a step's
+        request to decide sent again) however many workers or notifiers try: then send it."""
+        return self.claim_reminder(post_id, revision, step, f"{user}:{kind}", 1)
 
-    def escalation_waits(
+    def dm_waits(
         self,
         post_id: str,
         revision: int,
         step: int,
         user: str,
+        kind: str,
         until: datetime,
         unclaim: bool = False,
     ) -> None:
-        """The person's escalation DM waits for their quiet hours to end (see
-        `waiting_escalations`; nothing changes once it was claimed, unless `unclaim`: Slack
-        could not take it), and the post is due by `until` (`nudge_by`)."""
-        key, field = self.keys.reminded(post_id), f"{revision}:{step}:{user}:escalation"
+        """The person's DM of `kind` waits (for their quiet hours to end, or for Slack) and
+        the post is due by `until` (`nudge_by`), for a worker to send it (`waiting_dms`).
+        Nothing changes once the DM was claimed, unless `unclaim`: Slack could not take it."""
+        key, field = self.keys.reminded(post_id), f"{revision}:{step}:{user}:{kind}"
         pipe = self.redis.pipeline(transaction=True)
         if unclaim:
             pipe.hset(key, field, 0)
@@ -671,18 +672,15 @@ class Store:
         pipe.zadd(self.keys.nudges, {post_id: until.timestamp()}, lt=True)
         pipe.execute()
 
-    def waiting_escalations(self, post_id: str, revision: int, step: int) -> list[str]:
-        """The people whose escalation DM of this step still waits (for their quiet hours to
-        end, or for Slack to take it)."""
-        prefix, suffix = f"{revision}:{step}:", ":escalation"
-        return sorted(
-            field[len(prefix) : -len(suffix)]
-            for field, sent in (
-                (_text(f), _text(v))
-                for f, v in self.redis.hgetall(self.keys.reminded(post_id)).items()
-            )
-            if field.startswith(prefix) and field.endswith(suffix) and sent == "0"
-        )
+    def waiting_dms(self, post_id: str, revision: int, step: int) -> dict[str, list[str]]:
+        """The people whose DMs of this step still wait, by kind (see `dm_waits`)."""
+        prefix, waiting = f"{revision}:{step}:", {}
+        for raw, sent in self.redis.hgetall(self.keys.reminded(post_id)).items():
+            field = _text(raw)
+            if field.startswith(prefix) and _text(sent) == "0" and field.count(":") == 3:
+                user, kind = field[len(prefix) :].split(":")
+                waiting.setdefault(kind, []).append(user)
+        return {kind: sorted(users) for kind, users in waiting.items()}
 
     def nudge_by(self, post_id: str, when: datetime) -> None:
         """Make sure a worker looks at the post by `when` (sooner if already due sooner)."""

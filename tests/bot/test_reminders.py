@@ -348,7 +348,7 @@ def test_a_night_escalation_told_by_another_worker_mid_pass_still_reaches_them_i
         assert time.monotonic() < deadline, "worker A did not escalate"
         time.sleep(0.01)
     world.workers[1].tick()  # B's notifier: the escalation DMs wait for 08:00 in Rome
-    assert world.engine.store.waiting_escalations(post_id, 1, 0) == ["U0BOSS", "U0CHIEF"]
+    assert world.engine.store.waiting_dms(post_id, 1, 0) == {"escalation": ["U0BOSS", "U0CHIEF"]}
     assert a.is_alive(), "A finished its pass before B told the escalation: no race shown"
     a.join()
     world.slack.clear_faults()
@@ -448,3 +448,23 @@ def test_an_escalation_dm_slack_could_not_take_is_sent_once_it_is_back(world: Wo
     for user in ("U0BOSS", "U0CHIEF"):
         (dm,) = world.dms(user, "Escalated to you")
         assert f"draft #{post_id}" in sent(dm)
+
+
+def test_approvers_dms_slack_could_not_take_as_the_step_started_are_sent_a_minute_later(
+    world: World,
+):
+    """The step's card goes out, then Slack fails (503) the DMs asking each approver to decide:
+    a worker sends each a minute later, once. (They were lost: telling the entry again would
+    have posted a second card.)"""
+    world.slack.server_error("chat.postMessage", times=None, status=503, after=1)
+    post_id = world.submit()
+    assert len([m for m in world.slack.messages("C0APPROVALS") if f"#{post_id}" in m.text]) == 1
+    approvers = ("U0ANNA", "U0ED1", "U0NINA")
+    assert not [u for u in approvers if world.dms(u, f"Draft #{post_id} by")]
+    world.slack.clear_faults()
+    world.at(world.clock.now + timedelta(minutes=1))
+    world.at(world.clock.now + timedelta(minutes=30))
+    for user in approvers:
+        (dm,) = world.dms(user, f"Draft #{post_id} by")
+        assert "waits for your decision" in sent(dm)
+    assert len([m for m in world.slack.messages("C0APPROVALS") if f"#{post_id}" in m.text]) == 1
