@@ -287,14 +287,17 @@ class Notifier:
     # -- direct messages ----------------------------------------------------------------------
 
     def _dm_card(self, post: Post, user: str) -> None:
-        """The step's request to decide. One Slack could not take waits for a worker's
-        reminders pass a minute later (`Nudger`): telling the entry again would post a second
-        card."""
+        """The step's request to decide, once per person (claimed: an entry told again does
+        not send it twice). One Slack could not take waits for a worker's reminders pass a
+        minute later (`Nudger`): telling the entry again would post a second card."""
+        index, revision = post.current_step, post.revision.number
+        assert index is not None
+        if not self.store.claim_dm(post.id, revision, index, user, "request"):
+            return
         blocks = approval_card(post, self.gl.findings(post.revision))
         if dm_card(self.client, self.store, user, step_request(post), blocks, post) == UNAVAILABLE:
-            index, retry = post.current_step, self.gl.clock() + SLACK_RETRY
-            assert index is not None
-            self.store.dm_waits(post.id, post.revision.number, index, user, "request", retry)
+            retry = self.gl.clock() + SLACK_RETRY
+            self.store.dm_waits(post.id, revision, index, user, "request", retry, unclaim=True)
 
     def _dm(self, user: str, text: str, blocks: list | None = None) -> None:
         try:

@@ -7,7 +7,9 @@ notifier then DMs the escalation approvers from its audit entry. A reminder is a
 approval card; each person gets each reminder round at most once (`Store.claim_reminder`), and
 one who is in their quiet hours gets it when those end, unless the post is urgent. So does an
 escalation DM: the notifier leaves it waiting and the post due when those end, for a worker's
-pass to send. Away approvers' reminders go to their delegate. People who cannot be reached
+pass to send, and so does any of these DMs Slack could not take (down, busy), and a step's
+request to decide that Slack could not take as the step started, a minute later. Away
+approvers' reminders go to their delegate. People who cannot be reached
 are reported to the workflow file's admins, once a day per post and person; the rest still get
 theirs.
 """
@@ -151,7 +153,7 @@ class Nudger:
             if dm_card(self.client, self.store, person, step_request(post), blocks, post) == (
                 UNAVAILABLE
             ):
-                retry = now + SLACK_RETRY
+                retry = self.gl.clock() + SLACK_RETRY  # a minute after the failure
                 self.store.dm_waits(post.id, revision, index, person, "request", retry, True)
                 deferred.append(retry)
         return deferred
@@ -191,8 +193,10 @@ class Nudger:
                 post,
             )
             if error == UNAVAILABLE:  # not sent: theirs again once Slack is back
-                self.store.unclaim_reminder(post.id, post.revision.number, index, person, round_)
-                deferred.append(now + SLACK_RETRY)
+                retry = self.gl.clock() + SLACK_RETRY  # a minute after the failure
+                revision = post.revision.number
+                self.store.unclaim_reminder(post.id, revision, index, person, round_, retry)
+                deferred.append(retry)
             elif error in UNREACHABLE:
                 problems.append(Unreachable(person, error))
         self._report(post, index, "reminder", problems)
@@ -270,7 +274,7 @@ class Nudger:
                     self.client, self.store, person, escalation_text(post, index), blocks, post
                 )
                 if error == UNAVAILABLE:  # not sent: waits again, for Slack this time
-                    retry = now + SLACK_RETRY
+                    retry = self.gl.clock() + SLACK_RETRY  # after the failure
                     self.store.dm_waits(post.id, revision, index, person, "escalation", retry, True)
                     deferred.append(retry)
                 elif error in UNREACHABLE:

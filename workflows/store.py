@@ -22,7 +22,7 @@ multi-key step of one workspace lands in one Redis Cluster slot.
 | `gl:{T}:leases` | zset | posts a worker holds, by lease end (ms) |
 | `gl:{T}:lease_tokens` | hash | post id -> fencing token of its current claim |
 | `gl:{T}:fence` | string | last fencing token handed out |
-| `gl:{T}:nudges` | zset | posts in review by when a worker next reminds or escalates |
+| `gl:{T}:nudges` | zset | posts in review by when a worker next reminds, escalates or DMs |
 | `gl:{T}:post:{id}:reminded` | hash | `rev:step:user` -> last reminder round; `…:user:kind` |
 | `gl:{T}:away` | hash | user -> JSON `{until, ends_at, delegate}` while away |
 | `gl:{T}:reported:{what}` | string | a problem already told to admins (expires) |
@@ -110,6 +110,13 @@ end
 #: (its version when written before those were kept; false: expired). ARGV[2]
 #: is the workspace's post key prefix (its hash tag keeps the posts in the same Redis Cluster
 #: slot). The last change is false (nil) in a workspace without one (yet, or any more).
+_UNCLAIM_REMINDER = """
+if tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') == tonumber(ARGV[2]) then
+  redis.call('HSET', KEYS[1], ARGV[1], tonumber(ARGV[2]) - 1)
+end
+redis.call('ZADD', KEYS[2], 'LT', ARGV[3], ARGV[4])
+return 1
+"""  # KEYS: reminded hash, nudges; ARGV: revision:step:user, round, retry score, post id
 _WAITING = """
 local last = redis.call('GET', KEYS[1])
 if last and last == ARGV[3] then return {last} end
@@ -238,7 +245,7 @@ def _scripts_for(client: redis.Redis) -> tuple[Script, ...]:
     scripts = _SCRIPTS.get(client)
     if scripts is None:
         sources = (_TRANSITION, _CLAIM, _RELEASE, _CLAIM_NUDGES, _RESCORE_NUDGE, _CLAIM_REMINDER)
-        extra = (_COUNT, _WAITING)
+        extra = (_COUNT, _WAITING, _UNCLAIM_REMINDER)
         scripts = tuple(client.register_script(s) for s in (*sources, *extra))
         _SCRIPTS[client] = scripts
     return scripts
@@ -255,7 +262,7 @@ class Store:
         scripts = _scripts_for(client)
         self._transition, self._claim, self._release = scripts[:3]
         self._claim_nudges, self._rescore_nudge, self._claim_reminder = scripts[3:6]
-        self._count, self._waiting = scripts[6:]
+        self._count, self._waiting, self._unclaim_reminder = scripts[6:]
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -637,12 +644,15 @@ class Store:
         )
 
     def unclaim_reminder(
-        self, post_id: str, revision: int, step: int, user: str, round_: int
+        self, post_id: str, revision: int, step: int, user: str, round_: int, retry: datetime
     ) -> None:
-        """The round's DM did not go (Slack unavailable): the next pass may claim it again.
-        (Only the worker holding the post's nudge claim sends its reminders.)"""
-        field = f"{revision}:{step}:{user}"
-        self.redis.hset(self.keys.reminded(post_id), field, round_ - 1)
+        """The round's DM did not go (Slack unavailable): it is handed back (unless a later
+        round was claimed meanwhile) and the post is due by `retry`, in one write, so a worker
+        whose lease ran out while Slack hung still has it tried again."""
+        self._unclaim_reminder(
+            keys=[self.keys.reminded(post_id), self.keys.nudges],
+            args=[f"{revision}:{step}:{user}", round_, retry.timestamp(), post_id],
+        )
 
     def claim_dm(self, post_id: str, revision: int, step: int, user: str, kind: str) -> bool:
         """True once per person, step and `kind` of DM ("escalation"; "request", a step's

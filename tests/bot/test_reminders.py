@@ -453,13 +453,15 @@ def test_an_escalation_dm_slack_could_not_take_is_sent_once_it_is_back(world: Wo
 def test_approvers_dms_slack_could_not_take_as_the_step_started_are_sent_a_minute_later(
     world: World,
 ):
-    """The step's card goes out, then Slack fails (503) the DMs asking each approver to decide:
-    a worker sends each a minute later, once. (They were lost: telling the entry again would
-    have posted a second card.)"""
+    """The step's card goes out, then Slack fails (503) the DMs asking each approver to decide,
+    and still fails a minute later: once Slack is back a worker sends each, once. (They were
+    lost: telling the entry again would have posted a second card.)"""
     world.slack.server_error("chat.postMessage", times=None, status=503, after=1)
     post_id = world.submit()
     assert len([m for m in world.slack.messages("C0APPROVALS") if f"#{post_id}" in m.text]) == 1
     approvers = ("U0ANNA", "U0ED1", "U0NINA")
+    assert not [u for u in approvers if world.dms(u, f"Draft #{post_id} by")]
+    world.at(world.clock.now + timedelta(minutes=1))  # tried again: Slack is still down
     assert not [u for u in approvers if world.dms(u, f"Draft #{post_id} by")]
     world.slack.clear_faults()
     world.at(world.clock.now + timedelta(minutes=1))
