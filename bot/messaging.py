@@ -4,8 +4,8 @@ a step's users and groups are, their time zone, an approval card by DM, a word t
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from datetime import timedelta
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slack_sdk import WebClient
@@ -81,6 +81,31 @@ def dm_card(
         return UNAVAILABLE if slack_unavailable(exc) else slack_error(exc)
     store.remember_message(post.id, reply["channel"], reply["ts"])
     return None
+
+
+def dm_once(
+    client: WebClient,
+    store: Store,
+    post: Post,
+    user: str,
+    kind: str,
+    message: tuple[str, list],
+    clock: Callable[[], datetime],
+) -> tuple[str | None, datetime | None]:
+    """`dm_card` (the `message`'s text and blocks) once per person, step and `kind` of DM
+    (`Store.claim_dm`), however many workers or retold entries try. One Slack could not take is
+    handed back and waits SLACK_RETRY for a worker's reminders pass (`Store.dm_waits`).
+    Returns `dm_card`'s error and, then, when it is tried again."""
+    step, revision = post.current_step, post.revision.number
+    assert step is not None
+    if not store.claim_dm(post.id, revision, step, user, kind):
+        return None, None  # sent already
+    error = dm_card(client, store, user, *message, post)
+    if error != UNAVAILABLE:
+        return error, None
+    retry = clock() + SLACK_RETRY  # a minute after the failure
+    store.dm_waits(post.id, revision, step, user, kind, retry, unclaim=True)
+    return error, retry
 
 
 def tell_admins(client: WebClient, admins: Sequence[str], text: str) -> bool:

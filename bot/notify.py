@@ -17,14 +17,7 @@ import redis
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.messaging import (
-    SLACK_RETRY,
-    UNAVAILABLE,
-    dm_card,
-    people_of,
-    slack_error,
-    slack_unavailable,
-)
+from bot.messaging import dm_once, people_of, slack_error, slack_unavailable
 from bot.reminders import Nudger
 from bot.runtime import Greenlight
 from bot.views.card import approval_card, card_fallback
@@ -290,14 +283,9 @@ class Notifier:
         """The step's request to decide, once per person (claimed: an entry told again does
         not send it twice). One Slack could not take waits for a worker's reminders pass a
         minute later (`Nudger`): telling the entry again would post a second card."""
-        index, revision = post.current_step, post.revision.number
-        assert index is not None
-        if not self.store.claim_dm(post.id, revision, index, user, "request"):
-            return
         blocks = approval_card(post, self.gl.findings(post.revision))
-        if dm_card(self.client, self.store, user, step_request(post), blocks, post) == UNAVAILABLE:
-            retry = self.gl.clock() + SLACK_RETRY
-            self.store.dm_waits(post.id, revision, index, user, "request", retry, unclaim=True)
+        message = (step_request(post), blocks)
+        dm_once(self.client, self.store, post, user, "request", message, self.gl.clock)
 
     def _dm(self, user: str, text: str, blocks: list | None = None) -> None:
         try:

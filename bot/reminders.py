@@ -6,12 +6,11 @@ re-scores the post to its next time. Escalation is an audited transition (`Escal
 notifier then DMs the escalation approvers from its audit entry. A reminder is a DM with the
 approval card; each person gets each reminder round at most once (`Store.claim_reminder`), and
 one who is in their quiet hours gets it when those end, unless the post is urgent. So does an
-escalation DM: the notifier leaves it waiting and the post due when those end, for a worker's
-pass to send, and so does any of these DMs Slack could not take (down, busy), and a step's
-request to decide that Slack could not take as the step started, a minute later. Away
-approvers' reminders go to their delegate. People who cannot be reached
-are reported to the workflow file's admins, once a day per post and person; the rest still get
-theirs.
+escalation DM: the notifier leaves it waiting (`Store.dm_waits`) and the post due when those
+end, for a worker's pass to send. A reminder, an escalation or a step's request to decide that
+Slack could not take (down, busy) is tried again the same way a minute later. Away approvers'
+reminders go to their delegate. People who cannot be reached are reported to the workflow
+file's admins, once a day per post and person; the rest still get theirs.
 """
 
 from __future__ import annotations
@@ -23,7 +22,15 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 
-from bot.messaging import SLACK_RETRY, UNAVAILABLE, dm_card, people_of, tell_admins, zone_of
+from bot.messaging import (
+    SLACK_RETRY,
+    UNAVAILABLE,
+    dm_card,
+    dm_once,
+    people_of,
+    tell_admins,
+    zone_of,
+)
 from bot.runtime import Greenlight
 from bot.views.card import approval_card
 from bot.views.messages import step_request
@@ -130,7 +137,7 @@ class Nudger:
         if waiting.get("request"):  # Slack could not take them when the step started
             deferred += self._request_again(post, index, waiting["request"], now)
         if waiting.get("escalation"):  # someone's quiet hours, or Slack
-            deferred += self._escalate(post, index, waiting["escalation"], now)
+            deferred += self._escalate(post, index, waiting["escalation"], now, [])
         if round_ := reminder_round(run, now):
             deferred += self._remind(post, index, round_, now)
         times = [t for t in (next_nudge_at(run, now), *deferred) if t]
@@ -144,18 +151,13 @@ class Nudger:
         not take."""
         context = Context(self.gl.config, self.directory, self.gl.assess_risk, now)
         blocks = approval_card(post, self.gl.findings(post.revision))
-        revision, deferred = post.revision.number, []
+        message, clock = (step_request(post), blocks), self.gl.clock
+        deferred: list[datetime] = []
         for person in people:
             if decision_refusal(post, person, index, context) is not None:
                 continue  # decided meanwhile, say
-            if not self.store.claim_dm(post.id, revision, index, person, "request"):
-                continue
-            if dm_card(self.client, self.store, person, step_request(post), blocks, post) == (
-                UNAVAILABLE
-            ):
-                retry = self.gl.clock() + SLACK_RETRY  # a minute after the failure
-                self.store.dm_waits(post.id, revision, index, person, "request", retry, True)
-                deferred.append(retry)
+            _, retry = dm_once(self.client, self.store, post, person, "request", message, clock)
+            deferred += [retry] if retry else []
         return deferred
 
     # -- reminders ----------------------------------------------------------------------------
@@ -248,17 +250,17 @@ class Nudger:
         index: int,
         people: list[str],
         now: datetime,
-        problems: list[Unreachable] | None = None,
+        problems: list[Unreachable],
     ) -> list[datetime]:
         """DM the escalation to each of `people` who may decide the step, once each (claimed:
         the notifier may tell the same entry again), unless they are in their quiet hours and
         the post is not urgent: theirs waits, and the post is due by when their quiet hours
         end (marked at once, so a failure later in the loop strands nobody). Returns those
         times."""
-        problems = problems if problems is not None else []
         context = Context(self.gl.config, self.directory, self.gl.assess_risk, now)
         blocks = escalation_blocks(post, index, self.gl.findings(post.revision))
-        revision, deferred = post.revision.number, []
+        message, clock = (escalation_text(post, index), blocks), self.gl.clock
+        deferred: list[datetime] = []
         for person in people:
             if decision_refusal(post, person, index, context) is not None:
                 continue  # the author, say, or someone who already decided
@@ -267,18 +269,18 @@ class Nudger:
                 continue
             ends = None if post.revision.urgent else self.quiet.ends(now, zone)
             if ends:
-                self.store.dm_waits(post.id, revision, index, person, "escalation", ends)
-                deferred.append(ends)
-            elif self.store.claim_dm(post.id, revision, index, person, "escalation"):
-                error = dm_card(
-                    self.client, self.store, person, escalation_text(post, index), blocks, post
+                self.store.dm_waits(
+                    post.id, post.revision.number, index, person, "escalation", ends
                 )
-                if error == UNAVAILABLE:  # not sent: waits again, for Slack this time
-                    retry = self.gl.clock() + SLACK_RETRY  # after the failure
-                    self.store.dm_waits(post.id, revision, index, person, "escalation", retry, True)
-                    deferred.append(retry)
-                elif error in UNREACHABLE:
-                    problems.append(Unreachable(person, error))
+                deferred.append(ends)
+                continue
+            error, retry = dm_once(
+                self.client, self.store, post, person, "escalation", message, clock
+            )
+            if retry:  # not sent: waits again, for Slack this time
+                deferred.append(retry)
+            elif error in UNREACHABLE:
+                problems.append(Unreachable(person, error))
         self._report(post, index, "escalation", problems)
         return deferred
 

@@ -83,6 +83,13 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 return 1
 """  # KEYS: reminded hash; ARGV: revision:step:user, round, ttl
+_UNCLAIM_REMINDER = """
+if tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') == tonumber(ARGV[2]) then
+  redis.call('HSET', KEYS[1], ARGV[1], tonumber(ARGV[2]) - 1)
+end
+redis.call('ZADD', KEYS[2], 'LT', ARGV[3], ARGV[4])
+return 1
+"""  # KEYS: reminded hash, nudges; ARGV: revision:step:user, round, retry score, post id
 #: Every workspace that ever had a post: workers walk it to find due posts. (The one key
 #: outside a workspace's hash tag.)
 WORKSPACES = "gl:workspaces"
@@ -110,13 +117,6 @@ end
 #: (its version when written before those were kept; false: expired). ARGV[2]
 #: is the workspace's post key prefix (its hash tag keeps the posts in the same Redis Cluster
 #: slot). The last change is false (nil) in a workspace without one (yet, or any more).
-_UNCLAIM_REMINDER = """
-if tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') == tonumber(ARGV[2]) then
-  redis.call('HSET', KEYS[1], ARGV[1], tonumber(ARGV[2]) - 1)
-end
-redis.call('ZADD', KEYS[2], 'LT', ARGV[3], ARGV[4])
-return 1
-"""  # KEYS: reminded hash, nudges; ARGV: revision:step:user, round, retry score, post id
 _WAITING = """
 local last = redis.call('GET', KEYS[1])
 if last and last == ARGV[3] then return {last} end
