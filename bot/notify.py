@@ -135,17 +135,21 @@ class Notifier:
                     post,
                     submitted_notice(post, self.gl.findings(post.revision), None),
                     _source(post),
+                    must_arrive=True,
                 )
         elif action in ("approve", "override") and current:
             if entry["to"] == "in_review" and self._started_now(post, int(entry["step"])):
                 self._start_step(post)
             elif entry["to"] != "in_review" and actor != post.author:
                 self._tell_author(
-                    post, f":white_check_mark: Draft #{post.id} is approved.", _source(post)
+                    post,
+                    f":white_check_mark: Draft #{post.id} is approved.",
+                    _source(post),
+                    must_arrive=True,
                 )
         elif action in ("reject", "request_changes") and actor != post.author:
             blocks = author_notice(post, actor, action, entry.get("reason", ""))
-            self._dm(post.author, f"Draft #{post.id}", blocks)
+            self._dm(post.author, f"Draft #{post.id}", blocks, must_arrive=True)
         elif action == "escalate" and current:
             Nudger(self.gl, self.engine, self.client).escalated(post, int(entry["step"]))
         elif action in (
@@ -171,7 +175,8 @@ class Notifier:
         return post.state == PostState.IN_REVIEW and following == post.current_step
 
     def needs_a_human(self, post: Post, reason: str | None, target: str | None) -> None:
-        """Publishing stopped where only a person can decide: say so to the author."""
+        """Publishing stopped where only a person can decide: say so to the author (told
+        again later should Slack be down)."""
         what = {
             PostState.FAILED: ":warning: could not be published",
             PostState.OUTCOME_UNKNOWN: ":grey_question: may or may not have gone out",
@@ -184,6 +189,7 @@ class Notifier:
             f"Draft #{post.id}{where} {what}: {detail}. The card has the buttons to publish, "
             "retry or cancel.",
             _source(post),
+            must_arrive=True,
         )
 
     def refresh(self, post: Post, freeze: dict[str, str] | None) -> bool:
@@ -287,21 +293,37 @@ class Notifier:
         message = (step_request(post), blocks)
         dm_once(self.client, self.store, post, user, "request", message, self.gl.clock)
 
-    def _dm(self, user: str, text: str, blocks: list | None = None) -> None:
+    def _dm(
+        self, user: str, text: str, blocks: list | None = None, must_arrive: bool = False
+    ) -> None:
+        """A DM; one that fails is logged, unless `must_arrive` and Slack is down: then the
+        error is raised, and the entry being told is told again later (so only for a notice
+        that is all its entry tells, or the rest would go out twice)."""
         try:
             self.client.chat_postMessage(channel=user, text=text, blocks=blocks)
         except (SlackApiError, OSError) as exc:
+            if must_arrive and slack_unavailable(exc):
+                raise
             log.warning("could not DM %s: %s", user, exc)
 
-    def _tell_author(self, post: Post, text: str, reply_to: tuple[str, str] | None) -> None:
-        """A threaded reply under the draft's message when there is one, else a DM."""
+    def _tell_author(
+        self,
+        post: Post,
+        text: str,
+        reply_to: tuple[str, str] | None,
+        must_arrive: bool = False,
+    ) -> None:
+        """A threaded reply under the draft's message when there is one, else a DM (as `_dm`,
+        `must_arrive`)."""
         if reply_to:
             try:
                 self.client.chat_postMessage(channel=reply_to[0], thread_ts=reply_to[1], text=text)
                 return
             except (SlackApiError, OSError) as exc:
+                if must_arrive and slack_unavailable(exc):
+                    raise  # a DM would fail too; the reply goes out once Slack is back
                 log.warning("thread reply failed for #%s: %s", post.id, exc)
-        self._dm(post.author, text)
+        self._dm(post.author, text, must_arrive=must_arrive)
 
 
 def _source(post: Post) -> tuple[str, str] | None:

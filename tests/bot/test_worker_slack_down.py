@@ -20,9 +20,10 @@ from bot.settings import Settings
 from bot.views.card import APPROVE
 from bot.worker import Worker, notifier
 from tests.conftest import keyword_risk
-from workflows.commands import Reject, Submit
+from workflows.commands import Approve, Reject, RequestChanges, Submit
 from workflows.configfile import parse_workflow_file
 from workflows.engine import Engine
+from workflows.publishing import PermanentFailure, Publication, Published
 from workflows.review import RiskReview
 
 FLOW = """
@@ -153,6 +154,76 @@ def test_a_card_whose_news_was_told_just_before_slack_went_down_is_refreshed_onc
     assert len(world.cards(waiting)) == 1
     (card,) = world.cards(rejected)
     assert APPROVE not in buttons(card)
+
+
+@pytest.mark.parametrize(
+    ("decide", "notice"),
+    [
+        (lambda post: Approve("U0ANNA", post, 1, 0), "is approved"),
+        (lambda post: Reject("U0ANNA", post, 1, 0, "Not our tone"), "Not our tone"),
+        (lambda post: RequestChanges("U0ANNA", post, 1, 0, "Shorter, please"), "Shorter, please"),
+    ],
+    ids=["approved", "rejected", "changes requested"],
+)
+def test_the_authors_news_slack_could_not_take_reaches_them_once_it_is_back(
+    world: World, decide, notice: str
+):
+    """The last decision is told while Slack answers 503 to every post (past the client's
+    retries): the author's notice, all that decision tells anyone, goes out once Slack is
+    back, once, and the card loses its buttons. (It was logged and lost: the author never
+    learnt their draft was approved or why it was turned down.)"""
+    post_id = world.engine.execute(Submit("U0AUTHOR", "Spring sale starts Monday")).post.id
+    world.worker.tick()
+    world.engine.execute(decide(post_id))
+    world.slack.server_error("chat.postMessage", times=None, status=503)
+    world.worker.tick()
+
+    def notices() -> list[Message]:
+        return [m for m in world.dms("U0AUTHOR", post_id) if notice in f"{m.text} {m.blocks}"]
+
+    assert notices() == []
+    world.slack.clear_faults()
+    time.sleep(RETRY_SECONDS + 0.1)
+    world.worker.tick()
+    assert len(notices()) == 1
+    (card,) = world.cards(post_id)
+    assert APPROVE not in buttons(card)
+    time.sleep(RETRY_SECONDS + 0.1)
+    world.worker.tick()  # told once: nothing is left pending
+    assert len(notices()) == 1
+
+
+class Refusing:
+    """A network that refuses every post for good."""
+
+    def publish(self, publication: Publication) -> Published:
+        raise PermanentFailure("account suspended")
+
+
+def test_news_of_a_failed_publication_slack_could_not_take_reaches_the_author_once_back(
+    world: World,
+):
+    """The approved post cannot be published (the network refuses it for good) while Slack
+    answers 503 to every post: once Slack is back the author learns it, once."""
+    world.worker.publishers = {"site": Refusing()}
+    post_id = world.engine.execute(Submit("U0AUTHOR", "Spring sale starts Monday")).post.id
+    world.worker.tick()
+    world.slack.server_error("chat.postMessage", times=None, status=503)
+    world.engine.execute(Approve("U0ANNA", post_id, 1, 0))
+    world.worker.tick()  # published and failed; nobody could be told
+
+    def notices() -> list[Message]:
+        return [m for m in world.dms("U0AUTHOR", post_id) if "could not be published" in m.text]
+
+    assert notices() == []
+    world.slack.clear_faults()
+    time.sleep(RETRY_SECONDS + 0.1)
+    world.worker.tick()
+    (told,) = notices()
+    assert "account suspended" in told.text
+    time.sleep(RETRY_SECONDS + 0.1)
+    world.worker.tick()
+    assert len(notices()) == 1
 
 
 def test_a_card_slack_could_not_update_is_updated_later_in_a_quiet_workspace(world: World):
