@@ -133,37 +133,45 @@ class Nudger:
                 return None, None  # the transition that moved it on set its next nudge
         run = post.steps[index]
         deferred: list[datetime] = []
+        asked: set[str] = set()
         waiting = self.store.waiting_dms(post.id, post.revision.number, index)
         if waiting.get("request"):  # Slack could not take them when the step started
-            deferred += self._request_again(post, index, waiting["request"], now)
+            asked = self._request_again(post, index, waiting["request"], now, deferred)
         if waiting.get("escalation"):  # someone's quiet hours, or Slack
             deferred += self._escalate(post, index, waiting["escalation"], now, [])
         if round_ := reminder_round(run, now):
-            deferred += self._remind(post, index, round_, now)
+            deferred += self._remind(post, index, round_, now, asked)
         times = [t for t in (next_nudge_at(run, now), *deferred) if t]
         return (min(times) if times else None), (post.revision.number, index, waiting)
 
     def _request_again(
-        self, post: Post, index: int, people: list[str], now: datetime
-    ) -> list[datetime]:
+        self, post: Post, index: int, people: list[str], now: datetime, deferred: list[datetime]
+    ) -> set[str]:
         """The step's request to decide, to approvers Slack could not take it for when the
-        step started (`Notifier`), once each; returns when to try again those it still could
-        not take."""
+        step started (`Notifier`), once each; returns who got it now, and adds to `deferred`
+        when to try again those it still could not take."""
         context = Context(self.gl.config, self.directory, self.gl.assess_risk, now)
         blocks = approval_card(post, self.gl.findings(post.revision))
         message, clock = (step_request(post), blocks), self.gl.clock
-        deferred: list[datetime] = []
+        asked: set[str] = set()
         for person in people:
             if decision_refusal(post, person, index, context) is not None:
                 continue  # decided meanwhile, say
-            _, retry = dm_once(self.client, self.store, post, person, "request", message, clock)
-            deferred += [retry] if retry else []
-        return deferred
+            error, retry = dm_once(self.client, self.store, post, person, "request", message, clock)
+            if retry:
+                deferred.append(retry)
+            elif error is None:
+                asked.add(person)
+        return asked
 
     # -- reminders ----------------------------------------------------------------------------
 
-    def _remind(self, post: Post, index: int, round_: int, now: datetime) -> list[datetime]:
-        """Send round `round_` to whoever has not got it; returns when deferred ones are due."""
+    def _remind(
+        self, post: Post, index: int, round_: int, now: datetime, asked: set[str]
+    ) -> list[datetime]:
+        """Send round `round_` to whoever has not got it; returns when deferred ones are due.
+        For those `asked` to decide a moment ago (Slack was down for their request until now)
+        that request stands for the round: no second DM on its heels."""
         problems: list[Unreachable] = []
         away = self.store.away(now)
         recipients: dict[str, str | None] = {}  # person -> the away approver they stand in for
@@ -185,6 +193,8 @@ class Nudger:
                 deferred.append(ends)
                 continue
             if not self.store.claim_reminder(post.id, post.revision.number, index, person, round_):
+                continue
+            if person in asked:
                 continue
             error = dm_card(
                 self.client,

@@ -470,3 +470,23 @@ def test_approvers_dms_slack_could_not_take_as_the_step_started_are_sent_a_minut
         (dm,) = world.dms(user, f"Draft #{post_id} by")
         assert "waits for your decision" in sent(dm)
     assert len([m for m in world.slack.messages("C0APPROVALS") if f"#{post_id}" in m.text]) == 1
+
+
+def test_a_request_slack_could_not_take_until_a_reminder_was_due_stands_for_that_reminder(
+    world: World,
+):
+    """Slack fails the approvers' requests to decide as the step starts, and stays down past
+    the first reminder's time: once it is back each approver gets the request alone, not the
+    request and a reminder on its heels; the next round's reminder comes as usual."""
+    world.slack.server_error("chat.postMessage", times=None, status=503, after=1)
+    post_id = world.submit()
+    world.at(MONDAY_MORNING + timedelta(hours=2))  # the first reminder is due; Slack is down
+    world.slack.clear_faults()
+    world.at(MONDAY_MORNING + timedelta(hours=2, minutes=1))
+    for user in ("U0ANNA", "U0ED1"):
+        assert len(world.dms(user, f"Draft #{post_id} by")) == 1
+        assert world.reminders(user, post_id) == []
+    world.at(MONDAY_MORNING + timedelta(hours=3))
+    for user in ("U0ANNA", "U0ED1"):
+        assert len(world.dms(user, f"Draft #{post_id} by")) == 1
+        assert len(world.reminders(user, post_id)) == 1
