@@ -184,7 +184,11 @@ class Nudger:
         deferred: list[datetime] = []
         run = post.steps[index]
         waited = now - (run.started_at or post.updated_at)
+        revision = post.revision.number
         for person, principal in recipients.items():
+            if person in asked:  # in their quiet hours too: it went out, it stands for the round
+                self.store.claim_reminder(post.id, revision, index, person, round_)
+                continue
             zone = self._reachable_zone(person, problems)
             if zone is None:
                 continue
@@ -192,9 +196,7 @@ class Nudger:
             if ends:
                 deferred.append(ends)
                 continue
-            if not self.store.claim_reminder(post.id, post.revision.number, index, person, round_):
-                continue
-            if person in asked:
+            if not self.store.claim_reminder(post.id, revision, index, person, round_):
                 continue
             error = dm_card(
                 self.client,
@@ -206,7 +208,6 @@ class Nudger:
             )
             if error == UNAVAILABLE:  # not sent: theirs again once Slack is back
                 retry = self.gl.clock() + SLACK_RETRY  # a minute after the failure
-                revision = post.revision.number
                 self.store.unclaim_reminder(post.id, revision, index, person, round_, retry)
                 deferred.append(retry)
             elif error in UNREACHABLE:

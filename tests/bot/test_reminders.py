@@ -490,3 +490,26 @@ def test_a_request_slack_could_not_take_until_a_reminder_was_due_stands_for_that
     for user in ("U0ANNA", "U0ED1"):
         assert len(world.dms(user, f"Draft #{post_id} by")) == 1
         assert len(world.reminders(user, post_id)) == 1
+
+
+EVERY_TWO_HOURS = FLOW.replace("remind_after: 2h\n", "remind_after: 2h30m\n").replace(
+    "remind_every: 1h", "remind_every: 2h"
+)
+
+
+def test_a_late_request_stands_for_the_round_in_the_approvers_quiet_hours_too(world: World):
+    """Nina (New York) gets the request Slack could not take at 07:30 her time, in her quiet
+    hours (requests go out at once): the reminder round due then is hers too, so the end of
+    her quiet hours at 08:00 does not bring a reminder half an hour after the request; the
+    next round, two hours on, does."""
+    use_config(world, EVERY_TWO_HOURS)
+    world.slack.server_error("chat.postMessage", times=None, status=503, after=1)
+    post_id = world.submit()  # 09:00 UTC, 04:00 in New York
+    world.at(MONDAY_MORNING + timedelta(hours=2, minutes=30))  # the first round; Slack is down
+    world.slack.clear_faults()
+    world.at(MONDAY_MORNING + timedelta(hours=3, minutes=30))  # 07:30 in New York
+    assert len(world.dms("U0NINA", f"Draft #{post_id} by")) == 1
+    world.at(MONDAY_MORNING + timedelta(hours=4))  # 08:00: her quiet hours end
+    assert world.reminders("U0NINA", post_id) == []
+    world.at(MONDAY_MORNING + timedelta(hours=4, minutes=30))  # the second round
+    assert len(world.reminders("U0NINA", post_id)) == 1

@@ -208,9 +208,11 @@ def test_news_of_a_failed_publication_slack_could_not_take_reaches_the_author_on
     world.worker.publishers = {"site": Refusing()}
     post_id = world.engine.execute(Submit("U0AUTHOR", "Spring sale starts Monday")).post.id
     world.worker.tick()
-    world.slack.server_error("chat.postMessage", times=None, status=503)
     world.engine.execute(Approve("U0ANNA", post_id, 1, 0))
-    world.worker.tick()  # published and failed; nobody could be told
+    # The approval's notice goes out; Slack is down from the failure's notice on.
+    world.slack.server_error("chat.postMessage", times=None, status=503, after=1)
+    world.worker.tick()  # published and failed
+    assert [m for m in world.dms("U0AUTHOR", post_id) if "is approved" in m.text]
 
     def notices() -> list[Message]:
         return [m for m in world.dms("U0AUTHOR", post_id) if "could not be published" in m.text]
