@@ -60,17 +60,30 @@ _ENTITY = re.compile(r"<([@#!]?)([^<>|]+)(?:\|([^<>]*))?>")
 
 
 def typed_text(text: str) -> str:
-    """Slash-command text as the person typed it. The app asks Slack to escape commands (so
-    `delegate @anna` arrives as a user id); a draft's text must not carry that markup."""
+    """A chat message's or a slash command's text as the person typed it. Slack escapes `&`,
+    `<` and `>` in both and turns links and mentions into markup (the app asks it to escape
+    commands, so `delegate @anna` arrives as a user id); a draft's text must carry none of it,
+    or a network would publish `Q&amp;A`. A link keeps the address when its text is not the
+    address itself (a link made with Slack's link button): `our sale (https://…)`."""
 
     def plain(match: re.Match[str]) -> str:
         sigil, target, label = match.groups()
         if not sigil:
-            return label or target  # a link, as typed
+            return _link(target, label)
+        if target.startswith("date^"):
+            return label or ""  # a date shown in each reader's time zone: its fallback text
         shown = label or target.split("^")[0]
         return shown if shown.startswith(("@", "#")) else ("#" if sigil == "#" else "@") + shown
 
     return html.unescape(_ENTITY.sub(plain, text))
+
+
+def _link(target: str, label: str | None) -> str:
+    """A link as typed: Slack links `shop.example` as `<http://shop.example|shop.example>`."""
+    address = target.split(":", 1)[1].lstrip("/") if ":" in target else target
+    if not label or label in (target, address):
+        return label or target
+    return f"{label} ({target})"
 
 
 def parse(model: type[M], raw: str | None) -> M:

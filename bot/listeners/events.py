@@ -8,6 +8,7 @@ from slack_sdk import WebClient
 
 from bot.listeners.after_ack import after_ack
 from bot.listeners.home import publish_home
+from bot.payloads import typed_text
 from bot.runtime import Greenlight
 from bot.views.messages import refusal_text
 from workflows.commands import Revise, Submit, Withdraw
@@ -53,7 +54,7 @@ def _new_draft(gl: Greenlight, team: str, client: WebClient, channel: str, event
     outcome = engine.execute(
         Submit(
             actor=event["user"],
-            text=event.get("text") or "",
+            text=typed_text(event.get("text") or ""),
             channel=channel,
             source=Source(channel=channel, ts=ts),
             source_key=f"{channel}:{ts}",  # a retried event finds the same draft
@@ -71,7 +72,7 @@ def _edited(gl: Greenlight, team: str, client: WebClient, channel: str, message:
         return
     user = message.get("user") or post.author
     outcome = engine.execute(
-        Revise(user, post.id, post.revision.number, text=message.get("text") or "")
+        Revise(user, post.id, post.revision.number, text=typed_text(message.get("text") or ""))
     )
     if isinstance(outcome, Refusal) and outcome.code != RefusalCode.NOTHING_CHANGED:
         # (a replayed edit changes nothing and needs no answer)

@@ -6,6 +6,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.listeners.after_ack import after_ack
+from bot.payloads import typed_text
 from bot.runtime import Greenlight
 from bot.views.messages import refusal_text
 from workflows.commands import Submit
@@ -24,7 +25,7 @@ def register(app: App, gl: Greenlight) -> None:
         outcome = engine.execute(
             Submit(
                 actor=user,
-                text=message.get("text") or "",
+                text=typed_text(message.get("text") or ""),
                 channel=channel,
                 source=Source(channel=channel, ts=message.get("ts")),
                 source_key=f"{channel}:{message.get('ts')}",

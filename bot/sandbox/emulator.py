@@ -31,6 +31,7 @@ from bot.sandbox.methods import (
     invalid_arguments,
     missing_arguments,
 )
+from bot.sandbox.payloads import as_slack_sends
 from bot.sandbox.socket_mode import SocketModeEndpoint
 from bot.sandbox.workspace import (
     Channel,
@@ -195,11 +196,12 @@ class SlackEmulator:
     def post_user_message(
         self, channel_id: str, user_id: str, text: str, *, thread_ts: str | None = None
     ) -> Message:
-        """Put a person's message in a channel, as if they had typed it; returns a copy."""
+        """Put a person's message in a channel, as if they had typed `text` (kept as Slack
+        keeps it: `as_slack_sends`); returns a copy."""
         with self.lock:
             ts = self.workspace.new_ts(self.clock())
             message = self.workspace.post_user_message(
-                channel_id, user_id, text, ts=ts, thread_ts=thread_ts
+                channel_id, user_id, as_slack_sends(text), ts=ts, thread_ts=thread_ts
             )
             return copy.deepcopy(message)
 

@@ -12,6 +12,7 @@ message, the open view).
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -21,6 +22,16 @@ from bot.sandbox.methods import APP_ID
 
 if TYPE_CHECKING:
     from bot.sandbox.emulator import SlackEmulator
+
+
+_URL = re.compile(r"https?://[^\s<>]+")
+
+
+def as_slack_sends(typed: str) -> str:
+    """A message's text as Slack sends it to apps: `&`, `<` and `>` escaped, and each web
+    address typed in full made a link (`<https://…>`)."""
+    escaped = typed.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _URL.sub(lambda m: f"<{m.group(0)}>", escaped)
 
 
 class SlackPayloads:
@@ -72,11 +83,15 @@ class SlackPayloads:
         self, user_id: str, channel_id: str, text: str, *, thread_ts: str | None = None
     ) -> dict[str, Any]:
         """A person posts `text`: the message goes into the emulator (when there is one, so
-        the bot can find it); returns its `message` event."""
+        the bot can find it); returns its `message` event. The text is what they typed, and
+        reaches the bot as Slack sends it (`as_slack_sends`)."""
         if self.emulator is not None:
-            ts = self.emulator.post_user_message(channel_id, user_id, text, thread_ts=thread_ts).ts
+            message = self.emulator.post_user_message(
+                channel_id, user_id, text, thread_ts=thread_ts
+            )
+            text, ts = message.text, message.ts
         else:
-            ts = f"{self.clock():.6f}"
+            text, ts = as_slack_sends(text), f"{self.clock():.6f}"
         event: dict[str, Any] = {
             "type": "message",
             "channel": channel_id,

@@ -97,8 +97,10 @@ def button_value(post: Post, step: int | None = None, target: str | None = None)
 
 
 def card_fallback(post: Post) -> str:
-    """The notification text of the card (shown where blocks are not)."""
-    return clip(f"Draft #{post.id} (revision {post.revision.number}): {post.revision.text}", 300)
+    """The notification text of the card (shown where blocks are not; Slack reads it as
+    mrkdwn, so the draft's `<`, `>` and `&` are escaped)."""
+    text = escape(clip(post.revision.text, 260))
+    return f"Draft #{post.id} (revision {post.revision.number}): {text}"
 
 
 def approval_card(

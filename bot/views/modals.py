@@ -121,11 +121,8 @@ def reason_modal(post: Post, step: int, verdict: str) -> View:
             ContextBlock(
                 elements=[
                     MarkdownTextObject(
-                        text=clip(
-                            f"Draft #{post.id}, revision {post.revision.number}: "
-                            f"{post.revision.text}",
-                            300,
-                        )
+                        text=f"Draft #{post.id}, revision {post.revision.number}: "
+                        f"{escape(clip(post.revision.text, 260))}"
                     )
                 ]
             ),
@@ -167,11 +164,8 @@ def reschedule_modal(post: Post, timezone: str, now: datetime, from_home: bool =
             ContextBlock(
                 elements=[
                     MarkdownTextObject(
-                        text=clip(
-                            f"Draft #{post.id}, revision {post.revision.number}, approved: "
-                            f"{post.revision.text}",
-                            300,
-                        )
+                        text=f"Draft #{post.id}, revision {post.revision.number}, approved: "
+                        f"{escape(clip(post.revision.text, 260))}"
                     )
                 ]
             ),

@@ -7,6 +7,8 @@ import json
 import time
 from datetime import UTC, datetime
 
+from bot.payloads import typed_text
+from bot.sandbox.payloads import as_slack_sends
 from tests.bot.conftest import Live, rendered
 from workflows.models import PostState
 
@@ -181,6 +183,58 @@ def test_message_shortcut_turns_any_message_into_a_draft(live: Live):
             if f"already draft #{post_id}" in p.body.get("text", "")
         ]
     )
+
+
+def test_drafts_from_messages_keep_the_text_as_typed(live: Live):
+    """Slack sends a message's text with `&`, `<` and `>` escaped and its addresses made links;
+    a draft posted, edited or sent for approval carries the text as typed, and is published
+    so. (The markup went into the draft: a network would have published `Q&amp;A &lt;3`.)"""
+    typed = "Q&A tonight <3 → https://www.acme.com/sale?a=1&b=2"
+    post_id = live.draft(typed)
+    assert live.store.get(post_id).revision.text == typed
+    card = live.card(post_id)  # the text block shows it as typed; the mrkdwn fallback escaped
+    assert typed in [b["text"]["text"] for b in card.blocks if b["type"] == "section"]
+    assert card.text.endswith(": Q&amp;A tonight &lt;3 → https://www.acme.com/sale?a=1&amp;b=2")
+    assert live.click("U0ANNA", post_id, "gl_approve").status == 200
+    brand_card = live.eventually(lambda: live.card(post_id, "U0BRAND"))
+    assert live.sender.click("U0BRAND", "U0BRAND", brand_card.ts, "gl_approve").status == 200
+    live.eventually(lambda: live.store.get(post_id).state == PostState.PUBLISHED)
+    (published,) = [m for m in live.slack.messages("C0ANNOUNCE") if "Q&amp;A" in m.text]
+    assert typed_text(published.text) == typed
+
+    edited_id = live.draft("Tonight at 9")
+    source_ts = live.store.get(edited_id).source.ts
+    edited = "Tonight at 9 & <3 https://www.acme.com"
+    live.sender.event(
+        {
+            "type": "message",
+            "subtype": "message_changed",
+            "channel": "C0DRAFTS",
+            "message": {
+                "type": "message",
+                "user": "U0AUTHOR",
+                "text": as_slack_sends(edited),
+                "ts": source_ts,
+            },
+            "previous_message": {
+                "type": "message",
+                "user": "U0AUTHOR",
+                "text": "Tonight at 9",
+                "ts": source_ts,
+            },
+            "ts": "1999999999.000300",
+            "event_ts": "1999999999.000300",
+        }
+    )
+    live.eventually(lambda: live.store.get(edited_id).revision.text == edited)
+
+    message = live.slack.post_user_message("C0ANNOUNCE", "U0LUCA", typed)
+    before = set(live.store.ids_by_author("U0AUTHOR", limit=1000))
+    live.sender.message_shortcut("gl_send_for_approval", "U0AUTHOR", "C0ANNOUNCE", message.to_api())
+    (shortcut,) = live.eventually(
+        lambda: set(live.store.ids_by_author("U0AUTHOR", limit=1000)) - before
+    )
+    assert live.store.get(shortcut).revision.text == typed
 
 
 def test_deleting_the_intake_message_withdraws_the_draft(live: Live):
