@@ -28,11 +28,14 @@ class RefusalCode(StrEnum):
 @dataclass(frozen=True)
 class Refusal:
     """Nothing changed. `message` is written for the person who tried; `can_act` lists the
-    user and user group ids who could do it instead (empty when nobody can)."""
+    user and user group ids who could do it instead (empty when nobody can); `field` names the
+    command's input the refusal is about (`text`, `targets`, `scheduled_at`, `workflow`,
+    `reason`), so a form can show it there, or is None when it is about the whole command."""
 
     code: RefusalCode
     message: str
     can_act: tuple[str, ...] = ()
+    field: str | None = None
 
 
 @dataclass(frozen=True)

@@ -78,7 +78,9 @@ class _Standing:
 
 def submit(cmd: Submit, post_id: str, team: str, ctx: Context) -> Accepted | Refusal:
     if not cmd.text.strip():
-        return Refusal(RefusalCode.INVALID, "The draft is empty: write the text of the post.")
+        return Refusal(
+            RefusalCode.INVALID, "The draft is empty: write the text of the post.", field="text"
+        )
     workflow = _choose_workflow(cmd, ctx.config)
     if isinstance(workflow, Refusal):
         return workflow
@@ -88,7 +90,11 @@ def submit(cmd: Submit, post_id: str, team: str, ctx: Context) -> Accepted | Ref
         return bad_targets
     blackout = cmd.scheduled_at and blackout_at(ctx.config, cmd.scheduled_at, list(targets))
     if blackout:
-        return Refusal(RefusalCode.INVALID, f"That time is in a blackout window: {blackout}.")
+        return Refusal(
+            RefusalCode.INVALID,
+            f"That time is in a blackout window: {blackout}.",
+            field="scheduled_at",
+        )
     revision = Revision(
         number=1,
         text=cmd.text,
@@ -157,7 +163,9 @@ def _decide(post: Post, cmd: Decision, ctx: Context) -> Accepted | Refusal:
     reason = _reason_of(cmd)
     if reason is not None and not reason.strip():
         what = "a reason for rejecting" if isinstance(cmd, Reject) else "what should change"
-        return Refusal(RefusalCode.INVALID, f"Please write {what}; the author will read it.")
+        return Refusal(
+            RefusalCode.INVALID, f"Please write {what}; the author will read it.", field="reason"
+        )
     standing = _judge(post, cmd.actor, cmd.step, ctx)
     if isinstance(standing, Refusal):
         return standing
@@ -365,13 +373,19 @@ def _revise(post: Post, cmd: Revise, ctx: Context) -> Accepted | Refusal:
     campaign = old.campaign if cmd.campaign is KEEP else cmd.campaign
     urgent = old.urgent if cmd.urgent is KEEP else cmd.urgent
     if not text.strip():
-        return Refusal(RefusalCode.INVALID, "The new text is empty: write the text of the post.")
+        return Refusal(
+            RefusalCode.INVALID, "The new text is empty: write the text of the post.", field="text"
+        )
     bad_targets = _target_problem(targets, ctx.config)
     if bad_targets:
         return bad_targets
     blackout = scheduled_at and blackout_at(ctx.config, scheduled_at, list(targets))
     if blackout:
-        return Refusal(RefusalCode.INVALID, f"That time is in a blackout window: {blackout}.")
+        return Refusal(
+            RefusalCode.INVALID,
+            f"That time is in a blackout window: {blackout}.",
+            field="scheduled_at",
+        )
     if (text, list(targets), scheduled_at, campaign, urgent) == (
         old.text,
         old.targets,
@@ -706,7 +720,9 @@ def _choose_workflow(cmd: Submit, config: WorkflowFile) -> Workflow | Refusal:
         chosen = config.workflow_named(cmd.workflow)
         if chosen is None:
             return Refusal(
-                RefusalCode.INVALID, f"There is no workflow “{cmd.workflow}” (there are: {names})."
+                RefusalCode.INVALID,
+                f"There is no workflow “{cmd.workflow}” (there are: {names}).",
+                field="workflow",
             )
         return chosen
     for workflow in config.workflows:
@@ -721,17 +737,24 @@ def _choose_workflow(cmd: Submit, config: WorkflowFile) -> Workflow | Refusal:
     return Refusal(
         RefusalCode.INVALID,
         f"No workflow takes this draft (its channel, targets and campaign match none of: {names}).",
+        field="workflow",
     )
 
 
 def _target_problem(targets: tuple[str, ...], config: WorkflowFile) -> Refusal | None:
     known = ", ".join(config.targets) or "none"
     if not targets:
-        return Refusal(RefusalCode.INVALID, f"Choose at least one target (there are: {known}).")
+        return Refusal(
+            RefusalCode.INVALID,
+            f"Choose at least one target (there are: {known}).",
+            field="targets",
+        )
     unknown = [t for t in targets if t not in config.targets]
     if unknown:
         return Refusal(
-            RefusalCode.INVALID, f"Unknown target(s) {', '.join(unknown)} (there are: {known})."
+            RefusalCode.INVALID,
+            f"Unknown target(s) {', '.join(unknown)} (there are: {known}).",
+            field="targets",
         )
     return None
 

@@ -3,10 +3,12 @@ new time for an approved post."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from bot.listeners.after_ack import lazy
+from bot.listeners.after_ack import SlackNeeded, lazy, slack_needed, soon
 from bot.listeners.home import publish_home
 from bot.payloads import (
     BadPayload,
@@ -21,11 +23,12 @@ from bot.payloads import (
     reason_input,
 )
 from bot.runtime import Greenlight
-from bot.views.messages import refusal_text
+from bot.views.messages import refusal_text, refused_form
 from bot.views.modals import DRAFT, EDIT, NEW_TIME, REASON
 from workflows.commands import (
     KEEP,
     Approve,
+    Command,
     Reject,
     RequestChanges,
     Reschedule,
@@ -36,90 +39,94 @@ from workflows.outcomes import Outcome, Refusal
 
 
 def register(app: App, gl: Greenlight) -> None:
-    """Each form is checked in the acknowledgement (Slack shows the errors in the form); the
-    engine and any DM run after it, for forms that passed."""
+    """Each form is checked, and the engine decides, in the acknowledgement: a refusal shows in
+    the form, under the input it is about, and nothing typed is lost (`decide`)."""
 
-    def check_draft(ack: Ack, view: dict, context: BoltContext) -> None:
-        _answer(ack, context, _draft_errors(draft_input(view["state"]["values"]), gl))
+    def decide(
+        ack: Ack,
+        body: dict,
+        client: WebClient,
+        command: Callable[[], Command],
+        typed: str,
+    ) -> None:
+        """Run `command` in the acknowledgement, from Redis alone, and close the form only when
+        it was accepted. When the engine must ask Slack first (a user group not in the
+        directory cache), the form closes and the command runs right after; a refusal then
+        comes by DM, with what was typed."""
+        view, user, team = body["view"], body["user"]["id"], body["team"]["id"]
+        try:
+            outcome = gl.engine(team, client, before_slack_call=slack_needed).execute(command())
+        except SlackNeeded:
+            ack()
 
-    def submit_draft(body: dict, view: dict, client: WebClient, context: BoltContext) -> None:
-        if not context.get(_VALID):
+            def later() -> None:
+                outcome = gl.engine(team, client).execute(command())
+                _dm_refusal(client, user, outcome, typed)
+
+            soon(app, later, body, client)
             return
+        if isinstance(outcome, Refusal):
+            ack(response_action="errors", errors={_block_for(view, outcome): outcome.message})
+            return
+        ack()
+
+    def submit_draft(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
         values = draft_input(view["state"]["values"])
-        user, engine = body["user"]["id"], gl.engine(body["team"]["id"], client)
+        if errors := _draft_errors(values, gl):
+            ack(response_action="errors", errors=errors)
+            return
         try:
             channel = parse(DraftMetadata, view.get("private_metadata")).channel
         except BadPayload:
             channel = None
-        outcome = engine.execute(
-            Submit(
-                actor=user,
-                text=values.text,
-                targets=values.targets,
-                scheduled_at=values.scheduled_at,
-                campaign=values.campaign,
-                workflow=values.workflow,
-                channel=channel,
-                urgent=values.urgent,
-            )
+        submit = Submit(
+            actor=body["user"]["id"],
+            text=values.text,
+            targets=values.targets,
+            scheduled_at=values.scheduled_at,
+            campaign=values.campaign,
+            workflow=values.workflow,
+            channel=channel,
+            urgent=values.urgent,
         )
-        _dm_refusal(client, user, outcome)
+        decide(ack, body, client, lambda: submit, values.text)
 
-    def check_edit(ack: Ack, view: dict, context: BoltContext) -> None:
-        errors = _draft_errors(draft_input(view["state"]["values"]), gl)
+    def save_edit(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
+        values = draft_input(view["state"]["values"])
+        errors = _draft_errors(values, gl)
         try:
-            parse(PostRef, view.get("private_metadata"))
+            ref = parse(PostRef, view.get("private_metadata"))
         except BadPayload as exc:
             errors["text"] = str(exc)
-        _answer(ack, context, errors)
-
-    def save_edit(body: dict, view: dict, client: WebClient, context: BoltContext) -> None:
-        if not context.get(_VALID):
+        if errors:
+            ack(response_action="errors", errors=errors)
             return
-        values = draft_input(view["state"]["values"])
-        ref = parse(PostRef, view.get("private_metadata"))
-        user, engine = body["user"]["id"], gl.engine(body["team"]["id"], client)
-        outcome = engine.execute(
-            Revise(
-                actor=user,
-                post_id=ref.post_id,
-                revision=ref.revision,
-                text=values.text,
-                targets=values.targets if values.targets is not None else KEEP,
-                scheduled_at=values.scheduled_at,
-                campaign=values.campaign,
-                urgent=values.urgent,
-            )
+        revise = Revise(
+            actor=body["user"]["id"],
+            post_id=ref.post_id,
+            revision=ref.revision,
+            text=values.text,
+            targets=values.targets if values.targets is not None else KEEP,
+            scheduled_at=values.scheduled_at,
+            campaign=values.campaign,
+            urgent=values.urgent,
         )
-        _dm_refusal(client, user, outcome)
+        decide(ack, body, client, lambda: revise, values.text)
 
-    def check_reason(ack: Ack, view: dict, context: BoltContext) -> None:
+    def give_reason(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
         try:
-            parse(ReasonMetadata, view.get("private_metadata"))
+            meta = parse(ReasonMetadata, view.get("private_metadata"))
         except BadPayload as exc:
-            _answer(ack, context, {"reason": str(exc)})
-            return
-        if not reason_input(view["state"]["values"]):
-            _answer(ack, context, {"reason": "Please write a reason."})
-            return
-        _answer(ack, context, {})
-
-    def give_reason(body: dict, view: dict, client: WebClient, context: BoltContext) -> None:
-        if not context.get(_VALID):
+            ack(response_action="errors", errors={"reason": str(exc)})
             return
         reason = reason_input(view["state"]["values"])
-        meta = parse(ReasonMetadata, view.get("private_metadata"))
-        user, engine = body["user"]["id"], gl.engine(body["team"]["id"], client)
-        step = meta.step or 0
-        command = {
-            "approve": lambda: Approve(user, meta.post_id, meta.revision, step, reason),
-            "reject": lambda: Reject(user, meta.post_id, meta.revision, step, reason),
-            "request_changes": lambda: RequestChanges(
-                user, meta.post_id, meta.revision, step, reason
-            ),
-        }[meta.verdict]()
-        outcome = engine.execute(command)
-        _dm_refusal(client, user, outcome)
+        if not reason:
+            ack(response_action="errors", errors={"reason": "Please write a reason."})
+            return
+        user, step = body["user"]["id"], meta.step or 0
+        verdict = {"approve": Approve, "reject": Reject, "request_changes": RequestChanges}
+        command = verdict[meta.verdict](user, meta.post_id, meta.revision, step, reason)
+        decide(ack, body, client, lambda: command, reason)
 
     def set_new_time(ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext):
         """The engine decides in the acknowledgement (Redis only), so a refusal (a time in the
@@ -146,24 +153,24 @@ def register(app: App, gl: Greenlight) -> None:
         if context.get(_HOME_CHANGED):
             publish_home(gl, body["team"]["id"], body["user"]["id"], client)
 
-    app.view(DRAFT)(ack=check_draft, lazy=[lazy(submit_draft)])
-    app.view(EDIT)(ack=check_edit, lazy=[lazy(save_edit)])
-    app.view(REASON)(ack=check_reason, lazy=[lazy(give_reason)])
+    app.view(DRAFT)(submit_draft)
+    app.view(EDIT)(save_edit)
+    app.view(REASON)(give_reason)
     app.view(NEW_TIME)(ack=set_new_time, lazy=[lazy(refresh_home)])
 
 
-#: Set in the context by a check that passed; the work after the acknowledgement reads it.
-_VALID = "greenlight_form_valid"
+#: The form's input each refused field of a command is shown under.
+_BLOCKS = {"scheduled_at": "schedule"}
 #: Set when a reschedule from App Home succeeded: the Home tab is published again afterwards.
 _HOME_CHANGED = "greenlight_home_changed"
 
 
-def _answer(ack: Ack, context: BoltContext, errors: dict[str, str]) -> None:
-    if errors:
-        ack(response_action="errors", errors=errors)
-        return
-    context[_VALID] = True
-    ack()
+def _block_for(view: dict, refusal: Refusal) -> str:
+    """The input of the form to show `refusal` under: the one it is about when the form has
+    it, else the form's main one (its text, or its reason)."""
+    inputs = {b.get("block_id") for b in view.get("blocks", []) if b.get("type") == "input"}
+    wanted = _BLOCKS.get(refusal.field or "", refusal.field)
+    return wanted if wanted in inputs else "text" if "text" in inputs else "reason"
 
 
 def _draft_errors(values: DraftInput, gl: Greenlight) -> dict[str, str]:
@@ -175,7 +182,9 @@ def _draft_errors(values: DraftInput, gl: Greenlight) -> dict[str, str]:
     return errors
 
 
-def _dm_refusal(client: WebClient, user: str, outcome: Outcome) -> None:
-    """After the form closed, a refusal can only reach the person by DM."""
+def _dm_refusal(client: WebClient, user: str, outcome: Outcome, typed: str) -> None:
+    """After the form closed, a refusal can only reach the person by DM, with what they typed
+    (nothing is lost)."""
     if isinstance(outcome, Refusal):
-        client.chat_postMessage(channel=user, text=refusal_text(outcome))
+        blocks = refused_form(outcome, typed)
+        client.chat_postMessage(channel=user, text=refusal_text(outcome), blocks=blocks)

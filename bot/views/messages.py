@@ -12,11 +12,12 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     ContextBlock,
     MarkdownTextObject,
+    PlainTextObject,
     SectionBlock,
 )
 
 from bot.views.card import EDIT_DRAFT, STATE_LABELS, Finding, button_value
-from bot.views.format import approvers, clip, escape, link_ids, mention, when
+from bot.views.format import approvers, chunks, clip, escape, link_ids, mention, when
 from workflows.config import WorkflowFile
 from workflows.models import Post, PostState
 from workflows.outcomes import Refusal
@@ -48,6 +49,17 @@ def section(text: str) -> SectionBlock:
 
 def refusal_text(refusal: Refusal) -> str:
     return f":no_entry_sign: {link_ids(refusal.message)}"
+
+
+def refused_form(refusal: Refusal, typed: str) -> list[Block]:
+    """A form's refusal that came after it closed, with what the person had typed in it, so
+    they can copy it into a new try (a form's text is at most 3,000 characters)."""
+    kept = [SectionBlock(text=PlainTextObject(text=p, emoji=False)) for p in chunks(typed, 3000)]
+    return [
+        section(refusal_text(refusal)),
+        ContextBlock(elements=[MarkdownTextObject(text="Nothing was saved. What you wrote:")]),
+        *kept[:40],
+    ]
 
 
 def too_long_to_edit(post: Post, limit: int) -> str:

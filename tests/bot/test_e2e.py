@@ -130,6 +130,48 @@ def test_reject_with_reason_finishes_the_post(live: Live):
     assert live.eventually(lambda: live.card_says(post_id, "Off-brand"))
 
 
+def test_a_reason_for_a_step_decided_meanwhile_stays_in_its_form(live: Live):
+    """Luca writes why he rejects while Anna approves the step: his form stays open with the
+    refusal under his reason (which he keeps), and nothing changes."""
+    post_id = live.draft("Decided while Luca writes")
+    modal = live.new_modal("U0LUCA", lambda: live.click("U0LUCA", post_id, "gl_reject"))
+    assert live.click("U0ANNA", post_id, "gl_approve").status == 200
+    live.eventually(lambda: live.store.get(post_id).current_step == 1)
+    values = {"reason": {"reason": {"type": "plain_text_input", "value": "Off-brand, sorry"}}}
+    answer = live.sender.submit_view("U0LUCA", modal.id, values).json()
+    assert answer["response_action"] == "errors"
+    assert "it now waits for" in answer["errors"]["reason"]
+    assert modal.id in [view.id for view in live.slack.modal_stack("U0LUCA")]
+    post = live.store.get(post_id)
+    assert post.state == PostState.IN_REVIEW and post.current_step == 1
+
+
+def test_a_reason_refused_after_its_form_closed_comes_back_by_dm_with_what_was_written(
+    live: Live,
+):
+    """An editor opens Request changes, then leaves the editors' group in Slack: deciding
+    needs Slack (the group is no longer cached), so the form closes first; the refusal then
+    comes by DM with the reason they wrote, so nothing typed is lost."""
+    post_id = live.draft("Group membership changes")
+    modal = live.new_modal("U0ED07", lambda: live.click("U0ED07", post_id, "gl_request_changes"))
+    cached = live.store.keys.cache("usergroup", "S0EDITORS")
+    live.slack.add_usergroup("S0EDITORS", [e for e in EDITORS if e != "U0ED07"])
+    live.store.redis.delete(cached)
+    try:
+        reason = "Please add the opening hours"
+        values = {"reason": {"reason": {"type": "plain_text_input", "value": reason}}}
+        answer = live.sender.submit_view("U0ED07", modal.id, values)
+        assert answer.status == 200 and not answer.body  # the form closed
+        (dm,) = live.eventually(
+            lambda: [m for m in live.slack.messages("U0ED07") if "Nothing was saved" in rendered(m)]
+        )
+        assert reason in rendered(dm) and ":no_entry_sign:" in dm.text
+    finally:
+        live.slack.add_usergroup("S0EDITORS", EDITORS)
+        live.store.redis.delete(cached)
+    assert live.store.get(post_id).state == PostState.IN_REVIEW
+
+
 def test_refused_clicks_explain_privately_and_change_nothing(live: Live):
     post_id = live.draft("A draft to click on")
     before = live.store.get(post_id)

@@ -486,3 +486,25 @@ def test_reschedule_from_the_card_and_app_home_with_date_and_time_pickers(live: 
     assert str(home.payload).count(f"Reschedule #{post_id}") == 2
     history = [e["action"] for e in live.store.history(post_id)]
     assert history.count("reschedule") == 2 and history.count("approve") == 2
+
+
+def test_a_draft_the_rules_refuse_keeps_its_form_open_with_the_refusal_under_the_time(
+    live: Live,
+):
+    """A time in a blackout window is refused by the engine in the acknowledgement: the form
+    stays open with the reason under the time and the text as typed, and no draft exists.
+    (The form closed, a DM said why, and the text was gone.)"""
+    modal = open_draft_modal(live)
+    before = set(live.store.ids_by_author("U0AUTHOR", limit=1000))
+    christmas = int(datetime(2099, 12, 25, 10, tzinfo=UTC).timestamp())
+    values = {
+        "text": {"text": {"type": "plain_text_input", "value": "Merry Christmas, all of you"}},
+        "schedule": {"schedule": {"type": "datetimepicker", "selected_date_time": christmas}},
+    }
+    answer = live.sender.submit_view("U0AUTHOR", modal.id, values).json()
+    assert answer == {
+        "response_action": "errors",
+        "errors": {"schedule": "That time is in a blackout window: Christmas silence."},
+    }
+    assert modal.id in [view.id for view in live.slack.modal_stack("U0AUTHOR")]
+    assert set(live.store.ids_by_author("U0AUTHOR", limit=1000)) == before
