@@ -95,15 +95,27 @@ def failure_handler(executor: Executor) -> Callable[..., BoltResponse]:
 
 
 def tell_about_failure(error: Exception, body: dict, client: WebClient) -> None:
-    user = (body.get("user") or {}).get("id") or body.get("user_id")
+    """DM the person whose request failed after its acknowledgement (Slack will not send it
+    again): who clicked or typed, or who posted, edited or deleted an intake message."""
+    kind = error.__class__.__name__
+    event = body.get("event") or {}
+    if event.get("type") == "message":
+        message = event.get("message") or event.get("previous_message") or event
+        user = message.get("user")
+        text = (
+            f":warning: Greenlight could not handle your message in <#{event.get('channel')}> "
+            f"({kind}). If it was a draft, a change or a deletion of one, check "
+            "`/greenlight mine`, then post it again or use `/greenlight draft`."
+        )
+    else:
+        user = (body.get("user") or {}).get("id") or body.get("user_id")
+        text = (
+            f":warning: Greenlight could not finish what you asked ({kind}). Check "
+            "`/greenlight status` before trying again; nothing is half-done."
+        )
     if not user:
         return
     try:
-        client.chat_postMessage(
-            channel=user,
-            text=":warning: Greenlight could not finish what you asked "
-            f"({error.__class__.__name__}). Check `/greenlight status` before trying "
-            "again; nothing is half-done.",
-        )
+        client.chat_postMessage(channel=user, text=text)
     except Exception:
         log.exception("could not tell %s about the failure", user)

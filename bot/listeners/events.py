@@ -10,7 +10,7 @@ from bot.listeners.after_ack import after_ack
 from bot.listeners.home import publish_home
 from bot.payloads import typed_text
 from bot.runtime import Greenlight
-from bot.views.messages import refusal_text
+from bot.views.messages import not_withdrawn, refusal_text
 from workflows.commands import Revise, Submit, Withdraw
 from workflows.models import Source
 from workflows.outcomes import Refusal, RefusalCode
@@ -85,4 +85,6 @@ def _deleted(gl: Greenlight, team: str, client: WebClient, channel: str, previou
     post = engine.post(post_id) if post_id else None
     if post is None or post.finished:
         return
-    engine.execute(Withdraw(post.author, post.id, post.revision.number))
+    outcome = engine.execute(Withdraw(post.author, post.id, post.revision.number))
+    if isinstance(outcome, Refusal):  # publishing began: the post goes on, and they must know
+        client.chat_postMessage(channel=post.author, text=not_withdrawn(post, outcome))

@@ -51,6 +51,14 @@ def refusal_text(refusal: Refusal) -> str:
     return f":no_entry_sign: {link_ids(refusal.message)}"
 
 
+def not_withdrawn(post: Post, refusal: Refusal) -> str:
+    """The author deleted the message of a draft that was past withdrawing (publishing)."""
+    return (
+        f"{refusal_text(refusal)} Deleting its message did not stop it; the card and "
+        f"`/greenlight status {post.id}` show where it stands."
+    )
+
+
 def refused_form(refusal: Refusal, typed: str) -> list[Block]:
     """A form's refusal that came after it closed, with what the person had typed in it, so
     they can copy it into a new try (a form's text is at most 3,000 characters)."""

@@ -508,3 +508,49 @@ def test_a_draft_the_rules_refuse_keeps_its_form_open_with_the_refusal_under_the
     }
     assert modal.id in [view.id for view in live.slack.modal_stack("U0AUTHOR")]
     assert set(live.store.ids_by_author("U0AUTHOR", limit=1000)) == before
+
+
+def test_deleting_the_message_of_a_post_past_withdrawing_tells_its_author(live: Live):
+    """The draft was edited to go to X, approved, and failed to publish (the X channel does
+    not exist): its author deletes the intake message. Too late to withdraw: the post stays
+    as it is and the author is told why, instead of hearing nothing."""
+    post_id = live.draft("Deleted too late")
+    modal = live.new_modal("U0LUCA", lambda: live.click("U0LUCA", post_id, "gl_request_changes"))
+    values = {"reason": {"reason": {"type": "plain_text_input", "value": "Post it on X"}}}
+    assert live.sender.submit_view("U0LUCA", modal.id, values).status == 200
+    notice = live.eventually(
+        lambda: [m for m in live.slack.messages("U0AUTHOR") if "Post it on X" in rendered(m)]
+    )[-1]
+    edit = live.new_modal(
+        "U0AUTHOR", lambda: live.sender.click("U0AUTHOR", "U0AUTHOR", notice.ts, "gl_edit_draft")
+    )
+    values = {
+        "text": {"text": {"type": "plain_text_input", "value": "Deleted too late"}},
+        "targets": {
+            "targets": {"type": "multi_static_select", "selected_options": [{"value": "x"}]}
+        },
+    }
+    assert live.sender.submit_view("U0AUTHOR", edit.id, values).status == 200
+    live.eventually(lambda: live.store.get(post_id).revision.number == 2)
+    live.eventually(lambda: live.card_says(post_id, "revision 2"))
+    assert live.click("U0ANNA", post_id, "gl_approve").status == 200
+    brand_card = live.eventually(lambda: live.card(post_id, "U0BRAND"))
+    assert live.sender.click("U0BRAND", "U0BRAND", brand_card.ts, "gl_approve").status == 200
+    live.eventually(lambda: live.store.get(post_id).state == PostState.FAILED)
+    ts = live.store.get(post_id).source.ts
+    live.sender.event(
+        {
+            "type": "message",
+            "subtype": "message_deleted",
+            "channel": "C0DRAFTS",
+            "deleted_ts": ts,
+            "ts": "1999999999.000400",
+            "event_ts": "1999999999.000400",
+            "previous_message": {"type": "message", "user": "U0AUTHOR", "text": "x", "ts": ts},
+        }
+    )
+    (told,) = live.eventually(
+        lambda: [m for m in live.slack.messages("U0AUTHOR") if "did not stop it" in m.text]
+    )
+    assert "too late to withdraw" in told.text and f"/greenlight status {post_id}" in told.text
+    assert live.store.get(post_id).state == PostState.FAILED
