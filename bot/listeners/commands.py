@@ -152,7 +152,8 @@ def _status(r: Request, post_id: str) -> None:
     if post is None:
         r.say(f"There is no draft #{post_id} (it may have expired).")
         return
-    r.say(f"Draft #{post.id}", blocks=approval_card(post, r.gl.findings(post.revision)))
+    blocks = approval_card(post, r.gl.findings(post.revision), whole_text=True)
+    r.say(f"Draft #{post.id}", blocks=blocks)
 
 
 def _history(r: Request, post_id: str) -> None:

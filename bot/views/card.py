@@ -45,6 +45,9 @@ DELIVERY_ICONS = {
 }
 #: States in which an approved post can get a new time without a new approval.
 MAX_TEXT_BLOCKS = 10
+#: Enough for the 40,000 characters of the longest Slack message, cut at line breaks (pieces
+#: of 1,500 to 3,000 characters), and the card's other blocks, within 50.
+WHOLE_TEXT_BLOCKS = 27
 MAX_FINDINGS = 8
 
 STATE_LABELS = {
@@ -104,8 +107,14 @@ def card_fallback(post: Post) -> str:
 
 
 def approval_card(
-    post: Post, findings: Sequence[Finding], freeze: dict[str, str] | None = None
+    post: Post,
+    findings: Sequence[Finding],
+    freeze: dict[str, str] | None = None,
+    whole_text: bool = False,
 ) -> list[Block]:
+    """The card; its text is cut after MAX_TEXT_BLOCKS blocks (30,000 characters at most),
+    unless `whole_text` (`/greenlight status`): then it holds any text a Slack message can,
+    still within the 50 blocks of a message."""
     revision = post.revision
     blocks: list[Block] = [
         HeaderBlock(text=clip(f"Draft #{post.id} · revision {revision.number}", 150)),
@@ -114,20 +123,17 @@ def approval_card(
     if freeze and not post.finished:
         blocks.append(_freeze_banner(freeze))
     pieces = chunks(revision.text, 3000)
-    shown = pieces[:MAX_TEXT_BLOCKS]
+    shown = pieces[: WHOLE_TEXT_BLOCKS if whole_text else MAX_TEXT_BLOCKS]
     blocks += [SectionBlock(text=PlainTextObject(text=p, emoji=False)) for p in shown]
     if len(pieces) > len(shown):
         rest = sum(len(p) for p in pieces[len(shown) :])
-        blocks.append(
-            ContextBlock(
-                elements=[
-                    MarkdownTextObject(
-                        text=f":scissors: {rest:,} more characters not shown here; "
-                        f"`/greenlight status {post.id}` shows the whole text."
-                    )
-                ]
-            )
+        where = (
+            "more than one Slack message holds"
+            if whole_text
+            else f"`/greenlight status {post.id}` shows the whole text"
         )
+        note = f":scissors: {rest:,} more characters not shown here; {where}."
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=note)]))
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=_targets_line(post))]))
     blocks.append(DividerBlock())
     blocks += _risk_blocks(findings)

@@ -554,3 +554,15 @@ def test_deleting_the_message_of_a_post_past_withdrawing_tells_its_author(live: 
     )
     assert "too late to withdraw" in told.text and f"/greenlight status {post_id}" in told.text
     assert live.store.get(post_id).state == PostState.FAILED
+
+
+def test_status_shows_the_whole_text_the_card_cuts(live: Live):
+    """A 35,000-character draft: the card shows the first 30,000 and sends readers to
+    `/greenlight status`, which shows it all. (It showed the same cut card.)"""
+    text = "".join(f"Paragraph {n}: " + "spring sale " * 120 + "\n" for n in range(24))[:35_000]
+    post_id = live.draft(text)
+    assert f"`/greenlight status {post_id}` shows the whole text" in rendered(live.card(post_id))
+    body, _ = answer(live, f"status {post_id}")
+    shown = [b["text"]["text"] for b in body["blocks"] if b["type"] == "section"]
+    assert text in "".join(shown)
+    assert "not shown" not in json.dumps(body["blocks"])

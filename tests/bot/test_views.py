@@ -75,6 +75,21 @@ def test_huge_text_and_many_findings_stay_within_slack_limits(engine):
     assert "…and 52 more warnings." in rendered
 
 
+def test_status_shows_the_whole_text_of_the_longest_message_within_slack_limits(engine):
+    """`/greenlight status` promises the whole text the card cuts: even 40,000 characters
+    (Slack's longest message) with a line break every 1,501, which splits into the most
+    pieces, fit one message beside a frozen banner and many findings."""
+    line = "x" * 1500 + "\n"
+    text = (line * 27)[:40_000]
+    post = engine.execute(Submit("U0AUTHOR", text)).post
+    findings = [Finding("link_problem", "low", "x" * 500, "y" * 3000) for _ in range(60)]
+    freeze = {"reason": "Crisis", "by": "U0ADMIN", "at": "2026-01-01T00:00:00+00:00"}
+    blocks = validate(approval_card(post, findings, freeze, whole_text=True))
+    shown = [b["text"]["text"] for b in blocks if b["type"] == "section"]
+    assert "".join(t for t in shown if set(t) <= {"x", "\n"}) == text
+    assert "more characters not shown" not in texts(blocks)
+
+
 def test_chunks_keep_every_character():
     text = "a" * 2500 + "\n" + "b" * 4000
     pieces = chunks(text, 3000)
