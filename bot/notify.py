@@ -22,12 +22,15 @@ from bot.reminders import Nudger
 from bot.runtime import Greenlight
 from bot.views.card import approval_card, card_fallback
 from bot.views.format import mention
-from bot.views.messages import author_notice, step_request, submitted_notice
+from bot.views.messages import author_notice, step_request, submitted_notice, too_many_to_dm
 from workflows.engine import Engine
 from workflows.models import Post, PostState, StepStatus
 
 log = logging.getLogger(__name__)
-MAX_DMS_PER_STEP = 25
+#: Each approver of a step gets its card by DM, up to this many people (a step naming a huge
+#: user group would otherwise DM a whole company); past it the rest see the card in its
+#: channel and their `/greenlight queue`, and the author is told.
+MAX_DMS_PER_STEP = 100
 #: Audit actions that only change what a card shows: nobody else needs telling.
 _REFRESH_ONLY = frozenset({"publish_started", "published", "publish_retry", "reschedule"})
 
@@ -242,7 +245,11 @@ class Notifier:
                 "who left Slack: ask an admin to update the workflow file.",
                 _source(post),
             )
-        for person in [p for p in people if p not in gone][:MAX_DMS_PER_STEP]:
+        reachable = [p for p in people if p not in gone]
+        if len(reachable) > MAX_DMS_PER_STEP:
+            notice = too_many_to_dm(post, run.name, len(reachable), MAX_DMS_PER_STEP)
+            self._tell_author(post, notice, _source(post))
+        for person in reachable[:MAX_DMS_PER_STEP]:
             self._dm_card(post, person)
 
     def _post_card(self, post: Post, channel: str) -> tuple[str, str] | None:

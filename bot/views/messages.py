@@ -51,6 +51,15 @@ def refusal_text(refusal: Refusal) -> str:
     return f":no_entry_sign: {link_ids(refusal.message)}"
 
 
+def too_many_to_dm(post: Post, step: str, people: int, sent: int) -> str:
+    """A step with more approvers than get its card by DM."""
+    return (
+        f":information_source: Step “{escape(step)}” of draft #{post.id} has {people:,} "
+        f"approvers: the first {sent:,} got the card by DM; all of them find it in their "
+        "`/greenlight queue` and App Home."
+    )
+
+
 def not_withdrawn(post: Post, refusal: Refusal) -> str:
     """The author deleted the message of a draft that was past withdrawing (publishing)."""
     return (

@@ -282,3 +282,18 @@ def test_a_worker_told_to_stop_mid_batch_leaves_the_rest_to_the_next_one_telling
     assert [len(world.cards(post_id)) for post_id in ids] == [1] * len(ids)
     for user in ("U0ANNA", "U0ED1"):
         assert [len(world.dms(user, post_id)) for post_id in ids] == [1] * len(ids)
+
+
+def test_each_approver_of_a_big_group_gets_the_card_by_dm_up_to_a_hundred(world: World):
+    """A step names Anna and a user group of 120 people: the first 100 get the card by DM
+    (it was 25, silently), and the author is told that the rest find it in their queue."""
+    editors = [f"U0BIG{n:03d}" for n in range(120)]
+    for user in editors:
+        world.slack.add_user(user)
+    world.slack.add_usergroup("S0EDITORS", editors)
+    post_id = world.engine.execute(Submit("U0AUTHOR", "Company-wide review")).post.id
+    world.worker.tick()
+    dmed = [u for u in editors if world.dms(u, post_id)]
+    assert len(world.dms("U0ANNA", post_id)) == 1 and len(dmed) == 99
+    (told,) = [m.text for m in world.dms("U0AUTHOR", post_id) if "121 approvers" in m.text]
+    assert "the first 100 got the card by DM" in told and "/greenlight queue" in told
