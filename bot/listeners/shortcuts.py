@@ -27,7 +27,13 @@ def register(app: App, gl: Greenlight) -> None:
                 actor=user,
                 text=typed_text(message.get("text") or ""),
                 channel=channel,
-                source=Source(channel=channel, ts=message.get("ts")),
+                # Replies go under the message only in an intake channel (elsewhere it may be
+                # anyone's, in any channel): the author hears by DM.
+                source=(
+                    Source(channel=channel, ts=message.get("ts"))
+                    if channel in gl.config.intake.channels
+                    else None
+                ),
                 source_key=f"{channel}:{message.get('ts')}",
             )
         )

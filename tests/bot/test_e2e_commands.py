@@ -175,6 +175,11 @@ def test_message_shortcut_turns_any_message_into_a_draft(live: Live):
     )
     assert live.store.get(post_id).revision.text == "Repost this, team"
     assert live.eventually(lambda: live.card(post_id))
+    # the author hears by DM, not in the thread of Luca's message in a public channel
+    assert live.eventually(
+        lambda: [m for m in live.slack.messages("U0AUTHOR") if f"#{post_id}" in m.text]
+    )
+    assert not [m for m in live.slack.messages("C0ANNOUNCE") if m.thread_ts == message.ts]
     live.sender.message_shortcut("gl_send_for_approval", "U0AUTHOR", "C0ANNOUNCE", message.to_api())
     assert live.eventually(
         lambda: [
