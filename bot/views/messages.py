@@ -167,7 +167,7 @@ def line_list(title: str, lines: Sequence[str], empty: str) -> str:
 def history_text(post_id: str, entries: Sequence[dict[str, str]]) -> str:
     if not entries:
         return f"No history for draft #{post_id} (it may have expired)."
-    lines = [f"*History of draft #{post_id}*"]
+    lines = []
     for entry in entries:
         at = datetime.fromisoformat(entry["at"])
         step = f" · {escape(entry['step_name'])}" if entry.get("step_name") else ""
@@ -177,7 +177,16 @@ def history_text(post_id: str, entries: Sequence[dict[str, str]]) -> str:
             f"{when(at)} · {mention(entry['actor'])}{behalf} · {entry['action'].replace('_', ' ')} "
             f"(revision {entry['revision']}{step}) → {entry['to'].replace('_', ' ')}{reason}"
         )
-    return clip("\n".join(lines), 3000)
+    kept: list[str] = []  # whole lines, the newest first: what happened last matters most
+    size = 0
+    for line in reversed(lines):
+        if size + len(line) > 2800:
+            break
+        kept.append(line)
+        size += len(line) + 1
+    earlier = len(lines) - len(kept)
+    more = [f"…{earlier} earlier entries not shown."] if earlier else []
+    return "\n".join([f"*History of draft #{post_id}*", *more, *reversed(kept)])
 
 
 def config_text(config: WorkflowFile) -> str:

@@ -17,7 +17,7 @@ from bot.views.home import home_view
 from bot.views.messages import author_notice, config_text, history_text, line_list, post_list
 from bot.views.modals import NEW_TIME, draft_modal, edit_modal, reason_modal, reschedule_modal
 from workflows.analytics import WeekNumbers
-from workflows.commands import Approve, Reject, Submit
+from workflows.commands import Approve, Reject, Revise, Submit
 from workflows.digest import DigestData, Section
 from workflows.models import PostState
 
@@ -120,6 +120,25 @@ def test_home_lists_validate_and_mark_overdue(engine, clock):
     assert f"*#{first.id}*" in rendered and "overdue" in rendered
     many = [first] * 200
     assert len(post_list("Waiting", many, clock(), "none")) <= 3000
+
+
+def test_a_long_history_shows_its_newest_entries_in_whole_lines(engine, clock):
+    """A post revised forty times: the history keeps the newest entries (how it ended), in
+    whole lines, and says how many earlier ones it leaves out. (It was cut at 3,000
+    characters from the start: the newest entries went, and a mention or date token could be
+    cut in half.)"""
+    post = engine.execute(Submit("U0AUTHOR", "Version 0")).post
+    for n in range(1, 41):
+        clock.advance(minutes=1)
+        engine.execute(Revise("U0AUTHOR", post.id, n, text=f"Version {n}"))
+    engine.execute(Reject("U0ANNA", post.id, 41, 0, "Enough versions"))
+    history = history_text(post.id, engine.store.history(post.id))
+    lines = history.split("\n")
+    assert len(history) <= 3000 and lines[0] == f"*History of draft #{post.id}*"
+    assert lines[-1].endswith("→ rejected: “Enough versions”")
+    earlier = 42 - (len(lines) - 2)
+    assert lines[1] == f"…{earlier} earlier entries not shown." and earlier > 0
+    assert all(line.count("<") == line.count(">") for line in lines)
 
 
 def test_history_config_and_author_notice(engine, config, clock):
