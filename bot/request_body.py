@@ -51,15 +51,17 @@ def parse_form(body: str) -> dict[str, str]:
 
 
 def parse_body(body: str, content_type: str | None) -> dict[str, Any]:
-    """What `slack_bolt.request.internals.parse_body` returns for the same body."""
+    """What `slack_bolt.request.internals.parse_body` returns for the same body, except that a
+    slash command whose text (or channel name...) holds the word "payload" stays a command:
+    Bolt's looks for the word anywhere in the body and reads such a command as an empty
+    interaction."""
     if not body:
         return {}
     if content_type == "application/json" or body.startswith("{"):
         return json.loads(body)
     fields = parse_form(body)
-    if "payload" in body:  # interactivity: the JSON is the `payload` field
-        payload = fields.get("payload")
-        return {} if payload is None else json.loads(payload)
+    if "payload" in fields:  # interactivity: the JSON is the `payload` field
+        return json.loads(fields["payload"])
     return fields  # a slash command
 
 

@@ -61,8 +61,11 @@ class Request:
         self.gl, self.command, self.client, self.respond = gl, command, client, respond
         self._ack, self.acked = ack, not in_ack
         self.user = command["user_id"]
-        self.words = (command.get("text") or "").split()
+        text = (command.get("text") or "").strip()
+        self.words = text.split()
         self.args = self.words[1:]
+        #: Everything after the subcommand, line breaks and spacing as typed.
+        self.rest = text.split(maxsplit=1)[1] if len(self.words) > 1 else ""
         self.engine: Engine = gl.engine(
             command["team_id"], client, before_slack_call=self.before_slack
         )
@@ -114,9 +117,7 @@ def _draft(r: Request) -> None:
     r.before_slack()
     r.client.views_open(
         trigger_id=r.command["trigger_id"],
-        view=draft_modal(
-            r.gl.config, r.command.get("channel_id"), text=typed_text(" ".join(r.args))
-        ),
+        view=draft_modal(r.gl.config, r.command.get("channel_id"), text=typed_text(r.rest)),
     )
 
 

@@ -571,3 +571,25 @@ def test_status_shows_the_whole_text_the_card_cuts(live: Live):
     shown = [b["text"]["text"] for b in body["blocks"] if b["type"] == "section"]
     assert text in "".join(shown)
     assert "not shown" not in json.dumps(body["blocks"])
+
+
+def test_draft_prefills_the_form_with_the_text_as_typed(live: Live):
+    """`/greenlight draft` with text prefills the form with it, line breaks kept, even when it
+    holds the word "payload" (Bolt's parser read such a command as an empty click, and nothing
+    happened)."""
+    typed = "New payload launch &\nsecond line"
+    modal = live.new_modal(
+        "U0AUTHOR",
+        lambda: live.sender.command(
+            "/greenlight",
+            as_slack_sends(f"draft {typed}"),  # the command is escaped, as the manifest asks
+            user_id="U0AUTHOR",
+            channel_id="C0DRAFTS",
+        ),
+    )
+    (text,) = [
+        b["element"]["initial_value"]
+        for b in modal.payload["blocks"]
+        if b.get("block_id") == "text"
+    ]
+    assert text == typed
