@@ -11,9 +11,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_bolt.response import BoltResponse
+from slack_sdk.signature import SignatureVerifier
 
 from bot.app import build_app, load_greenlight
 from bot.request_body import FastBoltRequest
@@ -26,19 +28,25 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 class SlackHandler(SlackRequestHandler):
     """Bolt's WSGI adapter, with request bodies decoded by `bot.request_body` (in C)."""
 
+    def __init__(self, app: App, signing_secret: str) -> None:
+        super().__init__(app)
+        self.verifier = SignatureVerifier(signing_secret)
+
     def dispatch(self, request: WsgiHttpRequest) -> BoltResponse:
-        return self.app.dispatch(
-            FastBoltRequest(
-                body=request.get_body(),
-                query=request.query_string,
-                headers=request.get_headers(),
-            )
-        )
+        body, headers = request.get_body(), request.get_headers()
+        try:
+            bolt_request = FastBoltRequest(body=body, query=request.query_string, headers=headers)
+        except ValueError:  # a body that cannot be decoded (broken JSON, bad encoding)
+            # Bolt checks signatures after decoding: an unsigned one is still a 401 first.
+            signed = self.verifier.is_valid_request(body, {k: str(v) for k, v in headers.items()})
+            error = "malformed request" if signed else "invalid signature"
+            return BoltResponse(status=400 if signed else 401, body=json.dumps({"error": error}))
+        return self.app.dispatch(bolt_request)
 
 
 def create_wsgi_app(settings: Settings) -> WsgiApp:
     gl = load_greenlight(settings)
-    slack = SlackHandler(build_app(gl))
+    slack = SlackHandler(build_app(gl), settings.slack_signing_secret or "")
 
     def reply(start_response, status: str, body: dict[str, Any]) -> list[bytes]:
         data = json.dumps(body).encode()
@@ -50,10 +58,7 @@ def create_wsgi_app(settings: Settings) -> WsgiApp:
     def application(environ: dict[str, Any], start_response) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
         if path == "/slack/events" and method == "POST":
-            try:
-                return slack(environ, start_response)
-            except ValueError:  # Bolt could not parse the body (broken JSON, bad encoding)
-                return reply(start_response, "400 Bad Request", {"error": "malformed request"})
+            return slack(environ, start_response)
         if path == "/healthz":
             return reply(start_response, "200 OK", {"status": "up"})
         if path == "/readyz":

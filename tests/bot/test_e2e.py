@@ -329,7 +329,12 @@ def test_unsigned_stale_and_forged_requests_get_401_and_the_server_keeps_serving
 
 def test_malformed_and_unknown_interactions_get_4xx(live: Live):
     garbage = live.sender.send(b"payload=%7Bnot-json", "application/x-www-form-urlencoded")
-    assert 400 <= garbage.status < 500
+    assert garbage.status == 400 and "malformed request" in garbage.text
+    for signing in ("none", "wrong", "stale"):  # checked before the body is decoded
+        unsigned = live.sender.send(
+            b"payload=%7Bnot-json", "application/x-www-form-urlencoded", signing=signing
+        )
+        assert unsigned.status == 401
     anonymous = live.sender.send(
         b"command=%2Fgreenlight&text=queue&team_id=" + live.store.team.encode(),
         "application/x-www-form-urlencoded",
