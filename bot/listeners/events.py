@@ -10,7 +10,7 @@ from bot.listeners.after_ack import after_ack
 from bot.listeners.home import publish_home
 from bot.payloads import typed_text
 from bot.runtime import Greenlight
-from bot.views.messages import not_withdrawn, refusal_text
+from bot.views.messages import FILES_NOT_CARRIED, not_withdrawn, refusal_text
 from workflows.commands import Revise, Submit, Withdraw
 from workflows.models import Source
 from workflows.outcomes import Refusal, RefusalCode
@@ -49,8 +49,11 @@ def _is_human_top_level(event: dict) -> bool:
 
 
 def _new_draft(gl: Greenlight, team: str, client: WebClient, channel: str, event: dict) -> None:
-    engine = gl.engine(team, client)
     ts = event["ts"]
+    if event.get("files"):  # a draft is text: it must not go out without its image
+        client.chat_postMessage(channel=channel, thread_ts=ts, text=FILES_NOT_CARRIED)
+        return
+    engine = gl.engine(team, client)
     outcome = engine.execute(
         Submit(
             actor=event["user"],

@@ -8,7 +8,7 @@ from slack_sdk import WebClient
 from bot.listeners.after_ack import after_ack
 from bot.payloads import typed_text
 from bot.runtime import Greenlight
-from bot.views.messages import refusal_text
+from bot.views.messages import FILES_NOT_CARRIED, refusal_text
 from workflows.commands import Submit
 from workflows.models import Source
 from workflows.outcomes import Refusal
@@ -21,6 +21,9 @@ def register(app: App, gl: Greenlight) -> None:
         ack()
         user, message = body["user"]["id"], body.get("message") or {}
         channel = (body.get("channel") or {}).get("id")
+        if message.get("files"):
+            respond(text=FILES_NOT_CARRIED, response_type="ephemeral")
+            return
         engine = gl.engine(body["team"]["id"], client)
         outcome = engine.execute(
             Submit(

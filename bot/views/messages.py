@@ -22,6 +22,12 @@ from workflows.config import WorkflowFile
 from workflows.models import Post, PostState
 from workflows.outcomes import Refusal
 
+#: A message with files is not made a draft: drafts are text, and it would go out without them.
+FILES_NOT_CARRIED = (
+    ":paperclip: Greenlight drafts are text only, and this message has files: approved, it "
+    "would be published without them, so it is not a draft. If the text can go out alone, "
+    "post it without the files (or use `/greenlight draft`)."
+)
 #: A post waiting longer than this for one step is marked overdue.
 OVERDUE_AFTER = timedelta(hours=24)
 

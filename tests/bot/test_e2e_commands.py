@@ -593,3 +593,39 @@ def test_draft_prefills_the_form_with_the_text_as_typed(live: Live):
         if b.get("block_id") == "text"
     ]
     assert text == typed
+
+
+def test_a_message_with_files_is_not_made_a_draft_that_would_go_out_without_them(live: Live):
+    """Drafts are text: a message with an image is not made one (its text would have been
+    approved and published without the image, and nobody told), and its author is told why,
+    in its thread; so is who sends such a message for approval."""
+    before = set(live.store.ids_by_author("U0AUTHOR", limit=1000))
+    files = [{"id": "F0PHOTO", "name": "launch.png", "mimetype": "image/png"}]
+    live.sender.event(
+        {
+            "type": "message",
+            "subtype": "file_share",
+            "channel": "C0DRAFTS",
+            "user": "U0AUTHOR",
+            "text": "Our launch, in one picture",
+            "files": files,
+            "ts": "1999999999.000500",
+            "event_ts": "1999999999.000500",
+        }
+    )
+    (reply,) = live.eventually(
+        lambda: [m for m in live.slack.messages("C0DRAFTS") if m.thread_ts == "1999999999.000500"]
+    )
+    assert "drafts are text only" in reply.text and "not a draft" in reply.text
+    message = live.slack.post_user_message("C0ANNOUNCE", "U0LUCA", "With a photo").to_api()
+    live.sender.message_shortcut(
+        "gl_send_for_approval", "U0AUTHOR", "C0ANNOUNCE", {**message, "files": files}
+    )
+    assert live.eventually(
+        lambda: [
+            p
+            for p in live.slack.response_url_posts()
+            if "drafts are text only" in p.body.get("text", "")
+        ]
+    )
+    assert set(live.store.ids_by_author("U0AUTHOR", limit=1000)) == before
