@@ -192,6 +192,31 @@ def test_refused_clicks_explain_privately_and_change_nothing(live: Live):
     assert live.store.get(post_id) == before
 
 
+def test_reject_and_request_changes_refused_open_no_form_and_explain_privately(live: Live):
+    """Reject and Request changes ask the engine before opening the reason form: the author,
+    someone who is not an approver of the step, and anyone after the step was decided get a
+    private explanation and no form to fill in for nothing."""
+    post_id = live.draft("Reasons nobody should write")
+    opened = len(live.slack.calls("views.open"))
+    about = re.compile(rf"\bpost {post_id}\b", re.IGNORECASE)
+
+    def replies() -> list[str]:
+        posts = live.slack.response_url_posts()
+        return [p.body["text"] for p in posts if about.search(p.body["text"])]
+
+    assert live.click("U0AUTHOR", post_id, "gl_reject").status == 200
+    assert live.click("U0BRAND", post_id, "gl_request_changes").status == 200
+    live.eventually(lambda: len(replies()) >= 2)
+    assert live.click("U0ANNA", post_id, "gl_approve").status == 200
+    live.eventually(lambda: live.store.get(post_id).current_step == 1)
+    assert live.click("U0LUCA", post_id, "gl_reject").status == 200
+    texts = " ".join(live.eventually(lambda: len(replies()) >= 3 and replies()))
+    assert f"You wrote post {post_id}" in texts  # the author
+    assert "You approve step “Brand”" in texts  # not this step's approver
+    assert "it now waits for" in texts  # decided meanwhile
+    assert len(live.slack.calls("views.open")) == opened
+
+
 def test_click_on_an_outdated_card_says_so(live: Live):
     post_id = live.draft("Version one")
     old_card = live.card(post_id)
