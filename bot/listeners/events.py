@@ -26,8 +26,13 @@ def register(app: App, gl: Greenlight) -> None:
             return
         team = body.get("team_id") or event.get("team")
         subtype = event.get("subtype")
-        if subtype == "message_changed":
-            _edited(gl, team, client, channel, event.get("message") or {})
+        message = event.get("message") or {}
+        if subtype == "message_changed" and message.get("subtype") == "tombstone":
+            # A deleted message that has replies (Greenlight's own, under every intake draft)
+            # stays as a tombstone: Slack sends this edit, not `message_deleted`.
+            _deleted(gl, team, client, channel, message)
+        elif subtype == "message_changed":
+            _edited(gl, team, client, channel, message)
         elif subtype == "message_deleted":
             _deleted(gl, team, client, channel, event.get("previous_message") or {})
         elif subtype in _DRAFT_SUBTYPES and _is_human_top_level(event):

@@ -629,3 +629,41 @@ def test_a_message_with_files_is_not_made_a_draft_that_would_go_out_without_them
         ]
     )
     assert set(live.store.ids_by_author("U0AUTHOR", limit=1000)) == before
+
+
+def test_deleting_an_intake_message_with_replies_withdraws_the_draft(live: Live):
+    """Greenlight replies under every intake draft, so a deleted draft message has replies:
+    Slack keeps it as a tombstone and sends `message_changed`, not `message_deleted`. (It was
+    taken for an edit by Slackbot, refused, and the draft stayed in review.)"""
+    post_id = live.draft("Delete me, replies and all")
+    ts = live.store.get(post_id).source.ts
+    live.sender.event(
+        {
+            "type": "message",
+            "subtype": "message_changed",
+            "hidden": True,
+            "channel": "C0DRAFTS",
+            "ts": "1999999999.000600",
+            "event_ts": "1999999999.000600",
+            "message": {
+                "type": "message",
+                "subtype": "tombstone",
+                "user": "USLACKBOT",
+                "text": "This message was deleted.",
+                "hidden": True,
+                "ts": ts,
+                "thread_ts": ts,
+                "reply_count": 1,
+            },
+            "previous_message": {
+                "type": "message",
+                "user": "U0AUTHOR",
+                "text": "Delete me, replies and all",
+                "ts": ts,
+                "thread_ts": ts,
+                "reply_count": 1,
+            },
+        }
+    )
+    live.eventually(lambda: live.store.get(post_id).state == PostState.WITHDRAWN)
+    assert live.eventually(lambda: live.card_says(post_id, "Withdrawn"))
