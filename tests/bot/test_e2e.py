@@ -353,13 +353,17 @@ def test_unsigned_stale_and_forged_requests_get_401_and_the_server_keeps_serving
 
 
 def test_malformed_and_unknown_interactions_get_4xx(live: Live):
-    garbage = live.sender.send(b"payload=%7Bnot-json", "application/x-www-form-urlencoded")
-    assert garbage.status == 400 and "malformed request" in garbage.text
-    for signing in ("none", "wrong", "stale"):  # checked before the body is decoded
-        unsigned = live.sender.send(
-            b"payload=%7Bnot-json", "application/x-www-form-urlencoded", signing=signing
-        )
-        assert unsigned.status == 401
+    form = "application/x-www-form-urlencoded"
+    broken = [b"payload=%7Bnot-json", b"payload=null", b"payload=%5B1%5D"]
+    for body in broken:  # not JSON, not an object: 400, not a 500
+        garbage = live.sender.send(body, form)
+        assert garbage.status == 400 and "malformed request" in garbage.text, body
+        for signing in ("none", "wrong", "stale"):  # checked before the body is decoded
+            assert live.sender.send(body, form, signing=signing).status == 401
+    odd = {"X-Slack-Request-Timestamp": "soon", "X-Slack-Signature": "v0=00"}
+    assert live.sender.send(broken[0], form, signing="none", headers=odd).status == 401
+    # Not UTF-8 (Slack never sends it, and its signature cannot be checked): 401, not a 500.
+    assert live.sender.send(b"payload=\xff\xfe", form, signing="none").status == 401
     anonymous = live.sender.send(
         b"command=%2Fgreenlight&text=queue&team_id=" + live.store.team.encode(),
         "application/x-www-form-urlencoded",
