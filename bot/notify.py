@@ -27,9 +27,10 @@ from workflows.engine import Engine
 from workflows.models import Post, PostState, StepStatus
 
 log = logging.getLogger(__name__)
-#: Each approver of a step gets its card by DM, up to this many people (a step naming a huge
-#: user group would otherwise DM a whole company); past it the rest see the card in its
-#: channel and their `/greenlight queue`, and the author is told.
+#: As a step starts, each of its approvers gets its card by DM, up to this many people (a
+#: step naming a huge user group would otherwise DM a whole company at once); past it the
+#: rest find it in their `/greenlight queue`, and the author is told. Reminders and
+#: escalations go to each undecided approver the workflow file asks for.
 MAX_DMS_PER_STEP = 100
 #: Audit actions that only change what a card shows: nobody else needs telling.
 _REFRESH_ONLY = frozenset({"publish_started", "published", "publish_retry", "reschedule"})
@@ -220,7 +221,10 @@ class Notifier:
         self, post: Post, tell_author: bool = False, reply_to: tuple[str, str] | None = None
     ) -> None:
         """Post the card where the active step says; then (`tell_author`) tell the author where
-        the draft stands, under `reply_to` or by DM; then DM the approvers."""
+        the draft stands, under `reply_to` or by DM; then DM the approvers their request to
+        decide, once per person (claimed: an entry told again does not send it twice). One
+        Slack could not take waits for a worker's reminders pass a minute later (`Nudger`):
+        telling the entry again would post a second card."""
         index = post.current_step
         if post.state != PostState.IN_REVIEW or index is None:
             return
@@ -249,8 +253,9 @@ class Notifier:
         if len(reachable) > MAX_DMS_PER_STEP:
             notice = too_many_to_dm(post, run.name, len(reachable), MAX_DMS_PER_STEP)
             self._tell_author(post, notice, _source(post))
+        request = (step_request(post), approval_card(post, self.gl.findings(post.revision)))
         for person in reachable[:MAX_DMS_PER_STEP]:
-            self._dm_card(post, person)
+            dm_once(self.client, self.store, post, person, "request", request, self.gl.clock)
 
     def _post_card(self, post: Post, channel: str) -> tuple[str, str] | None:
         blocks = approval_card(post, self.gl.findings(post.revision))
@@ -291,14 +296,6 @@ class Notifier:
             return None
 
     # -- direct messages ----------------------------------------------------------------------
-
-    def _dm_card(self, post: Post, user: str) -> None:
-        """The step's request to decide, once per person (claimed: an entry told again does
-        not send it twice). One Slack could not take waits for a worker's reminders pass a
-        minute later (`Nudger`): telling the entry again would post a second card."""
-        blocks = approval_card(post, self.gl.findings(post.revision))
-        message = (step_request(post), blocks)
-        dm_once(self.client, self.store, post, user, "request", message, self.gl.clock)
 
     def _dm(
         self, user: str, text: str, blocks: list | None = None, must_arrive: bool = False
