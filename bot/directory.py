@@ -63,13 +63,23 @@ class SlackDirectory:
         self.before_slack_call()
         try:
             user = self.client.users_info(user=user_id)["user"]
-            profile = {"id": user_id, "tz": user.get("tz"), "deleted": bool(user.get("deleted"))}
+            shown = (user.get("profile") or {}).get("display_name") or user.get("real_name")
+            profile = {
+                "id": user_id,
+                "tz": user.get("tz"),
+                "deleted": bool(user.get("deleted")),
+                "name": shown or user.get("name"),
+            }
         except SlackApiError as exc:
             if exc.response.get("error") != "user_not_found":
                 raise
             profile = {}
         self.store.cache_set("user", user_id, json.dumps(profile), self.ttl)
         return profile or None
+
+    def name(self, user_id: str) -> str | None:
+        """The name the person shows in Slack (display name, else full name), if known."""
+        return (self.user(user_id) or {}).get("name")
 
     def active(self, user_id: str) -> bool:
         profile = self.user(user_id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -59,17 +60,21 @@ M = TypeVar("M", bound=BaseModel)
 _ENTITY = re.compile(r"<([@#!]?)([^<>|]+)(?:\|([^<>]*))?>")
 
 
-def typed_text(text: str) -> str:
+def typed_text(text: str, name_of: Callable[[str], str | None] | None = None) -> str:
     """A chat message's or a slash command's text as the person typed it. Slack escapes `&`,
     `<` and `>` in both and turns links and mentions into markup (the app asks it to escape
     commands, so `delegate @anna` arrives as a user id); a draft's text must carry none of it,
     or a network would publish `Q&amp;A`. A link keeps the address when its text is not the
-    address itself (a link made with Slack's link button): `our sale (https://…)`."""
+    address itself (a link made with Slack's link button): `our sale (https://…)`. A person
+    mentioned without a label (as chat messages have them) is `@` and `name_of` their id, the
+    name they show in Slack, when it is known: a network must not publish `@U0123ABC`."""
 
     def plain(match: re.Match[str]) -> str:
         sigil, target, label = match.groups()
         if not sigil:
             return _link(target, label)
+        if sigil == "@" and not label and name_of and (name := name_of(target)):
+            return f"@{name}"
         if target.startswith("date^"):
             return label or ""  # a date shown in each reader's time zone: its fallback text
         shown = label or target.split("^")[0]

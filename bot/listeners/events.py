@@ -59,10 +59,11 @@ def _new_draft(gl: Greenlight, team: str, client: WebClient, channel: str, event
         client.chat_postMessage(channel=channel, thread_ts=ts, text=FILES_NOT_CARRIED)
         return
     engine = gl.engine(team, client)
+    names = gl.directory(team, client).name
     outcome = engine.execute(
         Submit(
             actor=event["user"],
-            text=typed_text(event.get("text") or ""),
+            text=typed_text(event.get("text") or "", names),
             channel=channel,
             source=Source(channel=channel, ts=ts),
             source_key=f"{channel}:{ts}",  # a retried event finds the same draft
@@ -79,9 +80,8 @@ def _edited(gl: Greenlight, team: str, client: WebClient, channel: str, message:
     if post is None:
         return
     user = message.get("user") or post.author
-    outcome = engine.execute(
-        Revise(user, post.id, post.revision.number, text=typed_text(message.get("text") or ""))
-    )
+    text = typed_text(message.get("text") or "", gl.directory(team, client).name)
+    outcome = engine.execute(Revise(user, post.id, post.revision.number, text=text))
     if isinstance(outcome, Refusal) and outcome.code != RefusalCode.NOTHING_CHANGED:
         # (a replayed edit changes nothing and needs no answer)
         client.chat_postEphemeral(channel=channel, user=user, text=refusal_text(outcome))

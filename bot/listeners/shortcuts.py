@@ -24,11 +24,12 @@ def register(app: App, gl: Greenlight) -> None:
         if message.get("files"):
             respond(text=FILES_NOT_CARRIED, response_type="ephemeral")
             return
-        engine = gl.engine(body["team"]["id"], client)
+        team = body["team"]["id"]
+        engine = gl.engine(team, client)
         outcome = engine.execute(
             Submit(
                 actor=user,
-                text=typed_text(message.get("text") or ""),
+                text=typed_text(message.get("text") or "", gl.directory(team, client).name),
                 channel=channel,
                 # Replies go under the message only in an intake channel (elsewhere it may be
                 # anyone's, in any channel): the author hears by DM.

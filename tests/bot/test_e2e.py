@@ -167,7 +167,7 @@ def test_a_reason_refused_after_its_form_closed_comes_back_by_dm_with_what_was_w
         )
         assert reason in rendered(dm) and ":no_entry_sign:" in dm.text
     finally:
-        live.slack.add_usergroup("S0EDITORS", EDITORS)
+        live.slack.add_usergroup("S0EDITORS", [*EDITORS, "U0AUTHOR"])  # as the fixture made it
         live.store.redis.delete(cached)
     assert live.store.get(post_id).state == PostState.IN_REVIEW
 

@@ -241,6 +241,27 @@ def test_drafts_from_messages_keep_the_text_as_typed(live: Live):
     )
     assert live.store.get(shortcut).revision.text == typed
 
+    # A mention reads as the name the person shows in Slack, not their id.
+    live.slack.add_user("U0GIULIA", "giulia")
+    live.sender.event(
+        {
+            "type": "message",
+            "channel": "C0DRAFTS",
+            "user": "U0AUTHOR",
+            "text": "Photos by <@U0GIULIA>, thank you!",
+            "ts": "1999999999.000700",
+            "event_ts": "1999999999.000700",
+        }
+    )
+    credited = live.eventually(
+        lambda: [
+            p
+            for p in live.store.get_many(live.store.ids_by_author("U0AUTHOR", limit=1000))
+            if p.revision.text.startswith("Photos by")
+        ]
+    )
+    assert [p.revision.text for p in credited] == ["Photos by @giulia, thank you!"]
+
 
 def test_deleting_the_intake_message_withdraws_the_draft(live: Live):
     post_id = live.draft("Delete me")
@@ -336,17 +357,21 @@ def test_a_card_refused_as_not_in_channel_is_posted_once_the_bot_joins(live: Liv
 
 
 def test_app_home_shows_what_waits(live: Live):
+    # Brand's queue, not Copy review's: earlier tests leave many drafts waiting for Anna, and
+    # Home lists the oldest first, as many as fit.
     post_id = live.draft("Home sweet home")
+    assert live.click("U0ANNA", post_id, "gl_approve").status == 200
+    live.eventually(lambda: live.store.get(post_id).current_step == 1)
     live.sender.event(
         {
             "type": "app_home_opened",
-            "user": "U0ANNA",
+            "user": "U0BRAND",
             "channel": "D0HOME",
             "tab": "home",
             "event_ts": "1999999999.000500",
         }
     )
-    home = live.eventually(lambda: live.slack.home("U0ANNA"))
+    home = live.eventually(lambda: live.slack.home("U0BRAND"))
     text = str(home.payload)
     assert "Waiting for you" in text and f"*#{post_id}*" in text
     assert "Publishing is running" in text

@@ -39,3 +39,10 @@ def test_a_link_made_with_slacks_link_button_keeps_its_address():
     assert typed_text("Live <!date^1767261600^{date_short} at {time}|Jan 1st at 10:00>") == (
         "Live Jan 1st at 10:00"
     )
+
+
+def test_a_mention_in_a_chat_message_reads_as_the_name_shown_in_slack():
+    """Chat messages carry mentions without a label: the draft says `@giulia`, not the id."""
+    names = {"U0GIULIA": "giulia"}.get
+    assert typed_text("Thanks <@U0GIULIA> and <@U0GONE>!", names) == ("Thanks @giulia and @U0GONE!")
+    assert typed_text("Ask <@U0GIULIA|giu>", names) == "Ask @giu"  # a command's own label
