@@ -8,6 +8,7 @@ from collections.abc import Callable
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
+from bot.directory import SlackDirectory
 from bot.listeners.after_ack import SlackNeeded, lazy, slack_needed, soon
 from bot.listeners.home import publish_home
 from bot.payloads import (
@@ -23,6 +24,7 @@ from bot.payloads import (
     reason_input,
 )
 from bot.runtime import Greenlight
+from bot.views.format import named_ids
 from bot.views.messages import refusal_text, refused_form
 from bot.views.modals import DRAFT, EDIT, NEW_TIME, REASON
 from workflows.commands import (
@@ -66,7 +68,9 @@ def register(app: App, gl: Greenlight) -> None:
             soon(app, later, body, client)
             return
         if isinstance(outcome, Refusal):
-            ack(response_action="errors", errors={_block_for(view, outcome): outcome.message})
+            known = gl.directory(team, client, before_slack_call=slack_needed)
+            message = named_ids(outcome.message, lambda user: _cached_name(known, user))
+            ack(response_action="errors", errors={_block_for(view, outcome): message})
             return
         ack()
 
@@ -163,6 +167,14 @@ def register(app: App, gl: Greenlight) -> None:
 _BLOCKS = {"scheduled_at": "schedule"}
 #: Set when a reschedule from App Home succeeded: the Home tab is published again afterwards.
 _HOME_CHANGED = "greenlight_home_changed"
+
+
+def _cached_name(directory: SlackDirectory, user: str) -> str | None:
+    """The person's name if the directory has it without asking Slack (in an acknowledgement)."""
+    try:
+        return directory.name(user)
+    except SlackNeeded:
+        return None
 
 
 def _block_for(view: dict, refusal: Refusal) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 
 from workflows.models import StepRun
@@ -51,6 +52,18 @@ def escape(text: str) -> str:
 
 
 _SLACK_ID = re.compile(r"\b([UWS][A-Z0-9]*[0-9][A-Z0-9]*)\b")
+
+
+def named_ids(text: str, name_of: Callable[[str], str | None]) -> str:
+    """The user ids in a domain message as `@name` where `name_of` knows them: for plain text
+    (a form's error), where Slack turns no id into a name."""
+
+    def named(match: re.Match[str]) -> str:
+        slack_id = match.group(1)
+        name = None if slack_id.startswith("S") else name_of(slack_id)
+        return f"@{name}" if name else slack_id
+
+    return _SLACK_ID.sub(named, text)
 
 
 def link_ids(text: str) -> str:

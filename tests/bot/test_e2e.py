@@ -140,7 +140,8 @@ def test_a_reason_for_a_step_decided_meanwhile_stays_in_its_form(live: Live):
     values = {"reason": {"reason": {"type": "plain_text_input", "value": "Off-brand, sorry"}}}
     answer = live.sender.submit_view("U0LUCA", modal.id, values).json()
     assert answer["response_action"] == "errors"
-    assert "it now waits for" in answer["errors"]["reason"]
+    error = answer["errors"]["reason"]  # plain text: names, not ids Slack would not turn
+    assert "it now waits for" in error and "@u0anna (approve)" in error and "U0ANNA" not in error
     assert modal.id in [view.id for view in live.slack.modal_stack("U0LUCA")]
     post = live.store.get(post_id)
     assert post.state == PostState.IN_REVIEW and post.current_step == 1
