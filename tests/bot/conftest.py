@@ -95,6 +95,37 @@ class Live:
         self.eventually(lambda: self.card(post_id))
         return post_id
 
+    def edit_intake(self, post_id: str, text: str, user: str = "U0AUTHOR") -> None:
+        """The author edits the intake message of `post_id` to `text` (as Slack sends it)."""
+        ts, now = self.store.get(post_id).source.ts, f"{time.time():.6f}"
+        message = {"type": "message", "user": user, "ts": ts}
+        self.sender.event(
+            {
+                "type": "message",
+                "subtype": "message_changed",
+                "channel": "C0DRAFTS",
+                "message": {**message, "text": text},
+                "previous_message": {**message, "text": "(before)"},
+                "ts": now,
+                "event_ts": now,
+            }
+        )
+
+    def delete_intake(self, post_id: str, user: str = "U0AUTHOR") -> None:
+        """The author deletes the intake message of `post_id` (one without replies)."""
+        ts, now = self.store.get(post_id).source.ts, f"{time.time():.6f}"
+        self.sender.event(
+            {
+                "type": "message",
+                "subtype": "message_deleted",
+                "channel": "C0DRAFTS",
+                "deleted_ts": ts,
+                "ts": now,
+                "event_ts": now,
+                "previous_message": {"type": "message", "user": user, "text": "x", "ts": ts},
+            }
+        )
+
     def click(self, user: str, post_id: str, action: str, channel: str = "C0APPROVALS"):
         card = self.card(post_id, channel)
         assert card is not None

@@ -222,28 +222,7 @@ def test_click_on_an_outdated_card_says_so(live: Live):
     post_id = live.draft("Version one")
     old_card = live.card(post_id)
     # the author edits their message in the intake channel
-    source_ts = live.store.get(post_id).source.ts
-    live.sender.event(
-        {
-            "type": "message",
-            "subtype": "message_changed",
-            "channel": "C0DRAFTS",
-            "message": {
-                "type": "message",
-                "user": "U0AUTHOR",
-                "text": "Version two",
-                "ts": source_ts,
-            },
-            "previous_message": {
-                "type": "message",
-                "user": "U0AUTHOR",
-                "text": "Version one",
-                "ts": source_ts,
-            },
-            "ts": "1999999999.000100",
-            "event_ts": "1999999999.000100",
-        }
-    )
+    live.edit_intake(post_id, "Version two")
     live.eventually(lambda: live.store.get(post_id).revision.number == 2)
     stale_message = {**old_card.to_api()}
     live.sender.block_actions(

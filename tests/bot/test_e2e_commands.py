@@ -208,29 +208,8 @@ def test_drafts_from_messages_keep_the_text_as_typed(live: Live):
     assert typed_text(published.text) == typed
 
     edited_id = live.draft("Tonight at 9")
-    source_ts = live.store.get(edited_id).source.ts
     edited = "Tonight at 9 & <3 https://www.acme.com"
-    live.sender.event(
-        {
-            "type": "message",
-            "subtype": "message_changed",
-            "channel": "C0DRAFTS",
-            "message": {
-                "type": "message",
-                "user": "U0AUTHOR",
-                "text": as_slack_sends(edited),
-                "ts": source_ts,
-            },
-            "previous_message": {
-                "type": "message",
-                "user": "U0AUTHOR",
-                "text": "Tonight at 9",
-                "ts": source_ts,
-            },
-            "ts": "1999999999.000300",
-            "event_ts": "1999999999.000300",
-        }
-    )
+    live.edit_intake(edited_id, as_slack_sends(edited))
     live.eventually(lambda: live.store.get(edited_id).revision.text == edited)
 
     message = live.slack.post_user_message("C0ANNOUNCE", "U0LUCA", typed)
@@ -265,23 +244,7 @@ def test_drafts_from_messages_keep_the_text_as_typed(live: Live):
 
 def test_deleting_the_intake_message_withdraws_the_draft(live: Live):
     post_id = live.draft("Delete me")
-    ts = live.store.get(post_id).source.ts
-    live.sender.event(
-        {
-            "type": "message",
-            "subtype": "message_deleted",
-            "channel": "C0DRAFTS",
-            "deleted_ts": ts,
-            "ts": "1999999999.000200",
-            "event_ts": "1999999999.000200",
-            "previous_message": {
-                "type": "message",
-                "user": "U0AUTHOR",
-                "text": "Delete me",
-                "ts": ts,
-            },
-        }
-    )
+    live.delete_intake(post_id)
     live.eventually(lambda: live.store.get(post_id).state == PostState.WITHDRAWN)
     assert live.eventually(lambda: live.card_says(post_id, "Withdrawn"))
 
@@ -567,18 +530,7 @@ def test_deleting_the_message_of_a_post_past_withdrawing_tells_its_author(live: 
     brand_card = live.eventually(lambda: live.card(post_id, "U0BRAND"))
     assert live.sender.click("U0BRAND", "U0BRAND", brand_card.ts, "gl_approve").status == 200
     live.eventually(lambda: live.store.get(post_id).state == PostState.FAILED)
-    ts = live.store.get(post_id).source.ts
-    live.sender.event(
-        {
-            "type": "message",
-            "subtype": "message_deleted",
-            "channel": "C0DRAFTS",
-            "deleted_ts": ts,
-            "ts": "1999999999.000400",
-            "event_ts": "1999999999.000400",
-            "previous_message": {"type": "message", "user": "U0AUTHOR", "text": "x", "ts": ts},
-        }
-    )
+    live.delete_intake(post_id)
     (told,) = live.eventually(
         lambda: [m for m in live.slack.messages("U0AUTHOR") if "did not stop it" in m.text]
     )
