@@ -3,8 +3,6 @@ new time for an approved post."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
@@ -48,7 +46,7 @@ def register(app: App, gl: Greenlight) -> None:
         ack: Ack,
         body: dict,
         client: WebClient,
-        command: Callable[[], Command],
+        command: Command,
         typed: str,
     ) -> None:
         """Run `command` in the acknowledgement, from Redis alone, and close the form only when
@@ -57,12 +55,12 @@ def register(app: App, gl: Greenlight) -> None:
         comes by DM, with what was typed."""
         view, user, team = body["view"], body["user"]["id"], body["team"]["id"]
         try:
-            outcome = gl.engine(team, client, before_slack_call=slack_needed).execute(command())
+            outcome = gl.engine(team, client, before_slack_call=slack_needed).execute(command)
         except SlackNeeded:
             ack()
 
             def later() -> None:
-                outcome = gl.engine(team, client).execute(command())
+                outcome = gl.engine(team, client).execute(command)
                 _dm_refusal(client, user, outcome, typed)
 
             soon(app, later, body, client)
@@ -93,7 +91,7 @@ def register(app: App, gl: Greenlight) -> None:
             channel=channel,
             urgent=values.urgent,
         )
-        decide(ack, body, client, lambda: submit, values.text)
+        decide(ack, body, client, submit, values.text)
 
     def save_edit(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
         values = draft_input(view["state"]["values"])
@@ -115,7 +113,7 @@ def register(app: App, gl: Greenlight) -> None:
             campaign=values.campaign,
             urgent=values.urgent,
         )
-        decide(ack, body, client, lambda: revise, values.text)
+        decide(ack, body, client, revise, values.text)
 
     def give_reason(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
         try:
@@ -130,7 +128,7 @@ def register(app: App, gl: Greenlight) -> None:
         user, step = body["user"]["id"], meta.step or 0
         verdict = {"approve": Approve, "reject": Reject, "request_changes": RequestChanges}
         command = verdict[meta.verdict](user, meta.post_id, meta.revision, step, reason)
-        decide(ack, body, client, lambda: command, reason)
+        decide(ack, body, client, command, reason)
 
     def set_new_time(ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext):
         """The engine decides in the acknowledgement (Redis only), so a refusal (a time in the

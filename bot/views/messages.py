@@ -159,15 +159,22 @@ def line_list(title: str, lines: Sequence[str], empty: str) -> str:
         return f"*{title}*\n{empty}"
     text = f"*{title}*\n" + "\n".join(lines)
     if len(text) > 3000:
-        kept: list[str] = []
-        size = 0  # of the kept lines, with their newlines
-        for line in lines:
-            if size + len(line) > 2800:
-                break
-            kept.append(line)
-            size += len(line) + 1
+        kept = _fitting(lines)
         text = f"*{title}*\n" + "\n".join(kept) + f"\n…and {len(lines) - len(kept)} more."
     return text
+
+
+def _fitting(lines: Sequence[str], budget: int = 2800) -> list[str]:
+    """The first whole lines that fit in `budget` characters, with their newlines (so a
+    mention or date token is never cut in half)."""
+    kept: list[str] = []
+    size = 0
+    for line in lines:
+        if size + len(line) > budget:
+            break
+        kept.append(line)
+        size += len(line) + 1
+    return kept
 
 
 def history_text(post_id: str, entries: Sequence[dict[str, str]]) -> str:
@@ -183,13 +190,7 @@ def history_text(post_id: str, entries: Sequence[dict[str, str]]) -> str:
             f"{when(at)} · {mention(entry['actor'])}{behalf} · {entry['action'].replace('_', ' ')} "
             f"(revision {entry['revision']}{step}) → {entry['to'].replace('_', ' ')}{reason}"
         )
-    kept: list[str] = []  # whole lines, the newest first: what happened last matters most
-    size = 0
-    for line in reversed(lines):
-        if size + len(line) > 2800:
-            break
-        kept.append(line)
-        size += len(line) + 1
+    kept = _fitting(lines[::-1])  # the newest first: what happened last matters most
     earlier = len(lines) - len(kept)
     more = [f"…{earlier} earlier entries not shown."] if earlier else []
     return "\n".join([f"*History of draft #{post_id}*", *more, *reversed(kept)])

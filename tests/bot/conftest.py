@@ -95,6 +95,15 @@ class Live:
         self.eventually(lambda: self.card(post_id))
         return post_id
 
+    def request_changes(self, post_id: str, reason: str, user: str = "U0LUCA") -> Message:
+        """`user` asks for changes with `reason`; returns the author's DM that says so."""
+        modal = self.new_modal(user, lambda: self.click(user, post_id, "gl_request_changes"))
+        values = {"reason": {"reason": {"type": "plain_text_input", "value": reason}}}
+        assert self.sender.submit_view(user, modal.id, values).status == 200
+        return self.eventually(
+            lambda: [m for m in self.slack.messages("U0AUTHOR") if reason in rendered(m)]
+        )[-1]
+
     def edit_intake(self, post_id: str, text: str, user: str = "U0AUTHOR") -> None:
         """The author edits the intake message of `post_id` to `text` (as Slack sends it)."""
         ts, now = self.store.get(post_id).source.ts, f"{time.time():.6f}"

@@ -72,13 +72,8 @@ def test_a_member_who_left_is_reported_to_the_author(live: Live):
 
 def test_request_changes_then_edit_restarts_the_chain(live: Live):
     post_id = live.draft("Saldi di primavera")
-    modal = live.new_modal("U0LUCA", lambda: live.click("U0LUCA", post_id, "gl_request_changes"))
-    values = {"reason": {"reason": {"type": "plain_text_input", "value": "Add the dates"}}}
-    assert live.sender.submit_view("U0LUCA", modal.id, values).status == 200
-    live.eventually(lambda: live.store.get(post_id).state == PostState.DRAFT)
-    notice = live.eventually(
-        lambda: [m for m in live.slack.messages("U0AUTHOR") if "Add the dates" in rendered(m)]
-    )[-1]
+    notice = live.request_changes(post_id, "Add the dates")
+    assert live.store.get(post_id).state == PostState.DRAFT
     # the author edits from the DM's button: the modal comes prefilled
     edit = live.new_modal(
         "U0AUTHOR", lambda: live.sender.click("U0AUTHOR", "U0AUTHOR", notice.ts, "gl_edit_draft")
@@ -96,12 +91,7 @@ def test_a_draft_longer_than_a_form_is_not_cut_by_edit_draft(live: Live):
     (saving it would have cut the draft's end) and says how to edit it instead."""
     text = "Spring catalogue, every item described. " * 125  # 5,000 characters
     post_id = live.draft(text)
-    modal = live.new_modal("U0LUCA", lambda: live.click("U0LUCA", post_id, "gl_request_changes"))
-    values = {"reason": {"reason": {"type": "plain_text_input", "value": "Shorter, please"}}}
-    assert live.sender.submit_view("U0LUCA", modal.id, values).status == 200
-    notice = live.eventually(
-        lambda: [m for m in live.slack.messages("U0AUTHOR") if "Shorter, please" in rendered(m)]
-    )[-1]
+    notice = live.request_changes(post_id, "Shorter, please")
     opened = len(live.slack.calls("views.open"))
     click = live.sender.click("U0AUTHOR", "U0AUTHOR", notice.ts, "gl_edit_draft")
     assert click.status == 200

@@ -508,12 +508,7 @@ def test_deleting_the_message_of_a_post_past_withdrawing_tells_its_author(live: 
     not exist): its author deletes the intake message. Too late to withdraw: the post stays
     as it is and the author is told why, instead of hearing nothing."""
     post_id = live.draft("Deleted too late")
-    modal = live.new_modal("U0LUCA", lambda: live.click("U0LUCA", post_id, "gl_request_changes"))
-    values = {"reason": {"reason": {"type": "plain_text_input", "value": "Post it on X"}}}
-    assert live.sender.submit_view("U0LUCA", modal.id, values).status == 200
-    notice = live.eventually(
-        lambda: [m for m in live.slack.messages("U0AUTHOR") if "Post it on X" in rendered(m)]
-    )[-1]
+    notice = live.request_changes(post_id, "Post it on X")
     edit = live.new_modal(
         "U0AUTHOR", lambda: live.sender.click("U0AUTHOR", "U0AUTHOR", notice.ts, "gl_edit_draft")
     )
