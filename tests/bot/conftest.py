@@ -180,7 +180,8 @@ def rendered(message: Message) -> str:
     return message.text + json.dumps(message.blocks or [], ensure_ascii=False)
 
 
-def _get(url: str) -> tuple[int, dict]:
+def get_json(url: str) -> tuple[int, dict]:
+    """GET `url`: its status and JSON body, whatever the status."""
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
             return response.status, json.loads(response.read())
@@ -219,7 +220,7 @@ def live_server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     deadline = time.monotonic() + 30
     while True:
         try:
-            if _get(base + "/readyz")[0] == 200:
+            if get_json(base + "/readyz")[0] == 200:
                 break
         except OSError:
             pass

@@ -4,16 +4,14 @@ must serve again once Redis is back."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from bot.sandbox.emulator import SlackEmulator
+from tests.bot.conftest import get_json
 from tests.redis_servers import RedisServer, free_port
 
 WORKFLOW = """
@@ -25,14 +23,6 @@ workflows:
     steps:
       - {name: Review, approvers: {users: [U0ANNA]}}
 """
-
-
-def get(url: str) -> tuple[int, dict]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
 
 
 def wait_for(check, timeout: float = 30.0):
@@ -70,16 +60,16 @@ def test_readyz_says_not_ready_while_redis_is_down_and_ready_once_it_is_back(tmp
         command = [sys.executable, "-m", "bot.cli", "run"]
         process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
         try:
-            assert wait_for(lambda: get(base + "/readyz")) == (
+            assert wait_for(lambda: get_json(base + "/readyz")) == (
                 200,
                 {"status": "ready", "workflows": 1},
             )
             redis_server.stop()
-            status, body = get(base + "/readyz")
+            status, body = get_json(base + "/readyz")
             assert status == 503 and body["status"] == "not ready" and body["redis"]
-            assert get(base + "/healthz") == (200, {"status": "up"})  # the process is up
+            assert get_json(base + "/healthz") == (200, {"status": "up"})  # the process is up
             redis_server.start()  # same port
-            assert wait_for(lambda: get(base + "/readyz")[0] == 200)
+            assert wait_for(lambda: get_json(base + "/readyz")[0] == 200)
             assert process.poll() is None
         finally:
             process.terminate()
