@@ -55,10 +55,16 @@ def _is_human_top_level(event: dict) -> bool:
 
 def _new_draft(gl: Greenlight, team: str, client: WebClient, channel: str, event: dict) -> None:
     ts = event["ts"]
-    if event.get("files"):  # a draft is text: it must not go out without its image
-        client.chat_postMessage(channel=channel, thread_ts=ts, text=FILES_NOT_CARRIED)
-        return
     engine = gl.engine(team, client)
+
+    def answer(text: str) -> None:
+        """Under the message, once (not again for Slack's retry of the event)."""
+        if engine.store.report_once(f"intake:{channel}:{ts}"):
+            client.chat_postMessage(channel=channel, thread_ts=ts, text=text)
+
+    if event.get("files"):  # a draft is text: it must not go out without its image
+        answer(FILES_NOT_CARRIED)
+        return
     names = gl.directory(team, client).name
     outcome = engine.execute(
         Submit(
@@ -70,7 +76,7 @@ def _new_draft(gl: Greenlight, team: str, client: WebClient, channel: str, event
         )
     )
     if isinstance(outcome, Refusal):
-        client.chat_postMessage(channel=channel, thread_ts=ts, text=refusal_text(outcome))
+        answer(refusal_text(outcome))
 
 
 def _edited(gl: Greenlight, team: str, client: WebClient, channel: str, message: dict) -> None:
