@@ -35,10 +35,17 @@ def people_of(
     return people
 
 
+class SlackUnavailable(Exception):
+    """Slack could not take a message that must arrive (it was down, busy or unreachable):
+    what was being told is told again later."""
+
+
 def slack_unavailable(exc: BaseException) -> bool:
     """Slack could not be reached (a connection error or timeout, after the client's own
     retries) or was down or busy (5xx, 429): unlike an error about the request, worth trying
     again later."""
+    if isinstance(exc, SlackUnavailable):
+        return True
     if isinstance(exc, SlackApiError):
         status = exc.response.status_code
         return status == 429 or status >= 500
@@ -83,6 +90,52 @@ def dm_card(
     return None
 
 
+def tell_author(client: WebClient, post: Post, text: str) -> str | None:
+    """Tell the author about their draft: a threaded reply under the draft's chat message when
+    it has one, else (or when Slack refuses that reply: the message was deleted, say) a DM.
+    Returns Slack's error when the text did not go out (UNAVAILABLE when Slack was down, busy
+    or unreachable)."""
+    source = post.source
+    if source and source.channel and source.ts:
+        try:
+            client.chat_postMessage(channel=source.channel, thread_ts=source.ts, text=text)
+            return None
+        except (SlackApiError, OSError) as exc:
+            if slack_unavailable(exc):
+                return UNAVAILABLE  # a DM would fail too
+            log.warning("thread reply failed for #%s: %s", post.id, slack_error(exc))
+    try:
+        client.chat_postMessage(channel=post.author, text=text)
+        return None
+    except (SlackApiError, OSError) as exc:
+        log.warning("could not DM %s about #%s: %s", post.author, post.id, slack_error(exc))
+        return UNAVAILABLE if slack_unavailable(exc) else slack_error(exc)
+
+
+def send_once(
+    store: Store,
+    post: Post,
+    user: str,
+    kind: str,
+    send: Callable[[], str | None],
+    clock: Callable[[], datetime],
+) -> tuple[str | None, datetime | None]:
+    """`send()` (which answers Slack's error, or None) once per person, step and `kind` of
+    message (`Store.claim_dm`), however many workers or retold entries try. One Slack could not
+    take (UNAVAILABLE) is handed back and waits SLACK_RETRY for a worker's reminders pass
+    (`Store.dm_waits`). Returns `send`'s error and, then, when it is tried again."""
+    step, revision = post.current_step, post.revision.number
+    assert step is not None
+    if not store.claim_dm(post.id, revision, step, user, kind):
+        return None, None  # sent already
+    error = send()
+    if error != UNAVAILABLE:
+        return error, None
+    retry = clock() + SLACK_RETRY  # a minute after the failure
+    store.dm_waits(post.id, revision, step, user, kind, retry, unclaim=True)
+    return error, retry
+
+
 def dm_once(
     client: WebClient,
     store: Store,
@@ -92,20 +145,12 @@ def dm_once(
     message: tuple[str, list],
     clock: Callable[[], datetime],
 ) -> tuple[str | None, datetime | None]:
-    """`dm_card` (the `message`'s text and blocks) once per person, step and `kind` of DM
-    (`Store.claim_dm`), however many workers or retold entries try. One Slack could not take is
-    handed back and waits SLACK_RETRY for a worker's reminders pass (`Store.dm_waits`).
-    Returns `dm_card`'s error and, then, when it is tried again."""
-    step, revision = post.current_step, post.revision.number
-    assert step is not None
-    if not store.claim_dm(post.id, revision, step, user, kind):
-        return None, None  # sent already
-    error = dm_card(client, store, user, *message, post)
-    if error != UNAVAILABLE:
-        return error, None
-    retry = clock() + SLACK_RETRY  # a minute after the failure
-    store.dm_waits(post.id, revision, step, user, kind, retry, unclaim=True)
-    return error, retry
+    """`dm_card` (the `message`'s text and blocks) to `user` once (`send_once`)."""
+
+    def send() -> str | None:
+        return dm_card(client, store, user, *message, post)
+
+    return send_once(store, post, user, kind, send, clock)
 
 
 def tell_admins(client: WebClient, admins: Sequence[str], text: str) -> bool:

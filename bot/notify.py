@@ -17,21 +17,23 @@ import redis
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.messaging import dm_once, people_of, slack_error, slack_unavailable
+from bot.messaging import (
+    UNAVAILABLE,
+    SlackUnavailable,
+    dm_once,
+    slack_error,
+    slack_unavailable,
+    tell_author,
+)
 from bot.reminders import Nudger
 from bot.runtime import Greenlight
+from bot.step_start import STEP_STARTED, SUBMITTED, audience, tell_author_once
 from bot.views.card import approval_card, card_fallback
-from bot.views.format import mention
-from bot.views.messages import author_notice, step_request, submitted_notice, too_many_to_dm
+from bot.views.messages import author_notice, step_request, submitted_notice
 from workflows.engine import Engine
 from workflows.models import Post, PostState, StepStatus
 
 log = logging.getLogger(__name__)
-#: As a step starts, each of its approvers gets its card by DM, up to this many people (a
-#: step naming a huge user group would otherwise DM a whole company at once); past it the
-#: rest find it in their `/greenlight queue`, and the author is told. Reminders and
-#: escalations go to each undecided approver the workflow file asks for.
-MAX_DMS_PER_STEP = 100
 #: Audit actions that only change what a card shows: nobody else needs telling.
 _REFRESH_ONLY = frozenset({"publish_started", "published", "publish_retry", "reschedule"})
 
@@ -124,7 +126,6 @@ class Notifier:
                 f":warning: Greenlight could not tell the approvers about draft #{post.id} "
                 f"({why}). It still waits in their `/greenlight queue`; ask an admin to check "
                 "the app's scopes and logs.",
-                _source(post),
             )
         return True
 
@@ -133,12 +134,11 @@ class Notifier:
         current = int(entry["revision"]) == post.revision.number
         if action in ("submit", "revise") and current:
             if self._started_now(post, after=-1):
-                self._start_step(post, tell_author=True, reply_to=_source(post))
+                self._start_step(post, submitted=True)
             elif entry["to"] != "in_review":
                 self._tell_author(
                     post,
                     submitted_notice(post, self.gl.findings(post.revision), None),
-                    _source(post),
                     must_arrive=True,
                 )
         elif action in ("approve", "override") and current:
@@ -148,7 +148,6 @@ class Notifier:
                 self._tell_author(
                     post,
                     f":white_check_mark: Draft #{post.id} is approved.",
-                    _source(post),
                     must_arrive=True,
                 )
         elif action in ("reject", "request_changes") and actor != post.author:
@@ -192,7 +191,6 @@ class Notifier:
             post,
             f"Draft #{post.id}{where} {what}: {detail}. The card has the buttons to publish, "
             "retry or cancel.",
-            _source(post),
             must_arrive=True,
         )
 
@@ -217,44 +215,26 @@ class Notifier:
 
     # -- steps --------------------------------------------------------------------------------
 
-    def _start_step(
-        self, post: Post, tell_author: bool = False, reply_to: tuple[str, str] | None = None
-    ) -> None:
-        """Post the card where the active step says; then (`tell_author`) tell the author where
-        the draft stands, under `reply_to` or by DM; then DM the approvers their request to
-        decide, once per person (claimed: an entry told again does not send it twice). One
-        Slack could not take waits for a worker's reminders pass a minute later (`Nudger`):
-        telling the entry again would post a second card."""
+    def _start_step(self, post: Post, submitted: bool = False) -> None:
+        """Post the card where the active step says; then tell the author what they need to
+        know (where the draft waits, when it was just `submitted` or revised; who does not get
+        the card); then DM the approvers their request to decide. The author's notice and each
+        DM go out once (claimed: an entry told again does not send them twice); one Slack could
+        not take waits for a worker's reminders pass a minute later (`Nudger`): telling the
+        entry again would post a second card."""
         index = post.current_step
         if post.state != PostState.IN_REVIEW or index is None:
             return
         run = post.steps[index]
         # Who to tell comes first: should Slack fail these lookups, nothing was posted yet, and
         # the entry is told again later without a second card.
-        people = people_of(self.directory, run.users, run.usergroups)
-        workflow = self.gl.config.workflow_named(post.workflow)
-        if not (workflow and workflow.allow_self_approval):
-            people = [p for p in people if p != post.author]
-        gone = [p for p in run.users if not self.directory.active(p)]
+        who = audience(self.gl, self.directory, post)
         channel = run.channel or self.gl.config.approvals_channel
         posted = self._post_card(post, channel) if channel else None
-        if tell_author:
-            link = self._permalink(*posted) if posted else None
-            text = submitted_notice(post, self.gl.findings(post.revision), link)
-            self._tell_author(post, text, reply_to)
-        if gone:
-            self._tell_author(
-                post,
-                f":warning: Step “{run.name}” names {', '.join(mention(p) for p in gone)}, "
-                "who left Slack: ask an admin to update the workflow file.",
-                _source(post),
-            )
-        reachable = [p for p in people if p not in gone]
-        if len(reachable) > MAX_DMS_PER_STEP:
-            notice = too_many_to_dm(post, run.name, len(reachable), MAX_DMS_PER_STEP)
-            self._tell_author(post, notice, _source(post))
+        kind = SUBMITTED if submitted else STEP_STARTED
+        tell_author_once(self.gl, self.client, self.store, post, kind, who, posted)
         request = (step_request(post), approval_card(post, self.gl.findings(post.revision)))
-        for person in reachable[:MAX_DMS_PER_STEP]:
+        for person in who.dm:
             dm_once(self.client, self.store, post, person, "request", request, self.gl.clock)
 
     def _post_card(self, post: Post, channel: str) -> tuple[str, str] | None:
@@ -277,7 +257,6 @@ class Notifier:
                     f":warning: Greenlight could not post the card of draft #{post.id} in "
                     f"<#{channel}> ({error}). Invite the app there (`/invite @Greenlight`) or fix "
                     "the channel in the workflow file; approvers still get it by DM.",
-                    _source(post),
                 )
                 return None
         return None
@@ -288,12 +267,6 @@ class Notifier:
             return True
         except (SlackApiError, OSError):
             return False
-
-    def _permalink(self, channel: str, ts: str) -> str | None:
-        try:
-            return self.client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"]
-        except (SlackApiError, OSError):  # the notice goes without its link
-            return None
 
     # -- direct messages ----------------------------------------------------------------------
 
@@ -310,27 +283,8 @@ class Notifier:
                 raise
             log.warning("could not DM %s: %s", user, exc)
 
-    def _tell_author(
-        self,
-        post: Post,
-        text: str,
-        reply_to: tuple[str, str] | None,
-        must_arrive: bool = False,
-    ) -> None:
-        """A threaded reply under the draft's message when there is one, else a DM (as `_dm`,
-        `must_arrive`)."""
-        if reply_to:
-            try:
-                self.client.chat_postMessage(channel=reply_to[0], thread_ts=reply_to[1], text=text)
-                return
-            except (SlackApiError, OSError) as exc:
-                if must_arrive and slack_unavailable(exc):
-                    raise  # a DM would fail too; the reply goes out once Slack is back
-                log.warning("thread reply failed for #%s: %s", post.id, exc)
-        self._dm(post.author, text, must_arrive=must_arrive)
-
-
-def _source(post: Post) -> tuple[str, str] | None:
-    if post.source and post.source.channel and post.source.ts:
-        return post.source.channel, post.source.ts
-    return None
+    def _tell_author(self, post: Post, text: str, must_arrive: bool = False) -> None:
+        """`tell_author`; one that fails is logged, unless `must_arrive` and Slack is down:
+        then the entry being told is told again later (as `_dm`)."""
+        if tell_author(self.client, post, text) == UNAVAILABLE and must_arrive:
+            raise SlackUnavailable(f"the notice to {post.author} about #{post.id}")

@@ -7,8 +7,9 @@ notifier then DMs the escalation approvers from its audit entry. A reminder is a
 approval card; each person gets each reminder round at most once (`Store.claim_reminder`), and
 one who is in their quiet hours gets it when those end, unless the post is urgent. So does an
 escalation DM: the notifier leaves it waiting (`Store.dm_waits`) and the post due when those
-end, for a worker's pass to send. A reminder, an escalation or a step's request to decide that
-Slack could not take (down, busy) is tried again the same way a minute later. Away approvers'
+end, for a worker's pass to send. A reminder, an escalation, a step's request to decide or the
+author's notice as a step starts (`bot.step_start`) that Slack could not take (down, busy) is
+tried again the same way a minute later. Away approvers'
 reminders go to their delegate. People who cannot be reached are reported to the workflow
 file's admins, once a day per post and person; the rest still get theirs.
 """
@@ -32,6 +33,7 @@ from bot.messaging import (
     zone_of,
 )
 from bot.runtime import Greenlight
+from bot.step_start import AUTHOR_NOTICES, audience, tell_author_once
 from bot.views.card import approval_card
 from bot.views.messages import step_request
 from bot.views.reminders import (
@@ -139,6 +141,11 @@ class Nudger:
             asked = self._request_again(post, index, waiting["request"], now, deferred)
         if waiting.get("escalation"):  # someone's quiet hours, or Slack
             deferred += self._escalate(post, index, waiting["escalation"], now, [])
+        for kind in AUTHOR_NOTICES:  # Slack could not take the author's notice
+            if waiting.get(kind):
+                who = audience(self.gl, self.directory, post)
+                if retry := tell_author_once(self.gl, self.client, self.store, post, kind, who):
+                    deferred.append(retry)
         if round_ := reminder_round(run, now):
             deferred += self._remind(post, index, round_, now, asked)
         times = [t for t in (next_nudge_at(run, now), *deferred) if t]

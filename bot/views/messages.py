@@ -66,6 +66,14 @@ def too_many_to_dm(post: Post, step: str, people: int, sent: int) -> str:
     )
 
 
+def left_slack(step: str, gone: Sequence[str]) -> str:
+    """A step names users who left Slack."""
+    return (
+        f":warning: Step “{escape(step)}” names {', '.join(mention(p) for p in gone)}, who left "
+        "Slack: ask an admin to update the workflow file."
+    )
+
+
 def not_withdrawn(post: Post, refusal: Refusal) -> str:
     """The author deleted the message of a draft that was past withdrawing (publishing)."""
     return (

@@ -472,6 +472,30 @@ def test_approvers_dms_slack_could_not_take_as_the_step_started_are_sent_a_minut
     assert len([m for m in world.slack.messages("C0APPROVALS") if f"#{post_id}" in m.text]) == 1
 
 
+def test_the_authors_notice_slack_could_not_take_as_the_step_started_is_sent_a_minute_later(
+    world: World,
+):
+    """The card goes out, then Slack fails (503) everything else, a minute later too: once it
+    is back the author gets where the draft waits, its risk summary and the card's link, once.
+    (It was logged and lost: telling the entry again would have posted a second card.)"""
+    world.slack.server_error("chat.postMessage", times=None, status=503, after=1)
+    post_id = world.submit("Spring sale: guaranteed results 🌸")
+
+    def notices() -> list[Message]:
+        return world.dms("U0AUTHOR", f"Draft #{post_id} (revision 1) is waiting for")
+
+    assert notices() == []
+    world.at(world.clock.now + timedelta(minutes=1))  # tried again: Slack is still down
+    assert notices() == []
+    world.slack.clear_faults()
+    world.at(world.clock.now + timedelta(minutes=1))
+    world.at(world.clock.now + timedelta(minutes=30))
+    (notice,) = notices()
+    assert "1 warning: legal or medical claim" in notice.text and "open the card" in notice.text
+    (card,) = [m for m in world.slack.messages("C0APPROVALS") if f"#{post_id}" in m.text]
+    assert card.ts.replace(".", "") in notice.text  # the link is the card's permalink
+
+
 def test_a_request_slack_could_not_take_until_a_reminder_was_due_stands_for_that_reminder(
     world: World,
 ):
