@@ -1,5 +1,7 @@
 """Reaching the people a workflow names, shared by the notifier, reminders and digests: who
-a step's users and groups are, their time zone, an approval card by DM, a word to the admins."""
+a step's users and groups are, their time zone, an approval card by DM, a word to a draft's
+author or to the admins, and a message sent once per person and step (`send_once`) that waits
+a minute for a worker when Slack could not take it."""
 
 from __future__ import annotations
 

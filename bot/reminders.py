@@ -22,6 +22,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.messaging import (
     SLACK_RETRY,
@@ -29,6 +30,7 @@ from bot.messaging import (
     dm_card,
     dm_once,
     people_of,
+    slack_unavailable,
     tell_admins,
     zone_of,
 )
@@ -141,11 +143,8 @@ class Nudger:
             asked = self._request_again(post, index, waiting["request"], now, deferred)
         if waiting.get("escalation"):  # someone's quiet hours, or Slack
             deferred += self._escalate(post, index, waiting["escalation"], now, [])
-        for kind in AUTHOR_NOTICES:  # Slack could not take the author's notice
-            if waiting.get(kind):
-                who = audience(self.gl, self.directory, post)
-                if retry := tell_author_once(self.gl, self.client, self.store, post, kind, who):
-                    deferred.append(retry)
+        if notices := [kind for kind in AUTHOR_NOTICES if waiting.get(kind)]:
+            deferred += self._tell_author_again(post, notices, now)
         if round_ := reminder_round(run, now):
             deferred += self._remind(post, index, round_, now, asked)
         times = [t for t in (next_nudge_at(run, now), *deferred) if t]
@@ -170,6 +169,21 @@ class Nudger:
             elif error is None:
                 asked.add(person)
         return asked
+
+    def _tell_author_again(self, post: Post, kinds: list[str], now: datetime) -> list[datetime]:
+        """The author's notices of the step that Slack could not take when it started
+        (`bot.step_start`); returns when to try again those it still could not take."""
+        try:
+            who = audience(self.gl, self.directory, post)
+        except (SlackApiError, OSError) as exc:
+            if not slack_unavailable(exc):
+                raise
+            return [now + SLACK_RETRY]  # who is in the step's groups: Slack is still down
+        retries = [
+            tell_author_once(self.gl, self.client, self.store, post, kind, who, waiting=True)
+            for kind in kinds
+        ]
+        return [retry for retry in retries if retry]
 
     # -- reminders ----------------------------------------------------------------------------
 

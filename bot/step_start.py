@@ -68,17 +68,23 @@ def tell_author_once(
     kind: str,
     who: Audience,
     card: tuple[str, str] | None = None,
+    waiting: bool = False,
 ) -> datetime | None:
     """The author's notice of the current step (`kind`, one of AUTHOR_NOTICES), once;
     `card` is where the step's card was just posted (else it is looked for among the post's
-    messages, for its link). Returns when it is tried again, when Slack could not take it."""
-    run = post.steps[post.current_step or 0]
+    messages, for its link). Returns when it is tried again, when Slack could not take it.
+    A STEP_STARTED notice with nothing to say is not sent; one `waiting` to be sent again
+    (`Store.dm_waits`) is then done with (the people who left are back, say)."""
+    assert post.current_step is not None
+    run = post.steps[post.current_step]
     warnings = []
     if who.gone:
         warnings.append(left_slack(run.name, who.gone))
     if who.reachable > len(who.dm):
         warnings.append(too_many_to_dm(post, run.name, who.reachable, len(who.dm)))
     if kind == STEP_STARTED and not warnings:
+        if waiting:
+            store.claim_dm(post.id, post.revision.number, post.current_step, post.author, kind)
         return None
 
     def send() -> str | None:
@@ -92,10 +98,13 @@ def tell_author_once(
 
 
 def _card_of(gl: Greenlight, store: Store, post: Post) -> tuple[str, str] | None:
-    """The current step's card in its channel, as the post's messages remember it."""
-    run = post.steps[post.current_step or 0]
+    """The current step's card in its channel, as the post's messages remember it: the
+    newest there (earlier revisions and steps may have theirs in the same channel)."""
+    assert post.current_step is not None
+    run = post.steps[post.current_step]
     channel = run.channel or gl.config.approvals_channel
-    return next((m for m in store.messages(post.id) if m[0] == channel), None)
+    cards = [m for m in store.messages(post.id) if m[0] == channel]
+    return max(cards, key=lambda m: float(m[1]), default=None)
 
 
 def _card_link(client: WebClient, card: tuple[str, str] | None) -> str | None:

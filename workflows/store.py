@@ -655,8 +655,9 @@ class Store:
         )
 
     def claim_dm(self, post_id: str, revision: int, step: int, user: str, kind: str) -> bool:
-        """True once per person, step and `kind` of DM ("escalation"; "request", a step's
-        request to decide sent again) however many workers or notifiers try: then send it."""
+        """True once per person, step and `kind` of message ("escalation"; "request", a step's
+        request to decide; "submitted" or "step_started", the author's notice as the step
+        starts) however many workers or notifiers try: then send it."""
         return self.claim_reminder(post_id, revision, step, f"{user}:{kind}", 1)
 
     def dm_waits(
@@ -669,9 +670,10 @@ class Store:
         until: datetime,
         unclaim: bool = False,
     ) -> None:
-        """The person's DM of `kind` waits (for their quiet hours to end, or for Slack) and
-        the post is due by `until` (`nudge_by`), for a worker to send it (`waiting_dms`).
-        Nothing changes once the DM was claimed, unless `unclaim`: Slack could not take it."""
+        """The person's message of `kind` (a DM, or the author's notice) waits (for their quiet
+        hours to end, or for Slack) and the post is due by `until` (`nudge_by`), for a worker
+        to send it (`waiting_dms`). Nothing changes once the message was claimed, unless
+        `unclaim`: Slack could not take it."""
         key, field = self.keys.reminded(post_id), f"{revision}:{step}:{user}:{kind}"
         pipe = self.redis.pipeline(transaction=True)
         if unclaim:
@@ -683,7 +685,7 @@ class Store:
         pipe.execute()
 
     def waiting_dms(self, post_id: str, revision: int, step: int) -> dict[str, list[str]]:
-        """The people whose DMs of this step still wait, by kind (see `dm_waits`)."""
+        """The people whose messages of this step still wait, by kind (see `dm_waits`)."""
         prefix, waiting = f"{revision}:{step}:", {}
         for raw, sent in self.redis.hgetall(self.keys.reminded(post_id)).items():
             field = _text(raw)
@@ -697,8 +699,13 @@ class Store:
         self.redis.zadd(self.keys.nudges, {post_id: when.timestamp()}, lt=True)
 
     def report_once(self, what: str, ttl_seconds: int = 86400) -> bool:
-        """True the first time a problem is reported within `ttl_seconds` (tell admins once)."""
+        """True the first time `what` is reported within `ttl_seconds`: a problem told to the
+        admins, an answer under an intake message (not again for Slack's retry of its event)."""
         return bool(self.redis.set(self.keys.reported(what), "1", nx=True, ex=ttl_seconds))
+
+    def unreport(self, what: str) -> None:
+        """The report of `what` did not go out after all: a later try may make it."""
+        self.redis.delete(self.keys.reported(what))
 
     def set_away(
         self, user: str, until: str, ends_at: datetime, delegate: str | None, at: datetime

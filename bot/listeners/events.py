@@ -58,9 +58,15 @@ def _new_draft(gl: Greenlight, team: str, client: WebClient, channel: str, event
     engine = gl.engine(team, client)
 
     def answer(text: str) -> None:
-        """Under the message, once (not again for Slack's retry of the event)."""
-        if engine.store.report_once(f"intake:{channel}:{ts}"):
-            client.chat_postMessage(channel=channel, thread_ts=ts, text=text)
+        """Under the message, once (not again for Slack's retry of the event, unless this
+        one failed)."""
+        what = f"intake:{channel}:{ts}"
+        if engine.store.report_once(what):
+            try:
+                client.chat_postMessage(channel=channel, thread_ts=ts, text=text)
+            except Exception:
+                engine.store.unreport(what)
+                raise
 
     if event.get("files"):  # a draft is text: it must not go out without its image
         answer(FILES_NOT_CARRIED)

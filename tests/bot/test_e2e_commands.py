@@ -608,6 +608,36 @@ def test_a_message_with_files_is_not_made_a_draft_that_would_go_out_without_them
     assert set(live.store.ids_by_author("U0AUTHOR", limit=1000)) == before
 
 
+def test_an_answer_under_an_intake_message_that_slack_failed_is_made_on_its_retry(live: Live):
+    """Slack fails the answer under a message with a photo; Slack's retry of the event
+    answers it then. (The answer was counted as made before it was posted, so the retry said
+    nothing.)"""
+    event = {
+        "type": "message",
+        "subtype": "file_share",
+        "channel": "C0DRAFTS",
+        "user": "U0AUTHOR",
+        "text": "Our launch, in one picture",
+        "files": [{"id": "F0PHOTO", "name": "launch.png", "mimetype": "image/png"}],
+        "ts": "1999999999.000600",
+        "event_ts": "1999999999.000600",
+    }
+
+    def replies() -> list[Message]:
+        return [m for m in live.slack.messages("C0DRAFTS") if m.thread_ts == "1999999999.000600"]
+
+    live.settle()
+    live.slack.fail("chat.postMessage", "internal_error", times=1)
+    live.sender.event(event, event_id="Ev0PHOTO2")
+    live.eventually(  # the author is told it went wrong
+        lambda: [m for m in live.slack.messages("U0AUTHOR") if "could not handle" in m.text]
+    )
+    assert replies() == []
+    live.sender.event(event, event_id="Ev0PHOTO2", retry_num=1)
+    (reply,) = live.eventually(replies)
+    assert "drafts are text only" in reply.text
+
+
 def test_deleting_an_intake_message_with_replies_withdraws_the_draft(live: Live):
     """Greenlight replies under every intake draft, so a deleted draft message has replies:
     Slack keeps it as a tombstone and sends `message_changed`, not `message_deleted`. (It was

@@ -22,7 +22,7 @@ from bot.sandbox.workspace import Message, Workspace
 from bot.settings import Settings
 from bot.worker import Worker, notifier
 from tests.conftest import Clock, keyword_risk
-from workflows.commands import Approve, Submit
+from workflows.commands import Approve, RequestChanges, Revise, Submit
 from workflows.configfile import parse_workflow_file
 from workflows.engine import Engine
 from workflows.models import StepStatus
@@ -494,6 +494,24 @@ def test_the_authors_notice_slack_could_not_take_as_the_step_started_is_sent_a_m
     assert "1 warning: legal or medical claim" in notice.text and "open the card" in notice.text
     (card,) = [m for m in world.slack.messages("C0APPROVALS") if f"#{post_id}" in m.text]
     assert card.ts.replace(".", "") in notice.text  # the link is the card's permalink
+
+
+def test_a_revisions_notice_sent_a_minute_later_links_to_its_own_card(world: World):
+    """Changes asked for, the author revises, and Slack fails after the new card: the notice
+    that goes out once Slack is back links to the new revision's card, not to the first one
+    (the approvals channel holds both)."""
+    post_id = world.submit()
+    world.engine.execute(RequestChanges("U0ANNA", post_id, 1, 0, "Add the dates"))
+    world.run()
+    world.engine.execute(Revise("U0AUTHOR", post_id, 1, text="Spring sale from May 1 🌸"))
+    world.slack.server_error("chat.postMessage", times=None, status=503, after=1)
+    world.run()
+    world.slack.clear_faults()
+    world.at(world.clock.now + timedelta(minutes=1))
+    (notice,) = world.dms("U0AUTHOR", f"Draft #{post_id} (revision 2) is waiting for")
+    first, second = [m for m in world.slack.messages("C0APPROVALS") if f"#{post_id}" in m.text]
+    assert second.ts.replace(".", "") in notice.text
+    assert first.ts.replace(".", "") not in notice.text
 
 
 def test_a_request_slack_could_not_take_until_a_reminder_was_due_stands_for_that_reminder(
