@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from functools import partial
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.digest import DigestSend, digest_title
-from bot.listeners.after_ack import SlackNeeded, after_ack, slack_needed, soon
+from bot.listeners.after_ack import SlackNeeded, after_ack, reply_to, slack_needed, soon
 from bot.payloads import BadPayload, PostRef, parse
 from bot.runtime import Greenlight
 from bot.views.card import (
@@ -52,11 +51,12 @@ def register(app: App, gl: Greenlight) -> None:
         when Slack gets its answer; Slack is called afterwards only to explain a refusal, to ask
         for a justification, or when the directory must ask Slack who is in a user group."""
         ack()
+        say = reply_to(respond, client, body)
         try:
             ref = parse(PostRef, body["actions"][0].get("value"))
         except BadPayload as exc:
             problem = f":no_entry_sign: {exc}"
-            soon(app, lambda: _say(respond, problem), body, client)
+            soon(app, lambda: say(problem), body, client)
             return
         step = ref.step
         if step is None:
@@ -76,7 +76,7 @@ def register(app: App, gl: Greenlight) -> None:
                         client,
                     )
             elif isinstance(outcome, Refusal):
-                soon(app, lambda: _say(respond, refusal_text(outcome)), body, client)
+                soon(app, lambda: say(refusal_text(outcome)), body, client)
 
         try:
             decide(gl.engine(team, client, before_slack_call=slack_needed))
@@ -85,7 +85,8 @@ def register(app: App, gl: Greenlight) -> None:
 
     def ask_reason(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
         ack()
-        ref = _ref(body, respond)
+        say = reply_to(respond, client, body)
+        ref = _ref(body, say)
         if ref is None or ref.step is None:
             return
         user, engine = body["user"]["id"], gl.engine(body["team"]["id"], client)
@@ -95,7 +96,7 @@ def register(app: App, gl: Greenlight) -> None:
             command_type(user, ref.post_id, ref.revision, ref.step, _PENDING_REASON)
         )
         if refusal:
-            _say(respond, refusal_text(refusal))
+            say(refusal_text(refusal))
             return
         post = engine.post(ref.post_id)
         if post is not None:
@@ -105,7 +106,8 @@ def register(app: App, gl: Greenlight) -> None:
 
     def edit_draft(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
         ack()
-        ref = _ref(body, respond)
+        say = reply_to(respond, client, body)
+        ref = _ref(body, say)
         if ref is None:
             return
         user, engine = body["user"]["id"], gl.engine(body["team"]["id"], client)
@@ -120,20 +122,21 @@ def register(app: App, gl: Greenlight) -> None:
         elif len(post.revision.text) > TEXT_LIMIT:  # the form would cut it: its end would be lost
             problem = too_long_to_edit(post, TEXT_LIMIT)
         if problem or post is None:
-            _say(respond, f":no_entry_sign: {problem}")
+            say(f":no_entry_sign: {problem}")
             return
         client.views_open(trigger_id=body["trigger_id"], view=edit_modal(gl.config, post))
 
     def after_approval(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
         """Publish now, Cancel, "it went out" and Retry on approved posts' cards."""
         ack()
-        ref = _ref(body, respond)
+        say = reply_to(respond, client, body)
+        ref = _ref(body, say)
         if ref is None:
             return
         user, engine = body["user"]["id"], gl.engine(body["team"]["id"], client)
         action = body["actions"][0]["action_id"]
         if action in (MARK_PUBLISHED, RETRY) and not ref.target:
-            _say(respond, ":no_entry_sign: This button names no target.")
+            say(":no_entry_sign: This button names no target.")
             return
         command = {
             PUBLISH_NOW: lambda: Reschedule(user, ref.post_id, ref.revision, None),
@@ -147,19 +150,17 @@ def register(app: App, gl: Greenlight) -> None:
         }[action]()
         outcome = engine.execute(command)
         if isinstance(outcome, Refusal):
-            _say(respond, refusal_text(outcome))
+            say(refusal_text(outcome))
             return
 
     def post_digest(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
         """Post the digest as it is now to a configured digest channel."""
         ack()
+        say = reply_to(respond, client, body)
         channel = body["actions"][0].get("value")
         digest = next((d for d in gl.config.digest if d.channel == channel), None)
         if digest is None:
-            _say(
-                respond,
-                ":no_entry_sign: That channel is not a digest channel of the workflow file.",
-            )
+            say(":no_entry_sign: That channel is not a digest channel of the workflow file.")
             return
         now = gl.clock()
         store = gl.store(body["team"]["id"])
@@ -172,15 +173,14 @@ def register(app: App, gl: Greenlight) -> None:
             if outcome == "sent"
             else f":warning: {send.problems[0]}"
         )
-        _say(respond, text)
+        say(text)
 
     def reschedule(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
         """Open the date and time picker, for the author or an admin of a post that can move."""
         ack()
         user = body["user"]["id"]
         from_home = body.get("container", {}).get("type") == "view"
-        # A button in App Home has no response_url: private replies go by DM there.
-        tell = _dm(client, user) if from_home else partial(_say, respond)
+        tell = reply_to(respond, client, body)  # a button in App Home: by DM
         try:
             ref = parse(PostRef, body["actions"][0].get("value"))
         except BadPayload as exc:
@@ -215,17 +215,9 @@ def register(app: App, gl: Greenlight) -> None:
     app.action(EDIT_DRAFT)(**after_ack(edit_draft))
 
 
-def _say(respond: Respond, text: str) -> None:
-    respond(text=text, response_type="ephemeral", replace_original=False)
-
-
-def _ref(body: dict, respond: Respond) -> PostRef | None:
+def _ref(body: dict, say: Callable[[str], None]) -> PostRef | None:
     try:
         return parse(PostRef, body["actions"][0].get("value"))
     except BadPayload as exc:
-        _say(respond, f":no_entry_sign: {exc}")
+        say(f":no_entry_sign: {exc}")
         return None
-
-
-def _dm(client: WebClient, user: str) -> Callable[[str], None]:
-    return lambda text: client.chat_postMessage(channel=user, text=text)

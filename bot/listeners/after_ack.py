@@ -16,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any
 
-from slack_bolt import Ack, App, BoltRequest
+from slack_bolt import Ack, App, BoltRequest, Respond
 from slack_bolt.kwargs_injection import build_required_kwargs
 from slack_bolt.response import BoltResponse
 from slack_bolt.util.utils import get_arg_names_of_callable
@@ -60,6 +60,32 @@ class SlackNeeded(Exception):
 def slack_needed() -> None:
     """`before_slack_call` for work done in the acknowledgement."""
     raise SlackNeeded
+
+
+def reply_to(respond: Respond, client: WebClient, body: dict) -> Callable[..., None]:
+    """How to answer the person behind `body` after the acknowledgement: `say(text, blocks,
+    public)` replies through its `response_url` (to them alone unless `public`); by DM when
+    there is none (App Home) or Slack did not take the reply (expired, down, busy: Bolt's
+    `respond` neither raises nor retries then), so the answer is not lost."""
+    user = (body.get("user") or {}).get("id") or body.get("user_id")
+
+    def say(text: str, blocks: list | None = None, public: bool = False) -> None:
+        if respond.response_url:
+            response_type = "in_channel" if public else "ephemeral"
+            try:
+                answer = respond(
+                    text=text, blocks=blocks, response_type=response_type, replace_original=False
+                )
+                if answer.status_code == 200:
+                    return
+                why = f"{answer.status_code} {answer.body}"
+            except OSError as exc:  # unreachable, after the client's own retries
+                why = repr(exc)
+            log.warning("the response_url did not take the reply to %s (%s): a DM", user, why)
+        if user:
+            client.chat_postMessage(channel=user, text=text, blocks=blocks)
+
+    return say
 
 
 def soon(app: App, work: Callable[[], None], body: dict, client: WebClient) -> None:

@@ -20,7 +20,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.digest import preview
-from bot.listeners.after_ack import SlackNeeded, soon
+from bot.listeners.after_ack import SlackNeeded, reply_to, soon
 from bot.listeners.home import going_out_next
 from bot.messaging import zone_of
 from bot.payloads import BadPayload, typed_text
@@ -83,11 +83,12 @@ class Request:
             raise SlackNeeded
 
     def say(self, text: str, blocks: list | None = None, public: bool = False) -> None:
-        """The answer: in the acknowledgement while it is still due, else via `response_url`."""
-        response_type = "in_channel" if public else "ephemeral"
+        """The answer: in the acknowledgement while it is still due, else via `response_url`
+        (by DM when Slack does not take it: `reply_to`)."""
         if self.acked:
-            self.respond(text=text, blocks=blocks, response_type=response_type)
+            reply_to(self.respond, self.client, self.command)(text, blocks, public)
             return
+        response_type = "in_channel" if public else "ephemeral"
         self._ack(text=text, blocks=blocks, response_type=response_type)
         self.acked = True
 

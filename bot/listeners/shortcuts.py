@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.listeners.after_ack import after_ack
+from bot.listeners.after_ack import after_ack, reply_to
 from bot.payloads import typed_text
 from bot.runtime import Greenlight
 from bot.views.messages import FILES_NOT_CARRIED, refusal_text
@@ -19,10 +19,11 @@ SEND_FOR_APPROVAL = "gl_send_for_approval"
 def register(app: App, gl: Greenlight) -> None:
     def send_for_approval(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
         ack()
+        say = reply_to(respond, client, body)
         user, message = body["user"]["id"], body.get("message") or {}
         channel = (body.get("channel") or {}).get("id")
         if message.get("files"):
-            respond(text=FILES_NOT_CARRIED, response_type="ephemeral")
+            say(FILES_NOT_CARRIED)
             return
         team = body["team"]["id"]
         engine = gl.engine(team, client)
@@ -42,10 +43,8 @@ def register(app: App, gl: Greenlight) -> None:
             )
         )
         if isinstance(outcome, Refusal):
-            respond(text=refusal_text(outcome), response_type="ephemeral")
+            say(refusal_text(outcome))
         elif outcome.replayed:
-            respond(
-                text=f"That message is already draft #{outcome.post.id}.", response_type="ephemeral"
-            )
+            say(f"That message is already draft #{outcome.post.id}.")
 
     app.shortcut(SEND_FOR_APPROVAL)(**after_ack(send_for_approval))

@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from bot.sandbox.blockkit import message_block_errors
-from bot.sandbox.faults import ANY_METHOD, SERVER_ERRORS, Fault, FaultPlan
+from bot.sandbox.faults import ANY_METHOD, RESPONSE_URL, SERVER_ERRORS, Fault, FaultPlan
 from bot.sandbox.methods import (
     METHODS,
     CallContext,
@@ -407,6 +407,9 @@ class SlackEmulator:
         target = self._response_urls.get(url)
         if target is None:
             return 404, "no_service"
+        fault = self.faults.take(RESPONSE_URL, self.clock())
+        if fault is not None:
+            return fault.status, fault.error
         if not isinstance(body, dict):
             return 400, "invalid_payload"
         blocks = body.get("blocks")

@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass
 
 ANY_METHOD = "*"
+#: The method name under which faults apply to posts to `response_url`s (Slack's webhooks).
+RESPONSE_URL = "response_url"
 
 # The error names Slack puts in the body of its own 5xx answers.
 SERVER_ERRORS = {500: "internal_error", 502: "internal_error", 503: "service_unavailable"}

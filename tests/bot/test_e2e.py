@@ -183,6 +183,26 @@ def test_refused_clicks_explain_privately_and_change_nothing(live: Live):
     assert live.store.get(post_id) == before
 
 
+def test_a_refusal_slack_would_not_take_as_a_private_reply_comes_by_dm(live: Live):
+    """Slack answers 503 to the click's response_url (its webhooks can fail, and Bolt's
+    `respond` neither raises nor retries): the refusal reaches the clicker by DM instead of
+    vanishing."""
+    post_id = live.draft("A draft its author approves")
+    live.settle()
+    live.slack.server_error("response_url", times=None, status=503)
+    try:
+        assert live.click("U0AUTHOR", post_id, "gl_approve").status == 200
+        told = live.eventually(
+            lambda: [
+                m for m in live.slack.messages("U0AUTHOR") if f"You wrote post {post_id}" in m.text
+            ]
+        )
+    finally:
+        live.slack.clear_faults()
+    assert len(told) == 1
+    assert [p.status for p in live.slack.response_url_posts() if p.user_id == "U0AUTHOR"][-1] == 503
+
+
 def test_reject_and_request_changes_refused_open_no_form_and_explain_privately(live: Live):
     """Reject and Request changes ask the engine before opening the reason form: the author,
     someone who is not an approver of the step, and anyone after the step was decided get a
