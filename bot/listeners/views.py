@@ -3,8 +3,11 @@ new time for an approved post."""
 
 from __future__ import annotations
 
+import logging
+
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.directory import SlackDirectory
 from bot.listeners.after_ack import SlackNeeded, lazy, slack_needed, soon
@@ -36,6 +39,8 @@ from workflows.commands import (
     Submit,
 )
 from workflows.outcomes import Outcome, Refusal
+
+log = logging.getLogger(__name__)
 
 
 def register(app: App, gl: Greenlight) -> None:
@@ -152,8 +157,15 @@ def register(app: App, gl: Greenlight) -> None:
         context[_HOME_CHANGED] = meta.from_home
 
     def refresh_home(body: dict, client: WebClient, context: BoltContext) -> None:
+        """The Home tab the new time was picked in shows it. Slack failing that is only logged:
+        the post did move, and the tab shows it when opened next (a DM saying something went
+        wrong would make a done change look failed)."""
         if context.get(_HOME_CHANGED):
-            publish_home(gl, body["team"]["id"], body["user"]["id"], client)
+            user = body["user"]["id"]
+            try:
+                publish_home(gl, body["team"]["id"], user, client)
+            except (SlackApiError, OSError) as exc:
+                log.warning("could not refresh the Home tab of %s: %s", user, exc)
 
     app.view(DRAFT)(submit_draft)
     app.view(EDIT)(save_edit)

@@ -481,6 +481,26 @@ def test_reschedule_from_the_card_and_app_home_with_date_and_time_pickers(live: 
     history = [e["action"] for e in live.store.history(post_id)]
     assert history.count("reschedule") == 2 and history.count("approve") == 2
 
+    # Slack failing the Home tab's refresh does not make the done change look failed.
+    live.settle()
+    live.slack.server_error("views.publish", times=None, status=503)
+    try:
+        modal = live.new_modal(
+            "U0AUTHOR", lambda: live.sender.block_actions("U0AUTHOR", [buttons[0]], view=view)
+        )
+        answer = live.sender.submit_view("U0AUTHOR", modal.id, picked("2027-07-01", "08:30"))
+        assert answer.status == 200 and not answer.text
+        # the first try and the client's two retries
+        live.eventually(
+            lambda: len([c for c in live.slack.calls("views.publish") if not c.ok]) == 3
+        )
+        live.settle()
+    finally:
+        live.slack.clear_faults()
+    moved = live.store.get(post_id).revision.scheduled_at
+    assert moved == datetime(2027, 7, 1, 8, 30, tzinfo=UTC)
+    assert not [m for m in live.slack.messages("U0AUTHOR") if "could not finish" in m.text]
+
 
 def test_a_draft_the_rules_refuse_keeps_its_form_open_with_the_refusal_under_the_time(
     live: Live,
