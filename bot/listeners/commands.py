@@ -18,17 +18,19 @@ from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.digest import preview
 from bot.listeners.after_ack import SlackNeeded, reply_to, soon
 from bot.listeners.home import going_out_next
-from bot.messaging import zone_of
+from bot.messaging import slack_error, zone_of
 from bot.payloads import BadPayload, typed_text
 from bot.runtime import Greenlight
 from bot.views.card import approval_card
 from bot.views.messages import (
     HELP,
     config_text,
+    form_not_opened,
     history_text,
     line_list,
     post_list,
@@ -115,11 +117,20 @@ def _help(r: Request) -> None:
 
 
 def _draft(r: Request) -> None:
+    """Open the draft form, prefilled with the text after the command; should Slack not open
+    it (its trigger expired while Slack was slow, say), that text comes back to be copied."""
     r.before_slack()
-    r.client.views_open(
-        trigger_id=r.command["trigger_id"],
-        view=draft_modal(r.gl.config, r.command.get("channel_id"), text=typed_text(r.rest)),
-    )
+    typed = typed_text(r.rest)
+    try:
+        r.client.views_open(
+            trigger_id=r.command["trigger_id"],
+            view=draft_modal(r.gl.config, r.command.get("channel_id"), text=typed),
+        )
+    except (SlackApiError, OSError) as exc:
+        if not typed:
+            raise  # explained like any failure after the acknowledgement
+        error = slack_error(exc)
+        r.say(f"Slack did not open the draft form ({error})", form_not_opened(error, typed))
 
 
 def _queue(r: Request) -> None:

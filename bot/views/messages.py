@@ -85,9 +85,18 @@ def not_withdrawn(post: Post, refusal: Refusal) -> str:
 def refused_form(refusal: Refusal, typed: str) -> list[Block]:
     """A form's refusal that came after it closed, with what the person had typed in it, so
     they can copy it into a new try (a form's text is at most 3,000 characters)."""
+    return [section(refusal_text(refusal)), *_what_you_wrote(typed)]
+
+
+def form_not_opened(error: str, typed: str) -> list[Block]:
+    """The draft form Slack did not open (`error`), with the text typed after the command."""
+    why = f":warning: Slack did not open the draft form ({error}). Try `/greenlight draft` again."
+    return [section(why), *_what_you_wrote(typed)]
+
+
+def _what_you_wrote(typed: str) -> list[Block]:
     kept = [SectionBlock(text=PlainTextObject(text=p, emoji=False)) for p in chunks(typed, 3000)]
     return [
-        section(refusal_text(refusal)),
         ContextBlock(elements=[MarkdownTextObject(text="Nothing was saved. What you wrote:")]),
         *kept[:40],
     ]

@@ -588,6 +588,20 @@ def test_draft_prefills_the_form_with_the_text_as_typed(live: Live):
     assert text == typed
 
 
+def test_text_typed_after_draft_comes_back_when_slack_does_not_open_the_form(live: Live):
+    """Slack refuses to open the draft form (its trigger expired while Slack was slow): the
+    text typed after `/greenlight draft` comes back privately, to be copied, instead of being
+    lost behind a generic "could not finish"."""
+    typed = "Spring sale & more\nfrom May 1"
+    live.settle()
+    live.slack.fail("views.open", "expired_trigger_id", times=1)
+    body, in_ack = answer(live, as_slack_sends(f"draft {typed}"), "U0AUTHOR")
+    assert not in_ack
+    shown = " ".join(b.get("text", {}).get("text", "") for b in body["blocks"])
+    assert "did not open the draft form (expired_trigger_id)" in shown
+    assert typed in shown and "Nothing was saved" in str(body["blocks"])
+
+
 def test_a_message_with_files_is_not_made_a_draft_that_would_go_out_without_them(live: Live):
     """Drafts are text: a message with an image is not made one (its text would have been
     approved and published without the image, and nobody told), and its author is told why,
