@@ -22,6 +22,7 @@ from slack_bolt.response import BoltResponse
 from slack_bolt.util.utils import get_arg_names_of_callable
 from slack_sdk import WebClient
 
+from bot.messaging import slack_error
 from bot.payloads import BadPayload
 
 log = logging.getLogger(__name__)
@@ -123,7 +124,7 @@ def failure_handler(executor: Executor) -> Callable[..., BoltResponse]:
 def tell_about_failure(error: Exception, body: dict, client: WebClient) -> None:
     """DM the person whose request failed after its acknowledgement (Slack will not send it
     again): who clicked or typed, or who posted, edited or deleted an intake message."""
-    kind = error.__class__.__name__
+    kind = slack_error(error)  # Slack's error when Slack refused, else the exception's kind
     event = body.get("event") or {}
     if event.get("type") == "message":
         message = event.get("message") or event.get("previous_message") or event

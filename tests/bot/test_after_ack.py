@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import redis
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.listeners.after_ack import tell_about_failure
 from bot.sandbox.emulator import SlackEmulator
@@ -31,3 +32,18 @@ def test_an_intake_message_whose_handling_failed_is_explained_to_who_posted_it()
             (told,) = [m.text for m in slack.messages(user)]
             assert "could not handle your message in <#C0DRAFTS> (ConnectionError)" in told
             assert "/greenlight mine" in told
+
+
+def test_a_click_whose_form_slack_did_not_open_is_explained_with_slacks_reason():
+    """Slack refused to open a form (its trigger expired): the DM names Slack's error, not
+    only that a Slack call failed."""
+    with SlackEmulator() as slack:
+        slack.add_user("U0ANNA")
+        client = WebClient(token=slack.bot_token, base_url=slack.api_url)
+        slack.fail("views.open", "expired_trigger_id")
+        try:
+            client.views_open(trigger_id="0.0.x", view={"type": "modal"})
+        except SlackApiError as refused:
+            tell_about_failure(refused, {"type": "block_actions", "user": {"id": "U0ANNA"}}, client)
+        (told,) = [m.text for m in slack.messages("U0ANNA")]
+        assert "could not finish what you asked (expired_trigger_id)" in told
