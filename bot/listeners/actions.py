@@ -51,12 +51,11 @@ def register(app: App, gl: Greenlight) -> None:
         when Slack gets its answer; Slack is called afterwards only to explain a refusal, to ask
         for a justification, or when the directory must ask Slack who is in a user group."""
         ack()
-        say = reply_to(respond, client, body)
         try:
             ref = parse(PostRef, body["actions"][0].get("value"))
         except BadPayload as exc:
             problem = f":no_entry_sign: {exc}"
-            soon(app, lambda: say(problem), body, client)
+            soon(app, lambda: reply_to(respond, client, body)(problem), body, client)
             return
         step = ref.step
         if step is None:
@@ -76,7 +75,8 @@ def register(app: App, gl: Greenlight) -> None:
                         client,
                     )
             elif isinstance(outcome, Refusal):
-                soon(app, lambda: say(refusal_text(outcome)), body, client)
+                text = refusal_text(outcome)
+                soon(app, lambda: reply_to(respond, client, body)(text), body, client)
 
         try:
             decide(gl.engine(team, client, before_slack_call=slack_needed))

@@ -14,6 +14,7 @@ import json
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
+from http.client import HTTPException
 from typing import Any
 
 from slack_bolt import Ack, App, BoltRequest, Respond
@@ -80,9 +81,11 @@ def reply_to(respond: Respond, client: WebClient, body: dict) -> Callable[..., N
                 if answer.status_code == 200:
                     return
                 why = f"{answer.status_code} {answer.body}"
-            except OSError as exc:  # unreachable, after the client's own retries
+            except (OSError, HTTPException, ValueError) as exc:  # unreachable, or garbled
                 why = repr(exc)
             log.warning("the response_url did not take the reply to %s (%s): a DM", user, why)
+            if public:  # they must not believe the channel saw it
+                text = f"(Slack did not post this in the channel; only you see it.)\n{text}"
         if user:
             client.chat_postMessage(channel=user, text=text, blocks=blocks)
 

@@ -408,8 +408,8 @@ class SlackEmulator:
         if target is None:
             return 404, "no_service"
         fault = self.faults.take(RESPONSE_URL, self.clock())
-        if fault is not None:
-            return fault.status, fault.error
+        if fault is not None:  # an error answer (`fail`) is a 4xx here, as on Slack's webhooks
+            return (404 if fault.status == 200 else fault.status), fault.error
         if not isinstance(body, dict):
             return 400, "invalid_payload"
         blocks = body.get("blocks")

@@ -197,6 +197,7 @@ def test_a_refusal_slack_would_not_take_as_a_private_reply_comes_by_dm(live: Liv
                 m for m in live.slack.messages("U0AUTHOR") if f"You wrote post {post_id}" in m.text
             ]
         )
+        live.settle()
     finally:
         live.slack.clear_faults()
     assert len(told) == 1

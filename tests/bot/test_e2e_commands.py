@@ -600,6 +600,7 @@ def test_text_typed_after_draft_comes_back_when_slack_does_not_open_the_form(liv
     shown = " ".join(b.get("text", {}).get("text", "") for b in body["blocks"])
     assert "did not open the draft form (expired_trigger_id)" in shown
     assert typed in shown and "Nothing was saved" in str(body["blocks"])
+    assert live.slack.response_url_posts()[-1].status == 200  # Slack took it (valid blocks)
 
 
 def test_a_message_with_files_is_not_made_a_draft_that_would_go_out_without_them(live: Live):

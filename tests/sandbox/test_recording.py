@@ -69,3 +69,16 @@ def test_response_url_refusals(slack: SlackEmulator) -> None:
     unknown = WebhookClient(f"{slack.base_url}/response/nope").send(text="x")
     assert (unknown.status_code, unknown.body) == (404, "no_service")
     assert [p.status for p in slack.response_url_posts()] == [400, 400, 404]
+
+
+def test_response_url_faults(slack: SlackEmulator) -> None:
+    """Faults apply to response URLs under the method name "response_url": a server error as
+    such, an error answer as a 404 with its text; then the URL works again."""
+    url = slack.new_response_url(user_id="U0ANNA", channel_id="C0DRAFTS")
+    slack.server_error("response_url", status=503)
+    slack.fail("response_url", "expired_url")
+    down, expired = (WebhookClient(url).send(text="x") for _ in range(2))
+    assert (down.status_code, down.body) == (503, "service_unavailable")
+    assert (expired.status_code, expired.body) == (404, "expired_url")
+    assert WebhookClient(url).send(text="back").status_code == 200
+    assert [e.text for e in slack.ephemeral_messages(user="U0ANNA")] == ["back"]
