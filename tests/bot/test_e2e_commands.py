@@ -608,30 +608,16 @@ def test_a_message_with_files_is_not_made_a_draft_that_would_go_out_without_them
     approved and published without the image, and nobody told), and its author is told why,
     in its thread; so is who sends such a message for approval."""
     before = set(live.store.ids_by_author("U0AUTHOR", limit=1000))
-    files = [{"id": "F0PHOTO", "name": "launch.png", "mimetype": "image/png"}]
-    event = {
-        "type": "message",
-        "subtype": "file_share",
-        "channel": "C0DRAFTS",
-        "user": "U0AUTHOR",
-        "text": "Our launch, in one picture",
-        "files": files,
-        "ts": "1999999999.000500",
-        "event_ts": "1999999999.000500",
-    }
+    event = photo_message("1999999999.000500")
     for retry in (None, 1):  # Slack's retry of the same event is not answered twice
         live.sender.event(event, event_id="Ev0PHOTO", retry_num=retry)
-
-    def replies() -> list[Message]:
-        return [m for m in live.slack.messages("C0DRAFTS") if m.thread_ts == "1999999999.000500"]
-
-    live.eventually(replies)
+    live.eventually(lambda: replies_under(live, event))
     live.settle()
-    (reply,) = replies()
+    (reply,) = replies_under(live, event)
     assert "drafts are text only" in reply.text and "not a draft" in reply.text
     message = live.slack.post_user_message("C0ANNOUNCE", "U0LUCA", "With a photo").to_api()
     live.sender.message_shortcut(
-        "gl_send_for_approval", "U0AUTHOR", "C0ANNOUNCE", {**message, "files": files}
+        "gl_send_for_approval", "U0AUTHOR", "C0ANNOUNCE", {**message, "files": event["files"]}
     )
     assert live.eventually(
         lambda: [
@@ -647,30 +633,38 @@ def test_an_answer_under_an_intake_message_that_slack_failed_is_made_on_its_retr
     """Slack fails the answer under a message with a photo; Slack's retry of the event
     answers it then. (The answer was counted as made before it was posted, so the retry said
     nothing.)"""
-    event = {
+    event = photo_message("1999999999.000600")
+
+    def failures() -> list[Message]:
+        return [m for m in live.slack.messages("U0AUTHOR") if "could not handle" in m.text]
+
+    live.settle()
+    told = len(failures())
+    live.slack.fail("chat.postMessage", "internal_error", times=1)
+    live.sender.event(event, event_id="Ev0PHOTO2")
+    live.eventually(lambda: len(failures()) > told)  # the author is told it went wrong
+    assert replies_under(live, event) == []
+    live.sender.event(event, event_id="Ev0PHOTO2", retry_num=1)
+    (reply,) = live.eventually(lambda: replies_under(live, event))
+    assert "drafts are text only" in reply.text
+
+
+def photo_message(ts: str) -> dict:
+    """A message event in the intake channel with an image attached."""
+    return {
         "type": "message",
         "subtype": "file_share",
         "channel": "C0DRAFTS",
         "user": "U0AUTHOR",
         "text": "Our launch, in one picture",
         "files": [{"id": "F0PHOTO", "name": "launch.png", "mimetype": "image/png"}],
-        "ts": "1999999999.000600",
-        "event_ts": "1999999999.000600",
+        "ts": ts,
+        "event_ts": ts,
     }
 
-    def replies() -> list[Message]:
-        return [m for m in live.slack.messages("C0DRAFTS") if m.thread_ts == "1999999999.000600"]
 
-    live.settle()
-    live.slack.fail("chat.postMessage", "internal_error", times=1)
-    live.sender.event(event, event_id="Ev0PHOTO2")
-    live.eventually(  # the author is told it went wrong
-        lambda: [m for m in live.slack.messages("U0AUTHOR") if "could not handle" in m.text]
-    )
-    assert replies() == []
-    live.sender.event(event, event_id="Ev0PHOTO2", retry_num=1)
-    (reply,) = live.eventually(replies)
-    assert "drafts are text only" in reply.text
+def replies_under(live: Live, event: dict) -> list[Message]:
+    return [m for m in live.slack.messages(event["channel"]) if m.thread_ts == event["ts"]]
 
 
 def test_deleting_an_intake_message_with_replies_withdraws_the_draft(live: Live):
