@@ -9,9 +9,9 @@ one who is in their quiet hours gets it when those end, unless the post is urgen
 escalation DM: the notifier leaves it waiting (`Store.dm_waits`) and the post due when those
 end, for a worker's pass to send. A reminder, an escalation, a step's request to decide or the
 author's notice as a step starts (`bot.step_start`) that Slack could not take (down, busy) is
-tried again the same way a minute later. Away approvers'
-reminders go to their delegate. People who cannot be reached are reported to the workflow
-file's admins, once a day per post and person; the rest still get theirs.
+tried again the same way a minute later. Away approvers' reminders go to their delegate. People
+who cannot be reached are reported to the workflow file's admins, once a day per post and
+person; the rest still get theirs.
 """
 
 from __future__ import annotations
