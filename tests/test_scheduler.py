@@ -11,10 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
+import redis
 
 from bot import worker as worker_module
 from bot.worker import StopRequested, Worker
 from tests.conftest import keyword_risk
+from tests.redis_proxy import losing_proxy
 from workflows.commands import Approve, Reschedule, ResolveDelivery, Submit
 from workflows.configfile import parse_workflow_file
 from workflows.directory import StaticDirectory
@@ -346,6 +348,26 @@ def test_humans_release_held_posts_and_settle_unknown_outcomes(client, team, clo
     assert [len(t.received) for t in targets.values()] == [1, 1]
     done = engine.execute(ResolveDelivery("U0AUTHOR", post_id, 1, "blog", "published"))
     assert isinstance(done, Refusal) and "published: nothing can change it" in done.message
+
+
+def test_an_outcome_whose_reply_redis_lost_is_not_taken_for_a_takeover(redis_url, team, clock):
+    """Redis records the first target's outcome but the reply is lost (a failover, a cut
+    connection): the worker records it again, finds it already there, and goes on to the next
+    target. (It took the recorded outcome for another worker's takeover and dropped the post:
+    its second target was never called, and the post stayed publishing with nobody told.)"""
+    with losing_proxy(int(redis_url.rsplit(":", 1)[1].split("/")[0])) as proxy:
+        client = redis.Redis.from_url(proxy.url)
+        engine, targets, dispatcher = setup(client, team, clock)
+        post_id = approved(engine)
+        proxy.lose_reply_to(b"\r\npublished\r\n")  # the first outcome's audit action
+        assert dispatcher.run_due() == 1
+        assert proxy.lost == 1
+        assert [len(t.received) for t in targets.values()] == [1, 1]
+        post = engine.post(post_id)
+        assert post.state == PostState.PUBLISHED
+        actions = [e["action"] for e in engine.store.history(post_id)]
+        assert actions == ["submit", "approve", "publish_started", "published", "published"]
+        client.close()
 
 
 def test_a_redis_that_lost_its_scripts_still_takes_a_batch(client, team, clock):

@@ -302,6 +302,8 @@ class Dispatcher:
         in between; returns the post as committed (None when the claim was taken over)."""
         while True:
             post = self.store.get(post_id)
+            if post is not None and _recorded(post, token, target):
+                return post  # written before Redis's reply was lost (the call was tried again)
             change = self._outcome_change(post, token, target, outcome) if post else None
             if post is None or change is None:
                 return None
@@ -401,6 +403,14 @@ class Dispatcher:
             event = _event(post, new, "publish_interrupted", now, target=targets)
             if isinstance(self.store.commit(post, new, event), Committed):
                 return
+
+
+def _recorded(post: Post, token: int, target: str) -> bool:
+    """Whether the outcome of attempt `token` on `target` is written already: the delivery
+    still carries that token (another claim would have put its own), and is past attempting.
+    (OUTCOME_UNKNOWN stays recordable: a reaper may have set it while the call went on.)"""
+    delivery = _delivery(post, target)
+    return delivery is not None and delivery.token == token and delivery.status not in _RECORDABLE
 
 
 def _delivery(post: Post, target: str) -> Delivery | None:
