@@ -350,21 +350,29 @@ def test_humans_release_held_posts_and_settle_unknown_outcomes(client, team, clo
     assert isinstance(done, Refusal) and "published: nothing can change it" in done.message
 
 
-def test_an_outcome_whose_reply_redis_lost_is_not_taken_for_a_takeover(redis_url, team, clock):
-    """Redis records the first target's outcome but the reply is lost (a failover, a cut
-    connection): the worker records it again, finds it already there, and goes on to the next
-    target. (It took the recorded outcome for another worker's takeover and dropped the post:
-    its second target was never called, and the post stayed publishing with nobody told.)"""
+@pytest.mark.parametrize(
+    "lost",
+    [b"\r\npublish_started\r\n", b"\r\npublished\r\n"],
+    ids=["attempts recorded", "first outcome recorded"],
+)
+def test_a_write_whose_reply_redis_lost_is_found_written_and_publishing_goes_on(
+    redis_url, team, clock, lost: bytes
+):
+    """Redis writes the attempts (or the first target's outcome) but the reply is lost (a
+    failover, a cut connection): the worker writes it again, finds it written, and publishes
+    to both targets once. (A lost outcome was taken for another worker's takeover and the post
+    dropped: its second target was never called and it stayed publishing, nobody told. Lost
+    attempts failed the pass; after the lease both targets became "outcome unknown" for a
+    human to check, though neither had been called.)"""
     with losing_proxy(int(redis_url.rsplit(":", 1)[1].split("/")[0])) as proxy:
         client = redis.Redis.from_url(proxy.url)
-        engine, targets, dispatcher = setup(client, team, clock)
+        engine, targets, dispatcher = setup(client, team, clock, idempotent=False)
         post_id = approved(engine)
-        proxy.lose_reply_to(b"\r\npublished\r\n")  # the first outcome's audit action
+        proxy.lose_reply_to(lost)  # an audit entry's action, as the script is sent it
         assert dispatcher.run_due() == 1
         assert proxy.lost == 1
         assert [len(t.received) for t in targets.values()] == [1, 1]
-        post = engine.post(post_id)
-        assert post.state == PostState.PUBLISHED
+        assert engine.post(post_id).state == PostState.PUBLISHED
         actions = [e["action"] for e in engine.store.history(post_id)]
         assert actions == ["submit", "approve", "publish_started", "published", "published"]
         client.close()

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, TypeVar
 
 import redis
@@ -96,12 +97,12 @@ class Dispatcher:
         claims = self.store.claim_due(claimed_at, limit, self.lease_seconds)
         if not claims:
             return 0
-        jobs = self._start_all(claims)
+        jobs = self._when_redis_answers("the attempts", partial(self._start_all, claims), began)
         while jobs:  # one target of every post per round: a post's calls stay in order
             calls = [(job, job.targets.pop(0)) for job in jobs]
             outcomes = self._map(lambda call: self._call(*call, claimed_at), calls)
             done = [(job, t, o) for (job, t), o in zip(calls, outcomes, strict=True)]
-            self._record_when_redis_answers(done, began)
+            self._when_redis_answers("the outcomes", partial(self._record_all, done), began)
             jobs = [job for job in jobs if job.post is not None and job.targets]
         # Only once everything went through: after an error (Redis, a script, an interrupted
         # call) the claims stay until their leases expire, and `reap` settles each post, from
@@ -186,6 +187,8 @@ class Dispatcher:
         conflict; returns the post as committed and the targets to call."""
         while True:
             post = self.store.get(post_id)
+            if post is not None and (started := _attempting(post, token)):
+                return post, started  # written before Redis's reply was lost
             plan = self._plan_start(post, token, self.clock()) if post else None
             if post is None or plan is None:
                 return None, []
@@ -259,21 +262,19 @@ class Dispatcher:
 
     # -- recording the outcomes --------------------------------------------------------------
 
-    def _record_when_redis_answers(
-        self, done: list[tuple[_Job, str, Outcome | None]], began: float
-    ) -> None:
-        """`_record_all`, tried again while Redis does not answer (restarting, failing over)
-        for up to half the lease: the calls were made, and what they did is known only here.
+    def _when_redis_answers(self, what: str, work: Callable[[], _T], began: float) -> _T:
+        """`work` (recording `what`), tried again while Redis does not answer (restarting,
+        failing over) for up to half the lease: what the calls did is known only here, and a
+        write whose reply was lost is found written when tried again (`_start`, `_record`).
         Past that the claims are in doubt, and the reaper settles them as after a crash
         ("outcome unknown" where the target is not idempotent)."""
         while True:
             try:
-                self._record_all(done)
-                return
+                return work()
             except (redis.ConnectionError, redis.TimeoutError) as exc:
                 if time.monotonic() - began > self.lease_seconds / 2:
                     raise
-                log.warning("Redis does not answer (%s); recording the outcomes again", exc)
+                log.warning("Redis does not answer (%s); recording %s again", exc, what)
                 time.sleep(RECORD_RETRY_SECONDS)
 
     def _record_all(self, done: list[tuple[_Job, str, Outcome | None]]) -> None:
@@ -374,11 +375,7 @@ class Dispatcher:
             post = self.store.get(post_id)
             if post is None:
                 return
-            interrupted = [
-                d
-                for d in post.deliveries
-                if d.status == DeliveryStatus.ATTEMPTING and d.token == token
-            ]
+            interrupted = _attempting(post, token)
             if not interrupted:
                 if post.state in (PostState.APPROVED, PostState.SCHEDULED):
                     self.store.requeue(post_id, now)  # the claim died before starting
@@ -399,10 +396,19 @@ class Dispatcher:
                         "marking it published or retrying"
                     )
             new.state, new.updated_at = overall_state(new), now
-            targets = ", ".join(d.target for d in interrupted)
+            targets = ", ".join(interrupted)
             event = _event(post, new, "publish_interrupted", now, target=targets)
             if isinstance(self.store.commit(post, new, event), Committed):
                 return
+
+
+def _attempting(post: Post, token: int) -> list[str]:
+    """The targets whose attempt under claim `token` is written and not yet called back."""
+    return [
+        d.target
+        for d in post.deliveries
+        if d.status == DeliveryStatus.ATTEMPTING and d.token == token
+    ]
 
 
 def _recorded(post: Post, token: int, target: str) -> bool:
