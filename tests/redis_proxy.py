@@ -7,7 +7,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from tests.redis_servers import free_port
 
@@ -46,13 +46,17 @@ class LosingProxy:
         swallow = threading.Event()
         replies = threading.Thread(target=self._relay, args=(server, client, swallow), daemon=True)
         replies.start()
+        seen = b""  # the end of the last read too: a marker may straddle two reads
         with client, server:
             while data := _recv(client):
                 with self._lock:
-                    if self._marker is not None and self._marker in data:
+                    if self._marker is not None and self._marker in seen + data:
                         self._marker = None
                         swallow.set()
+                    seen = data[-64:]
                 server.sendall(data)
+            with suppress(OSError):  # the client left: Redis closes, and the relay ends
+                server.shutdown(socket.SHUT_WR)
             replies.join()
 
     def _relay(
@@ -70,6 +74,8 @@ class LosingProxy:
                 return
 
     def close(self) -> None:
+        with suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)  # ends the blocked accept()
         self._listener.close()
 
 

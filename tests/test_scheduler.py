@@ -366,16 +366,39 @@ def test_a_write_whose_reply_redis_lost_is_found_written_and_publishing_goes_on(
     human to check, though neither had been called.)"""
     with losing_proxy(int(redis_url.rsplit(":", 1)[1].split("/")[0])) as proxy:
         client = redis.Redis.from_url(proxy.url)
-        engine, targets, dispatcher = setup(client, team, clock, idempotent=False)
-        post_id = approved(engine)
-        proxy.lose_reply_to(lost)  # an audit entry's action, as the script is sent it
-        assert dispatcher.run_due() == 1
-        assert proxy.lost == 1
-        assert [len(t.received) for t in targets.values()] == [1, 1]
-        assert engine.post(post_id).state == PostState.PUBLISHED
-        actions = [e["action"] for e in engine.store.history(post_id)]
-        assert actions == ["submit", "approve", "publish_started", "published", "published"]
-        client.close()
+        try:
+            engine, targets, dispatcher = setup(client, team, clock, idempotent=False)
+            first, second = approved(engine), approved(engine, "Summer is here ☀️")
+            proxy.lose_reply_to(lost)  # an audit entry's action, as the batch script sends it
+            assert dispatcher.run_due() == 2
+            assert proxy.lost == 1
+            for target in targets.values():
+                assert sorted(p.post_id for p in target.received) == sorted([first, second])
+            for post_id in (first, second):
+                assert engine.post(post_id).state == PostState.PUBLISHED
+                actions = [e["action"] for e in engine.store.history(post_id)]
+                assert actions == ["submit", "approve", "publish_started"] + ["published"] * 2
+        finally:
+            client.close()
+
+
+def test_an_unknown_outcome_whose_reply_redis_lost_is_written_once(redis_url, team, clock):
+    """The call's outcome is unknown (sent, never answered) and Redis's reply to writing it
+    is lost: written again it is found there, so people are asked to check once, not twice."""
+    with losing_proxy(int(redis_url.rsplit(":", 1)[1].split("/")[0])) as proxy:
+        client = redis.Redis.from_url(proxy.url)
+        try:
+            engine, targets, dispatcher = setup(client, team, clock, idempotent=False)
+            post_id = approved(engine)
+            targets["site"].failures.append(UnknownOutcome("no answer within 30 s"))
+            proxy.lose_reply_to(b"\r\npublish_unknown\r\n")
+            assert dispatcher.run_due() == 1
+            assert proxy.lost == 1
+            actions = [e["action"] for e in engine.store.history(post_id)]
+            assert actions.count("publish_unknown") == 1 and actions.count("published") == 1
+            assert engine.post(post_id).state == PostState.OUTCOME_UNKNOWN
+        finally:
+            client.close()
 
 
 def test_a_redis_that_lost_its_scripts_still_takes_a_batch(client, team, clock):

@@ -97,7 +97,12 @@ class Dispatcher:
         claims = self.store.claim_due(claimed_at, limit, self.lease_seconds)
         if not claims:
             return 0
-        jobs = self._when_redis_answers("the attempts", partial(self._start_all, claims), began)
+        jobs = self._when_redis_answers(
+            "the attempts",
+            partial(self._start_all, claims),
+            began,
+            again=partial(self._start_each, claims),
+        )
         while jobs:  # one target of every post per round: a post's calls stay in order
             calls = [(job, job.targets.pop(0)) for job in jobs]
             outcomes = self._map(lambda call: self._call(*call, claimed_at), calls)
@@ -151,6 +156,16 @@ class Dispatcher:
                 post, targets = self._start(job.post_id, job.token)
                 if post is not None:
                     jobs.append(_Job(job.post_id, job.token, post, targets))
+        return jobs
+
+    def _start_each(self, claims: list[Claim]) -> list[_Job]:
+        """`_start_all` one post at a time, each read again: after Redis lost the reply to a
+        batch, some of it may be written (`_start` finds it)."""
+        jobs = []
+        for post_id, token, _ in claims:
+            post, targets = self._start(post_id, token)
+            if post is not None:
+                jobs.append(_Job(post_id, token, post, targets))
         return jobs
 
     def _plan_start(
@@ -262,20 +277,28 @@ class Dispatcher:
 
     # -- recording the outcomes --------------------------------------------------------------
 
-    def _when_redis_answers(self, what: str, work: Callable[[], _T], began: float) -> _T:
-        """`work` (recording `what`), tried again while Redis does not answer (restarting,
-        failing over) for up to half the lease: what the calls did is known only here, and a
-        write whose reply was lost is found written when tried again (`_start`, `_record`).
-        Past that the claims are in doubt, and the reaper settles them as after a crash
-        ("outcome unknown" where the target is not idempotent)."""
+    def _when_redis_answers(
+        self,
+        what: str,
+        work: Callable[[], _T],
+        began: float,
+        again: Callable[[], _T] | None = None,
+    ) -> _T:
+        """`work` (recording `what`), tried again (`again`, if given) while Redis does not
+        answer (restarting, failing over) for up to half the lease: what the calls did is known
+        only here, and a write whose reply was lost is found written when tried again (`_start`,
+        `_record`). Past that the claims are in doubt, and the reaper settles them as after a
+        crash ("outcome unknown" where the target is not idempotent)."""
+        attempt = work
         while True:
             try:
-                return work()
+                return attempt()
             except (redis.ConnectionError, redis.TimeoutError) as exc:
                 if time.monotonic() - began > self.lease_seconds / 2:
                     raise
                 log.warning("Redis does not answer (%s); recording %s again", exc, what)
                 time.sleep(RECORD_RETRY_SECONDS)
+                attempt = again or work
 
     def _record_all(self, done: list[tuple[_Job, str, Outcome | None]]) -> None:
         """Write what each call did, in one round trip; a post changed meanwhile is read again
@@ -284,6 +307,8 @@ class Dispatcher:
         for job, target, outcome in done:
             if job.post is None or outcome is None:
                 continue
+            if _recorded(job.post, job.token, target, outcome):
+                continue  # written by an earlier try of this batch
             change = self._outcome_change(job.post, job.token, target, outcome)
             if change is None:
                 job.post = None
@@ -303,7 +328,7 @@ class Dispatcher:
         in between; returns the post as committed (None when the claim was taken over)."""
         while True:
             post = self.store.get(post_id)
-            if post is not None and _recorded(post, token, target):
+            if post is not None and _recorded(post, token, target, outcome):
                 return post  # written before Redis's reply was lost (the call was tried again)
             change = self._outcome_change(post, token, target, outcome) if post else None
             if post is None or change is None:
@@ -411,12 +436,17 @@ def _attempting(post: Post, token: int) -> list[str]:
     ]
 
 
-def _recorded(post: Post, token: int, target: str) -> bool:
-    """Whether the outcome of attempt `token` on `target` is written already: the delivery
-    still carries that token (another claim would have put its own), and is past attempting.
-    (OUTCOME_UNKNOWN stays recordable: a reaper may have set it while the call went on.)"""
+def _recorded(post: Post, token: int, target: str, outcome: Outcome) -> bool:
+    """Whether the `outcome` of attempt `token` on `target` is written already: the delivery
+    still carries that token (another claim would have put its own) and is past attempting;
+    an "outcome unknown" only when it is this outcome's, not the guess of a reaper that took
+    the attempt for dead while the call went on (the call's own outcome replaces that)."""
     delivery = _delivery(post, target)
-    return delivery is not None and delivery.token == token and delivery.status not in _RECORDABLE
+    if delivery is None or delivery.token != token:
+        return False
+    if delivery.status == DeliveryStatus.OUTCOME_UNKNOWN:
+        return isinstance(outcome, UnknownOutcome) and delivery.error == outcome.message
+    return delivery.status not in _RECORDABLE
 
 
 def _delivery(post: Post, target: str) -> Delivery | None:
