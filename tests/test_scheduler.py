@@ -17,7 +17,7 @@ from bot import worker as worker_module
 from bot.worker import StopRequested, Worker
 from tests.conftest import keyword_risk
 from tests.redis_proxy import losing_proxy
-from workflows.commands import Approve, Reschedule, ResolveDelivery, Submit
+from workflows.commands import Approve, Cancel, Reschedule, ResolveDelivery, Submit
 from workflows.configfile import parse_workflow_file
 from workflows.directory import StaticDirectory
 from workflows.engine import Engine
@@ -204,6 +204,34 @@ def test_a_worker_dying_mid_call_leaves_outcome_unknown_not_a_duplicate(client, 
     assert post.state == PostState.OUTCOME_UNKNOWN
     assert targets["blog"].received == []  # never guessed, never sent twice
     assert rescuer.run_due() == 0
+
+
+def test_a_late_outcome_does_not_undo_a_cancel_made_meanwhile(client, team, clock):
+    """The site call hangs past the lease; the reaper marks it unknown and puts the blog
+    (idempotent) back among the due posts; the author cancels the post. Then the site call
+    returns: its outcome is written, and the post stays cancelled. (The outcome recomputed the
+    post's state from its deliveries: the pending blog made it approved and due again, and the
+    next pass published the cancelled post there.)"""
+    engine, _, _ = setup(client, team, clock)
+    targets = {"site": FakeTarget(idempotent=False), "blog": FakeTarget(idempotent=True)}
+    dispatcher = Dispatcher(engine.store, engine.config, targets, clock, lease_seconds=30)
+    rescuer = Dispatcher(engine.store, engine.config, targets, clock, lease_seconds=30)
+    post_id = approved(engine)
+
+    def lease_runs_out_and_the_author_cancels():
+        targets["site"].during_call = None
+        clock.advance(seconds=31)
+        rescuer.reap()
+        assert isinstance(engine.execute(Cancel("U0AUTHOR", post_id, 1, "wrong day")), Accepted)
+
+    targets["site"].during_call = lease_runs_out_and_the_author_cancels
+    dispatcher.run_due()
+    post = engine.post(post_id)
+    assert post.state == PostState.CANCELLED
+    assert post.deliveries[0].status == DeliveryStatus.PUBLISHED  # what the site call did
+    clock.advance(seconds=60)
+    assert rescuer.run_due() == 0
+    assert targets["blog"].received == []
 
 
 def test_a_batch_cut_short_leaves_its_claims_for_the_reaper_not_stranded(client, team, clock):

@@ -379,7 +379,10 @@ class Dispatcher:
             )
             changed.error = outcome.message
             action, reason = "publish_retry", f"{outcome.message} (next try in {wait:.0f} s)"
-        new.state, new.updated_at = overall_state(new), now
+        # A post cancelled meanwhile (after a reaper took the call for dead) stays cancelled:
+        # the outcome is written, and nothing else goes out.
+        new.state = post.state if post.finished else overall_state(new)
+        new.updated_at = now
         return new, _event(post, new, action, now, reason=reason, target=target)
 
     # -- after a crash --------------------------------------------------------------------
