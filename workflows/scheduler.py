@@ -152,21 +152,14 @@ class Dispatcher:
                 jobs.append(job)
             elif isinstance(result, Frozen):
                 self._hold_frozen(job.post_id)
-            else:  # changed since it was read: the one-post path reads it again
-                post, targets = self._start(job.post_id, job.token)
-                if post is not None:
-                    jobs.append(_Job(job.post_id, job.token, post, targets))
+            elif started := self._start(job.post_id, job.token):  # changed since it was read
+                jobs.append(started)
         return jobs
 
     def _start_each(self, claims: list[Claim]) -> list[_Job]:
         """`_start_all` one post at a time, each read again: after Redis lost the reply to a
         batch, some of it may be written (`_start` finds it)."""
-        jobs = []
-        for post_id, token, _ in claims:
-            post, targets = self._start(post_id, token)
-            if post is not None:
-                jobs.append(_Job(post_id, token, post, targets))
-        return jobs
+        return [job for post_id, token, _ in claims if (job := self._start(post_id, token))]
 
     def _plan_start(
         self, post: Post, token: int, now: datetime
@@ -197,23 +190,24 @@ class Dispatcher:
         event = _event(post, new, "publish_started", now, target=", ".join(targets))
         return new, event, targets
 
-    def _start(self, post_id: str, token: int) -> tuple[Post | None, list[str]]:
+    def _start(self, post_id: str, token: int) -> _Job | None:
         """Record the attempt of one post (or hold it when frozen), reading it again after a
-        conflict; returns the post as committed and the targets to call."""
+        conflict; returns the post as committed and the targets to call (None: nothing to
+        call)."""
         while True:
             post = self.store.get(post_id)
             if post is not None and (started := _attempting(post, token)):
-                return post, started  # written before Redis's reply was lost
+                return _Job(post_id, token, post, started)  # written before a reply was lost
             plan = self._plan_start(post, token, self.clock()) if post else None
             if post is None or plan is None:
-                return None, []
+                return None
             new, event, targets = plan
             result = self.store.commit(post, new, event, starts_publishing=tuple(targets))
             if isinstance(result, Committed):
-                return new, targets
+                return _Job(post_id, token, new, targets)
             if isinstance(result, Frozen):
                 self._hold_frozen(post_id)
-                return None, []
+                return None
 
     def _hold_frozen(self, post_id: str) -> None:
         freeze = self.store.freeze_state() or {}
