@@ -69,7 +69,7 @@ def reply_to(respond: Respond, client: WebClient, body: dict) -> Callable[..., N
     public)` replies through its `response_url` (to them alone unless `public`); by DM when
     there is none (App Home) or Slack did not take the reply (expired, down, busy: Bolt's
     `respond` neither raises nor retries then), so the answer is not lost."""
-    user = (body.get("user") or {}).get("id") or body.get("user_id")
+    user = _clicker(body)
 
     def say(text: str, blocks: list | None = None, public: bool = False) -> None:
         if respond.response_url:
@@ -138,7 +138,7 @@ def tell_about_failure(error: Exception, body: dict, client: WebClient) -> None:
             "`/greenlight mine`, then post it again or use `/greenlight draft`."
         )
     else:
-        user = (body.get("user") or {}).get("id") or body.get("user_id")
+        user = _clicker(body)
         text = (
             f":warning: Greenlight could not finish what you asked ({kind}). Check "
             "`/greenlight status` before trying again; nothing is half-done."
@@ -149,3 +149,9 @@ def tell_about_failure(error: Exception, body: dict, client: WebClient) -> None:
         client.chat_postMessage(channel=user, text=text)
     except Exception:
         log.exception("could not tell %s about the failure", user)
+
+
+def _clicker(body: dict) -> str | None:
+    """Who clicked, submitted or ran the command: interactivity has `user.id`, a slash command
+    `user_id`."""
+    return (body.get("user") or {}).get("id") or body.get("user_id")

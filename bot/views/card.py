@@ -100,10 +100,14 @@ def button_value(post: Post, step: int | None = None, target: str | None = None)
 
 
 def card_fallback(post: Post) -> str:
-    """The notification text of the card (shown where blocks are not; Slack reads it as
-    mrkdwn, so the draft's `<`, `>` and `&` are escaped)."""
-    text = escape(clip(post.revision.text, 260))
-    return f"Draft #{post.id} (revision {post.revision.number}): {text}"
+    """The notification text of the card (shown where blocks are not)."""
+    return f"Draft #{post.id} (revision {post.revision.number}): {excerpt(post)}"
+
+
+def excerpt(post: Post) -> str:
+    """The start of the draft's text for mrkdwn (Slack reads `<`, `>` and `&` as markup, so
+    they are escaped)."""
+    return escape(clip(post.revision.text, 260))
 
 
 def approval_card(

@@ -23,6 +23,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.views.card import excerpt
 from bot.views.format import clip, escape, when
 from workflows.config import WorkflowFile
 from workflows.models import Post, PostState
@@ -121,8 +122,7 @@ def reason_modal(post: Post, step: int, verdict: str) -> View:
             ContextBlock(
                 elements=[
                     MarkdownTextObject(
-                        text=f"Draft #{post.id}, revision {post.revision.number}: "
-                        f"{escape(clip(post.revision.text, 260))}"
+                        text=f"Draft #{post.id}, revision {post.revision.number}: {excerpt(post)}"
                     )
                 ]
             ),
@@ -165,7 +165,7 @@ def reschedule_modal(post: Post, timezone: str, now: datetime, from_home: bool =
                 elements=[
                     MarkdownTextObject(
                         text=f"Draft #{post.id}, revision {post.revision.number}, approved: "
-                        f"{escape(clip(post.revision.text, 260))}"
+                        f"{excerpt(post)}"
                     )
                 ]
             ),
