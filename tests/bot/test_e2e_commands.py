@@ -620,11 +620,7 @@ def test_a_message_with_files_is_not_made_a_draft_that_would_go_out_without_them
         "gl_send_for_approval", "U0AUTHOR", "C0ANNOUNCE", {**message, "files": event["files"]}
     )
     assert live.eventually(
-        lambda: [
-            p
-            for p in live.slack.response_url_posts()
-            if "drafts are text only" in p.body.get("text", "")
-        ]
+        lambda: [t for t in live.private_replies("U0AUTHOR") if "drafts are text only" in t]
     )
     assert set(live.store.ids_by_author("U0AUTHOR", limit=1000)) == before
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
+from contextlib import suppress
 from pathlib import Path
 
 from bot.sandbox.emulator import SlackEmulator
-from tests.bot.conftest import get_json
+from tests.bot.conftest import eventually, get_json
 from tests.redis_servers import RedisServer, free_port
 
 WORKFLOW = """
@@ -25,17 +25,11 @@ workflows:
 """
 
 
-def wait_for(check, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if value := check():
-                return value
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {check}")
-        time.sleep(0.1)
+def readyz(base: str) -> tuple[int, dict] | None:
+    """`GET /readyz`, or None while the server does not listen yet."""
+    with suppress(OSError):
+        return get_json(base + "/readyz")
+    return None
 
 
 def test_readyz_says_not_ready_while_redis_is_down_and_ready_once_it_is_back(tmp_path: Path):
@@ -60,7 +54,7 @@ def test_readyz_says_not_ready_while_redis_is_down_and_ready_once_it_is_back(tmp
         command = [sys.executable, "-m", "bot.cli", "run"]
         process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
         try:
-            assert wait_for(lambda: get_json(base + "/readyz")) == (
+            assert eventually(lambda: readyz(base)) == (
                 200,
                 {"status": "ready", "workflows": 1},
             )
@@ -69,7 +63,7 @@ def test_readyz_says_not_ready_while_redis_is_down_and_ready_once_it_is_back(tmp
             assert status == 503 and body["status"] == "not ready" and body["redis"]
             assert get_json(base + "/healthz") == (200, {"status": "up"})  # the process is up
             redis_server.start()  # same port
-            assert wait_for(lambda: get_json(base + "/readyz")[0] == 200)
+            assert eventually(lambda: (readyz(base) or (0,))[0] == 200)
             assert process.poll() is None
         finally:
             process.terminate()
